@@ -1,0 +1,56 @@
+//! Rendering sessions into documents people keep: Markdown here, PNG
+//! pages with the image-export issue. Exporters see messages as an
+//! iterator and write to any `io::Write`, so a session of any length is
+//! rendered in constant memory and never touches the database directly.
+
+pub mod markdown;
+
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Writing the output failed (the client went away, for one).
+    #[error("could not write the export: {0}")]
+    Write(#[from] std::io::Error),
+    /// Reading the session failed.
+    #[error("could not read the session: {0}")]
+    Source(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// An ISO-8601 UTC time to the second, e.g. `2026-11-26T01:49:19Z`.
+pub fn iso_time(ms: i64) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) => format!("{ms} ms"),
+    }
+}
+
+/// A file-name-safe stem for exports: letters, digits, `-` and `_` only.
+pub fn file_stem(name: &str) -> String {
+    let mut stem = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_alphanumeric() || c == '-' || c == '_' {
+            stem.extend(c.to_lowercase());
+        } else if !stem.ends_with('-') {
+            stem.push('-');
+        }
+    }
+    let stem = stem.trim_matches('-');
+    let stem: String = stem.chars().take(64).collect();
+    if stem.is_empty() { "working-session".into() } else { stem }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_utc_to_the_second() {
+        assert_eq!(iso_time(1_764_121_759_123), "2025-11-26T01:49:19Z");
+    }
+
+    #[test]
+    fn file_stems_have_no_separators() {
+        assert_eq!(file_stem("Fix login/../bug!"), "fix-login-bug");
+        assert_eq!(file_stem("///"), "working-session");
+    }
+}

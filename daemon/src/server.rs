@@ -1,0 +1,294 @@
+//! The daemon's lifecycle: claim the data directory (one daemon per data
+//! dir), open the store, claim the socket (replacing a stale one), serve
+//! every service behind the peer-credential check, and on shutdown drain
+//! in-flight calls, stop the writer and remove the socket.
+
+use std::{
+    fs::{self, File, OpenOptions},
+    future::Future,
+    io::{self, Read, Seek, Write},
+    os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use chronicle_proto::v1::sessions_server::SessionsServer;
+use tokio::net::UnixListener;
+use tokio_stream::wrappers::UnixListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{service::InterceptorLayer, transport::server::UdsConnectInfo, Request, Status};
+
+use crate::service::{DaemonFacts, SessionsService};
+use crate::store::{self, Job, Store, StoreConfig, StoreError};
+
+/// Name of the database file inside the data directory.
+pub const DATABASE_FILE: &str = "chronicle.redb";
+/// Name of the lock file that makes a data directory single-daemon.
+pub const LOCK_FILE: &str = "chronicled.lock";
+
+/// Everything the daemon needs to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub socket: PathBuf,
+    pub data_dir: PathBuf,
+    pub store: StoreConfig,
+    /// Trash entries older than this are purged at start-up and daily.
+    pub trash_retention: Duration,
+}
+
+impl Config {
+    /// The defaults of DESIGN.md, for the given socket and data dir.
+    pub fn new(socket: PathBuf, data_dir: PathBuf) -> Self {
+        Config {
+            socket,
+            data_dir,
+            store: StoreConfig::default(),
+            trash_retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+
+    /// Largest request the server decodes: a message may carry content and
+    /// as much again in reasoning and tool output, plus room for the rest.
+    fn max_decode_bytes(&self) -> usize {
+        self.store.limits.max_content_bytes.saturating_mul(2) + 1024 * 1024
+    }
+}
+
+/// Why the daemon could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("another chronicled is already running for {data_dir} (pid {pid}) — stop it with `chronicle daemon stop` or use another --data-dir")]
+    AlreadyRunning { data_dir: PathBuf, pid: String },
+    #[error("the socket {socket} is served by another running daemon — stop it, or pass another --socket")]
+    SocketInUse { socket: PathBuf },
+    #[error("refusing the socket directory {dir}: {reason}")]
+    UnsafeSocketDir { dir: PathBuf, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("the reflection service could not be built: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ServerError + '_ {
+    move |source| ServerError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The user the daemon runs as; the only user it serves.
+fn own_uid() -> u32 {
+    rustix::process::getuid().as_raw()
+}
+
+/// Holds the data-directory lock for as long as it lives.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: File,
+}
+
+/// Creates the data dir (0700) and takes its lock, or says who holds it.
+pub fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, ServerError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
+        .map_err(io_err(data_dir))?;
+    let path = data_dir.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            return Err(ServerError::AlreadyRunning {
+                data_dir: data_dir.to_path_buf(),
+                pid: if pid.is_empty() { "unknown".into() } else { pid.to_owned() },
+            });
+        }
+        Err(fs::TryLockError::Error(err)) => return Err(io_err(&path)(err)),
+    }
+    file.set_len(0).map_err(io_err(&path))?;
+    file.rewind().map_err(io_err(&path))?;
+    writeln!(file, "{}", std::process::id()).map_err(io_err(&path))?;
+    Ok(DataDirLock { _file: file })
+}
+
+/// Makes sure the socket's directory is ours and private, then binds the
+/// socket (mode 0600), replacing a stale one left by a crash.
+pub fn bind_socket(socket: &Path) -> Result<UnixListener, ServerError> {
+    let dir = socket
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    match fs::symlink_metadata(&dir) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(io_err(&dir))?;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(io_err(&dir))?;
+        }
+        Err(err) => return Err(io_err(&dir)(err)),
+        Ok(meta) => {
+            if meta.file_type().is_symlink() {
+                return Err(ServerError::UnsafeSocketDir {
+                    dir,
+                    reason: "it is a symbolic link — point --socket at a real directory".into(),
+                });
+            }
+            if meta.uid() != own_uid() {
+                return Err(ServerError::UnsafeSocketDir {
+                    dir,
+                    reason: format!("it belongs to uid {}, not to you — choose a directory you own", meta.uid()),
+                });
+            }
+        }
+    }
+    if let Ok(meta) = fs::symlink_metadata(socket) {
+        if !meta.file_type().is_socket() {
+            return Err(ServerError::Io {
+                path: socket.to_path_buf(),
+                source: io::Error::new(io::ErrorKind::AlreadyExists, "exists and is not a socket — remove it or pass another --socket"),
+            });
+        }
+        match std::os::unix::net::UnixStream::connect(socket) {
+            Ok(_) => return Err(ServerError::SocketInUse { socket: socket.to_path_buf() }),
+            Err(_) => {
+                tracing::info!(socket = %socket.display(), "replacing a stale socket left by an earlier daemon");
+                fs::remove_file(socket).map_err(io_err(socket))?;
+            }
+        }
+    }
+    let listener = UnixListener::bind(socket).map_err(io_err(socket))?;
+    fs::set_permissions(socket, fs::Permissions::from_mode(0o600)).map_err(io_err(socket))?;
+    Ok(listener)
+}
+
+/// Refuses every call from a process that is not the daemon's own user.
+#[allow(clippy::result_large_err)]
+fn check_peer(request: Request<()>) -> Result<Request<()>, Status> {
+    let cred = request.extensions().get::<UdsConnectInfo>().and_then(|info| info.peer_cred);
+    match cred {
+        Some(cred) if cred.uid() == own_uid() => Ok(request),
+        Some(cred) => {
+            tracing::warn!(peer_uid = cred.uid(), peer_pid = ?cred.pid(), "refused a call from another user");
+            Err(Status::permission_denied(
+                "this Chronicle daemon serves only the user who started it — start your own with `chronicled`",
+            ))
+        }
+        None => Err(Status::permission_denied("the caller's credentials could not be checked")),
+    }
+}
+
+/// Runs the daemon until `shutdown` completes, then drains and cleans up.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    let _lock = lock_data_dir(&config.data_dir)?;
+    let db_path = config.data_dir.join(DATABASE_FILE);
+    let store = tokio::task::block_in_place(|| Store::open(&db_path, config.store.clone()))?;
+    let listener = bind_socket(&config.socket)?;
+    let result = serve(&config, store.clone(), listener, shutdown).await;
+    // Let the writer finish whatever was acknowledged-in-progress.
+    tokio::task::block_in_place(|| store.close());
+    remove_socket(&config.socket);
+    result
+}
+
+/// Removes the socket file if it is still a socket (a successor daemon may
+/// already have replaced it; then its own file must stay).
+fn remove_socket(socket: &Path) {
+    if fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = fs::remove_file(socket);
+    }
+}
+
+async fn serve(config: &Config, store: Store, listener: UnixListener, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    let stop_streams = CancellationToken::new();
+    let facts = DaemonFacts {
+        socket: config.socket.clone(),
+        data_dir: config.data_dir.clone(),
+        started_at_ms: store::now_ms(),
+    };
+    let sessions = SessionsServer::new(SessionsService::new(store.clone(), facts, stop_streams.clone()))
+        .max_decoding_message_size(config.max_decode_bytes());
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<SessionsServer<SessionsService>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(chronicle_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(chronicle_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let purger = tokio::spawn(purge_old_trash(store, config.trash_retention));
+    tracing::info!(
+        socket = %config.socket.display(),
+        data_dir = %config.data_dir.display(),
+        version = env!("CARGO_PKG_VERSION"),
+        "chronicled is serving"
+    );
+    let stop = stop_streams.clone();
+    let result = tonic::transport::Server::builder()
+        .layer(InterceptorLayer::new(check_peer))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(reflection_alpha)
+        .add_service(sessions)
+        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight calls");
+            health.set_not_serving::<SessionsServer<SessionsService>>().await;
+            stop.cancel();
+        })
+        .await;
+    purger.abort();
+    result.map_err(ServerError::from)
+}
+
+/// Purges trash older than the retention at start-up and then daily;
+/// nothing younger is ever touched.
+async fn purge_old_trash(store: Store, retention: Duration) {
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    let mut daily = tokio::time::interval(Duration::from_secs(24 * 3600));
+    loop {
+        daily.tick().await;
+        let job = Job::PurgeTrash {
+            id: None,
+            older_than_ms: store::now_ms().saturating_sub(retention_ms),
+        };
+        match store.run(job).await {
+            Ok(outcome) if outcome.purged > 0 => tracing::info!(purged = outcome.purged, "purged trash past its retention"),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "could not purge old trash; will retry tomorrow"),
+        }
+    }
+}
+
+/// The default data directory: `$CHRONICLE_DATA_DIR`, else
+/// `$XDG_DATA_HOME/chronicle`, else `~/.local/share/chronicle`.
+pub fn default_data_dir() -> Option<PathBuf> {
+    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    from_env("CHRONICLE_DATA_DIR")
+        .or_else(|| from_env("XDG_DATA_HOME").filter(|p| p.is_absolute()).map(|p| p.join("chronicle")))
+        .or_else(|| from_env("HOME").map(|home| home.join(".local/share/chronicle")))
+}

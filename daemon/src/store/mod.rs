@@ -1,0 +1,460 @@
+//! The store owns the redb database: it decides what every mutation does,
+//! makes it durable, and only then reports it and publishes its event.
+//!
+//! Shape: any number of tasks read through short read transactions, while
+//! one writer thread drains a queue of mutations. Whatever is queued while
+//! a commit is in flight goes into the next transaction together (group
+//! commit): one fsync acknowledges the whole batch, and each caller hears
+//! back only after that fsync succeeded.
+
+mod error;
+mod ops;
+mod records;
+mod tables;
+pub mod validate;
+mod writer;
+
+use std::{
+    fs::{self, OpenOptions},
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    thread::JoinHandle,
+};
+
+use chronicle_proto::v1::{ContextFile, Event, Message, ProjectState, SessionContent, SessionInfo, TrashEntry};
+use redb::{Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use error::StoreError;
+pub use ops::{Job, Mutation, Outcome};
+pub use records::SCHEMA_VERSION;
+pub use validate::Limits;
+
+use records::{ProjectRecord, SessionRecord, TrashRecord, FILES, MESSAGES, META, PROJECTS, SAVED, SESSIONS, TRASH};
+
+/// Messages per page when the client asks for the default (limit 0).
+pub const DEFAULT_PAGE_MESSAGES: u32 = 1000;
+/// Most messages one page may hold.
+pub const MAX_PAGE_MESSAGES: u32 = 10_000;
+/// A page stops growing past this many content bytes (it always holds at
+/// least one message), so a page of huge messages stays a sane size.
+pub const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// How the store is set up.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    pub limits: Limits,
+    /// Most mutations applied in one write transaction.
+    pub max_batch: usize,
+    /// Events a slow `Watch` subscriber may fall behind before it is told
+    /// to resync.
+    pub event_buffer: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            limits: Limits::default(),
+            max_batch: 256,
+            event_buffer: 4096,
+        }
+    }
+}
+
+/// Counts for `GetStatus`.
+#[derive(Clone, Debug, Default)]
+pub struct Totals {
+    pub projects: u32,
+    pub saved_sessions: u32,
+    pub trash_entries: u32,
+}
+
+/// A handle to the store; cheap to clone, shared by every handler.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Arc<Database>,
+    path: PathBuf,
+    limits: Limits,
+    jobs: Mutex<Option<mpsc::Sender<writer::Request>>>,
+    events: broadcast::Sender<Arc<Event>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Milliseconds since the Unix epoch, the time base of every record.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+impl Store {
+    /// Opens (or creates, mode 0600) the database at `path`, checks its
+    /// schema and starts the writer thread.
+    pub fn open(path: &Path, config: StoreConfig) -> Result<Store, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        // Create the file ourselves so it is never, even briefly, readable
+        // by others; redb then initialises the empty file.
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .open(path)
+            .and_then(|file| file.set_permissions(fs::Permissions::from_mode(0o600)))
+            .map_err(|err| open_error(redb::DatabaseError::Storage(redb::StorageError::Io(err))))?;
+        let db = Database::create(path).map_err(open_error)?;
+        init_schema(&db, path)?;
+        let db = Arc::new(db);
+        let (jobs, queue) = mpsc::channel(config.max_batch.max(1) * 4);
+        let (events, _) = broadcast::channel(config.event_buffer.max(16));
+        let writer = writer::spawn(db.clone(), queue, events.clone(), config.clone())
+            .map_err(|err| open_error(redb::DatabaseError::Storage(redb::StorageError::Io(err))))?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                path: path.to_path_buf(),
+                limits: config.limits,
+                jobs: Mutex::new(Some(jobs)),
+                events,
+                writer: Mutex::new(Some(writer)),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Queues a job for the writer and waits until it is durable (or failed).
+    pub async fn run(&self, job: Job) -> Result<Outcome, StoreError> {
+        let sender = self
+            .inner
+            .jobs
+            .lock()
+            .map_err(|_| StoreError::ShuttingDown)?
+            .clone()
+            .ok_or(StoreError::ShuttingDown)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(writer::Request { job, reply })
+            .await
+            .map_err(|_| StoreError::ShuttingDown)?;
+        answer.await.map_err(|_| StoreError::ShuttingDown)?
+    }
+
+    /// Validates the project path, then runs a mutation of that project.
+    pub async fn mutate(&self, project: &str, expected_revision: Option<u64>, mutation: Mutation) -> Result<Outcome, StoreError> {
+        let project = validate::project_path(project)?;
+        self.run(Job::Project {
+            project,
+            expected_revision,
+            mutation,
+        })
+        .await
+    }
+
+    /// Stops taking jobs, lets the writer finish what is queued, and waits
+    /// for it. Later mutations fail with `ShuttingDown`.
+    pub fn close(&self) {
+        if let Ok(mut jobs) = self.inner.jobs.lock() {
+            jobs.take();
+        }
+        let handle = self.inner.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+
+    /// Every committed mutation's event, in commit order.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.inner.events.subscribe()
+    }
+
+    fn read(&self) -> Result<Reader, StoreError> {
+        Reader::begin(&self.inner.db)
+    }
+
+    /// The project's state, or `None` if it was never opened.
+    pub fn project_state(&self, project: &str) -> Result<Option<ProjectState>, StoreError> {
+        let r = self.read()?;
+        r.project_state(project)
+    }
+
+    pub fn list_projects(&self) -> Result<Vec<ProjectState>, StoreError> {
+        let r = self.read()?;
+        let mut names = Vec::new();
+        for row in r.projects.iter()? {
+            let (key, _) = row?;
+            names.push(key.value().to_owned());
+        }
+        let mut states = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(state) = r.project_state(&name)? {
+                states.push(state);
+            }
+        }
+        states.sort_by(|a, b| b.updated_at_ms.cmp(&a.updated_at_ms).then(a.project.cmp(&b.project)));
+        Ok(states)
+    }
+
+    /// A page of the working session, or `None` if the project is unknown.
+    pub fn working_page(&self, project: &str, after: u64, limit: u32) -> Result<Option<SessionContent>, StoreError> {
+        let r = self.read()?;
+        let Some(record) = r.project(project)? else { return Ok(None) };
+        let header = tables::read_session(&r.sessions, record.working_session)?;
+        let mut content = r.page(record.working_session, &header, after, limit)?;
+        content.project = project.to_owned();
+        content.revision = record.revision;
+        Ok(Some(content))
+    }
+
+    /// A page of a saved session.
+    pub fn saved_page(&self, project: &str, name: &str, after: u64, limit: u32) -> Result<SessionContent, StoreError> {
+        let r = self.read()?;
+        let (id, header) = r.saved(project, name)?;
+        let mut content = r.page(id, &header, after, limit)?;
+        content.project = project.to_owned();
+        content.name = header.name.clone();
+        content.revision = r.project(project)?.map_or(0, |p| p.revision);
+        Ok(content)
+    }
+
+    /// Saved sessions of a project, most recently updated first.
+    pub fn list_sessions(&self, project: &str) -> Result<Vec<SessionInfo>, StoreError> {
+        let r = self.read()?;
+        let mut sessions = Vec::new();
+        for row in r.saved.range((project, "")..)? {
+            let (key, id) = row?;
+            if key.value().0 != project {
+                break;
+            }
+            let header = tables::read_session(&r.sessions, id.value())?;
+            sessions.push(ops::session_info(&header));
+        }
+        sessions.sort_by(|a, b| b.updated_at_ms.cmp(&a.updated_at_ms).then(a.name.cmp(&b.name)));
+        Ok(sessions)
+    }
+
+    /// Trash entries (of one project, or all), newest first.
+    pub fn list_trash(&self, project: Option<&str>) -> Result<Vec<TrashEntry>, StoreError> {
+        let r = self.read()?;
+        let mut entries = Vec::new();
+        for row in r.trash.iter()? {
+            let (key, value) = row?;
+            let id = key.value();
+            let record: TrashRecord = records::decode(value.value(), || format!("trash entry {id}"))?;
+            if project.is_some_and(|p| p != record.project) {
+                continue;
+            }
+            let header = tables::read_session(&r.sessions, record.session_id)?;
+            entries.push(TrashEntry {
+                id: id.to_string(),
+                project: record.project,
+                name: record.name,
+                reason: record.reason,
+                trashed_at_ms: record.trashed_at_ms,
+                message_count: header.message_count,
+                file_count: header.file_count,
+            });
+        }
+        entries.sort_by(|a, b| b.trashed_at_ms.cmp(&a.trashed_at_ms).then(b.id.cmp(&a.id)));
+        Ok(entries)
+    }
+
+    /// Current revision of one project (0 if unknown) or of every project.
+    pub fn revisions(&self, project: Option<&str>) -> Result<Vec<(String, u64)>, StoreError> {
+        let r = self.read()?;
+        match project {
+            Some(project) => Ok(vec![(project.to_owned(), r.project(project)?.map_or(0, |p| p.revision))]),
+            None => {
+                let mut out = Vec::new();
+                for row in r.projects.iter()? {
+                    let (key, value) = row?;
+                    let name = key.value().to_owned();
+                    let record: ProjectRecord = records::decode(value.value(), || format!("project {name}"))?;
+                    out.push((name, record.revision));
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    pub fn totals(&self) -> Result<Totals, StoreError> {
+        let r = self.read()?;
+        let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Totals {
+            projects: clamp(r.projects.len()?),
+            saved_sessions: clamp(r.saved.len()?),
+            trash_entries: clamp(r.trash.len()?),
+        })
+    }
+
+    /// A consistent snapshot of one session for export: its header, files,
+    /// and a cursor over its messages.
+    pub fn export_source(&self, project: &str, name: Option<&str>) -> Result<ExportSource, StoreError> {
+        let r = self.read()?;
+        let (id, header) = match name {
+            Some(name) => r.saved(project, name)?,
+            None => {
+                let record = r.project(project)?.ok_or_else(|| {
+                    StoreError::NotFound(format!("project {project} has no working session yet — open it first"))
+                })?;
+                let header = tables::read_session(&r.sessions, record.working_session)?;
+                (record.working_session, header)
+            }
+        };
+        let files = tables::read_files(&r.files, id)?;
+        Ok(ExportSource {
+            info: ops::session_info(&header),
+            files,
+            session_id: id,
+            messages: r.messages,
+        })
+    }
+}
+
+/// One session as an exporter sees it.
+pub struct ExportSource {
+    /// Name is empty for the working session.
+    pub info: SessionInfo,
+    pub files: Vec<ContextFile>,
+    session_id: u64,
+    messages: ReadOnlyTable<(u64, u64), &'static [u8]>,
+}
+
+impl ExportSource {
+    /// Messages with ids in `first..=last`, in order, read lazily.
+    pub fn messages(&self, first: u64, last: u64) -> Result<impl Iterator<Item = Result<Message, StoreError>> + '_, StoreError> {
+        let session = self.session_id;
+        let range = self.messages.range((session, first)..=(session, last))?;
+        Ok(range.map(move |row| {
+            let (key, value) = row?;
+            let id = key.value().1;
+            records::decode(value.value(), || format!("message {id} of session {session}"))
+        }))
+    }
+}
+
+/// The tables as of one read snapshot.
+struct Reader {
+    _txn: ReadTransaction,
+    projects: ReadOnlyTable<&'static str, &'static [u8]>,
+    sessions: ReadOnlyTable<u64, &'static [u8]>,
+    files: ReadOnlyTable<u64, &'static [u8]>,
+    messages: ReadOnlyTable<(u64, u64), &'static [u8]>,
+    saved: ReadOnlyTable<(&'static str, &'static str), u64>,
+    trash: ReadOnlyTable<u64, &'static [u8]>,
+}
+
+impl Reader {
+    fn begin(db: &Database) -> Result<Reader, StoreError> {
+        let txn = db.begin_read()?;
+        Ok(Reader {
+            projects: txn.open_table(PROJECTS)?,
+            sessions: txn.open_table(SESSIONS)?,
+            files: txn.open_table(FILES)?,
+            messages: txn.open_table(MESSAGES)?,
+            saved: txn.open_table(SAVED)?,
+            trash: txn.open_table(TRASH)?,
+            _txn: txn,
+        })
+    }
+
+    fn project(&self, project: &str) -> Result<Option<ProjectRecord>, StoreError> {
+        match self.projects.get(project)? {
+            Some(bytes) => records::decode(bytes.value(), || format!("project {project}")).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn project_state(&self, project: &str) -> Result<Option<ProjectState>, StoreError> {
+        let Some(record) = self.project(project)? else { return Ok(None) };
+        let working = tables::read_session(&self.sessions, record.working_session)?;
+        let saved = tables::count_saved(&self.saved, project)?;
+        Ok(Some(ops::project_state(project, &record, &working, saved)))
+    }
+
+    fn saved(&self, project: &str, name: &str) -> Result<(u64, SessionRecord), StoreError> {
+        let name = validate::session_name(name)?;
+        let id = self.saved.get((project, name.as_str()))?.map(|v| v.value()).ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "no saved session named \"{name}\" in {project} — `chronicle ls` lists the saved sessions"
+            ))
+        })?;
+        Ok((id, tables::read_session(&self.sessions, id)?))
+    }
+
+    fn page(&self, session: u64, header: &SessionRecord, after: u64, limit: u32) -> Result<SessionContent, StoreError> {
+        let limit = match limit {
+            0 => DEFAULT_PAGE_MESSAGES,
+            n => n.min(MAX_PAGE_MESSAGES),
+        } as usize;
+        let mut messages = Vec::new();
+        let mut bytes = 0usize;
+        let mut more = false;
+        let start = after.saturating_add(1);
+        for row in self.messages.range((session, start)..=(session, u64::MAX))? {
+            let (key, value) = row?;
+            if messages.len() >= limit || (bytes >= MAX_PAGE_BYTES && !messages.is_empty()) {
+                more = true;
+                break;
+            }
+            let id = key.value().1;
+            let value = value.value();
+            bytes += value.len();
+            messages.push(records::decode(value, || format!("message {id} of session {session}"))?);
+        }
+        Ok(SessionContent {
+            messages,
+            files: tables::read_files(&self.files, session)?,
+            more,
+            total_messages: header.message_count,
+            ..SessionContent::default()
+        })
+    }
+}
+
+/// Creates every table and records the schema version in a new database;
+/// refuses a database written by a newer schema.
+fn init_schema(db: &Database, path: &Path) -> Result<(), StoreError> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        let found = meta.get(records::KEY_SCHEMA)?.map(|v| v.value());
+        match found {
+            Some(found) if found > records::SCHEMA_VERSION => {
+                return Err(StoreError::SchemaTooNew {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: records::SCHEMA_VERSION,
+                });
+            }
+            Some(_) => {}
+            None => {
+                meta.insert(records::KEY_SCHEMA, records::SCHEMA_VERSION)?;
+            }
+        }
+        txn.open_table(PROJECTS)?;
+        txn.open_table(SESSIONS)?;
+        txn.open_table(FILES)?;
+        txn.open_table(MESSAGES)?;
+        txn.open_table(SAVED)?;
+        txn.open_table(TRASH)?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

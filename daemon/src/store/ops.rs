@@ -1,0 +1,642 @@
+//! The decisions: what each mutation does to the tables, which events it
+//! produces, and when it is refused.
+//!
+//! Discipline that makes group commit safe: every operation checks
+//! everything it can refuse on *before* its first write. A refused
+//! operation therefore leaves the shared write transaction untouched, and
+//! only a storage failure can spoil a batch.
+
+use std::path::Path;
+
+use chronicle_proto::v1::{ContextFile, Event, EventKind, Message, ProjectState, SessionInfo};
+
+use super::records::{self, ProjectRecord, SessionRecord};
+use super::tables::WriteTables;
+use super::validate::{self, Limits};
+use super::StoreError;
+
+/// A change to one project's working session or saved sessions.
+#[derive(Clone, Debug)]
+pub enum Mutation {
+    Open { start_empty: bool },
+    Append { message: Message },
+    AppendTo { message_id: u64, delta: String },
+    Update { message: Message },
+    Delete { message_id: u64, truncate_after: bool },
+    Clear,
+    AddFiles { files: Vec<ContextFile> },
+    RemoveFiles { paths: Vec<String> },
+    SetFiles { files: Vec<ContextFile> },
+    Save { name: String, overwrite: bool },
+    Load { name: String, messages: bool, files: bool },
+    Rename { name: String, new_name: String },
+    DeleteSession { name: String },
+}
+
+impl Mutation {
+    /// Whether this mutation may be made conditional on a revision.
+    fn checks_revision(&self) -> bool {
+        !matches!(self, Mutation::Open { .. })
+    }
+}
+
+/// One unit of work for the writer.
+#[derive(Clone, Debug)]
+pub enum Job {
+    Project {
+        /// Already validated and normalised.
+        project: String,
+        expected_revision: Option<u64>,
+        mutation: Mutation,
+    },
+    RestoreTrash { id: u64, new_name: Option<String> },
+    PurgeTrash { id: Option<u64>, older_than_ms: i64 },
+}
+
+/// What a successful job reports back.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// The project's revision after the job.
+    pub revision: u64,
+    /// Message created or changed, if any.
+    pub message_id: u64,
+    pub project: Option<ProjectState>,
+    pub session: Option<SessionInfo>,
+    pub trash_id: Option<u64>,
+    pub purged: u32,
+}
+
+/// Applies one job inside the batch's transaction, appending the events it
+/// produces (published only once the batch is durable).
+pub fn apply(t: &mut WriteTables<'_>, job: &Job, now: i64, limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    match job {
+        Job::Project {
+            project,
+            expected_revision,
+            mutation,
+        } => {
+            let mut ctx = ProjectCtx::load(t, project, now)?;
+            if mutation.checks_revision() {
+                if let Some(expected) = *expected_revision {
+                    if expected != ctx.record.revision {
+                        return Err(StoreError::Conflict(format!(
+                            "the working session of {project} is at revision {}, not {expected} — re-read it and retry",
+                            ctx.record.revision
+                        )));
+                    }
+                }
+            }
+            ctx.apply(t, mutation, limits, events)
+        }
+        Job::RestoreTrash { id, new_name } => restore_trash(t, *id, new_name.as_deref(), now, events),
+        Job::PurgeTrash { id, older_than_ms } => purge_trash(t, *id, *older_than_ms, now, events),
+    }
+}
+
+/// A project loaded for one mutation.
+struct ProjectCtx {
+    project: String,
+    record: ProjectRecord,
+    working: SessionRecord,
+    now: i64,
+}
+
+impl ProjectCtx {
+    /// Loads the project, opening it (empty, revision 0) if it is new.
+    fn load(t: &mut WriteTables<'_>, project: &str, now: i64) -> Result<Self, StoreError> {
+        let record = match t.project(project)? {
+            Some(record) => record,
+            None => {
+                let (id, _) = t.new_session(project, "", now)?;
+                let record = ProjectRecord {
+                    working_session: id,
+                    revision: 0,
+                    created_at_ms: now,
+                    updated_at_ms: now,
+                };
+                t.put_project(project, &record)?;
+                record
+            }
+        };
+        let working = t.session(record.working_session)?;
+        Ok(ProjectCtx {
+            project: project.to_owned(),
+            record,
+            working,
+            now,
+        })
+    }
+
+    fn apply(&mut self, t: &mut WriteTables<'_>, mutation: &Mutation, limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        match mutation {
+            Mutation::Open { start_empty } => self.open(t, *start_empty, events),
+            Mutation::Append { message } => self.append(t, message, limits, events),
+            Mutation::AppendTo { message_id, delta } => self.append_to(t, *message_id, delta, limits, events),
+            Mutation::Update { message } => self.update(t, message, limits, events),
+            Mutation::Delete {
+                message_id,
+                truncate_after,
+            } => self.delete(t, *message_id, *truncate_after, events),
+            Mutation::Clear => self.clear(t, events),
+            Mutation::AddFiles { files } => self.add_files(t, files, limits, events),
+            Mutation::RemoveFiles { paths } => self.remove_files(t, paths, events),
+            Mutation::SetFiles { files } => self.set_files(t, files, limits, events),
+            Mutation::Save { name, overwrite } => self.save(t, name, *overwrite, events),
+            Mutation::Load { name, messages, files } => self.load_session(t, name, *messages, *files, events),
+            Mutation::Rename { name, new_name } => self.rename(t, name, new_name, events),
+            Mutation::DeleteSession { name } => self.delete_session(t, name, events),
+        }
+    }
+
+    /// Writes the working session header and project record with the
+    /// revision bumped by one, and returns the event to publish.
+    fn commit(&mut self, t: &mut WriteTables<'_>, kind: EventKind) -> Result<Event, StoreError> {
+        self.working.updated_at_ms = self.now;
+        self.record.revision += 1;
+        self.record.updated_at_ms = self.now;
+        t.put_session(self.record.working_session, &self.working)?;
+        t.put_project(&self.project, &self.record)?;
+        Ok(Event {
+            project: self.project.clone(),
+            revision: self.record.revision,
+            kind: kind as i32,
+            at_ms: self.now,
+            ..Event::default()
+        })
+    }
+
+    fn ack(&self, message_id: u64) -> Outcome {
+        Outcome {
+            revision: self.record.revision,
+            message_id,
+            ..Outcome::default()
+        }
+    }
+
+    fn open(&mut self, t: &mut WriteTables<'_>, start_empty: bool, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        if start_empty && (self.working.message_count > 0 || self.working.file_count > 0) {
+            self.replace_working(t, "start-empty", true, true)?;
+            let event = self.commit(t, EventKind::MessagesCleared)?;
+            events.push(event);
+        }
+        let state = project_state(&self.project, &self.record, &self.working, t.saved_count(&self.project)?);
+        Ok(Outcome {
+            project: Some(state),
+            ..self.ack(0)
+        })
+    }
+
+    /// Moves the working session to the trash and starts a fresh one.
+    /// The fresh one keeps whichever of messages/files is not replaced, and
+    /// continues the message ids so no id is ever reused.
+    fn replace_working(&mut self, t: &mut WriteTables<'_>, reason: &str, messages: bool, files: bool) -> Result<u64, StoreError> {
+        let old_id = self.record.working_session;
+        let mut old = self.working.clone();
+        let (new_id, mut fresh) = t.new_session(&self.project, "", self.now)?;
+        fresh.created_at_ms = old.created_at_ms;
+        fresh.next_message_id = old.next_message_id;
+        if !messages {
+            // Keep the messages: they must move to the new id. Callers only
+            // ask for this together with files, which is cheaper the other
+            // way round, so it is not supported.
+            return Err(StoreError::InvalidArgument("internal: replacing files alone uses trash_files".into()));
+        }
+        if !files {
+            let kept = t.files(old_id)?;
+            fresh.file_count = old.file_count;
+            t.put_files(new_id, kept)?;
+            t.put_files(old_id, Vec::new())?;
+            old.file_count = 0;
+        }
+        old.name = trash_label(reason, self.now);
+        old.updated_at_ms = self.now;
+        t.put_session(old_id, &old)?;
+        let trash_id = t.trash_session(old_id, &self.project, &old.name, reason, self.now)?;
+        self.record.working_session = new_id;
+        self.working = fresh;
+        Ok(trash_id)
+    }
+
+    /// Puts a copy of the working session's files alone into the trash.
+    fn trash_files(&mut self, t: &mut WriteTables<'_>, reason: &str) -> Result<u64, StoreError> {
+        let label = trash_label(reason, self.now);
+        let (id, mut record) = t.new_session(&self.project, &label, self.now)?;
+        let files = t.files(self.record.working_session)?;
+        record.file_count = u32::try_from(files.len()).unwrap_or(u32::MAX);
+        record.next_message_id = 1;
+        t.put_session(id, &record)?;
+        t.put_files(id, files)?;
+        t.trash_session(id, &self.project, &label, reason, self.now)
+    }
+
+    fn append(&mut self, t: &mut WriteTables<'_>, message: &Message, limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        validate::message(message, limits)?;
+        let mut message = message.clone();
+        message.id = self.working.next_message_id;
+        if message.created_at_ms == 0 {
+            message.created_at_ms = self.now;
+        }
+        self.working.next_message_id += 1;
+        self.working.message_count += 1;
+        records::add_usage(&mut self.working.usage, message.usage.as_ref(), 1);
+        t.put_message(self.record.working_session, &message)?;
+        let mut event = self.commit(t, EventKind::MessageAppended)?;
+        let id = message.id;
+        event.message = Some(message);
+        events.push(event);
+        Ok(self.ack(id))
+    }
+
+    fn existing_message(&self, t: &WriteTables<'_>, id: u64) -> Result<Message, StoreError> {
+        t.message(self.record.working_session, id)?.ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "message {id} is not in the working session of {} — list ids with `chronicle show`",
+                self.project
+            ))
+        })
+    }
+
+    fn append_to(&mut self, t: &mut WriteTables<'_>, id: u64, delta: &str, limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        let mut message = self.existing_message(t, id)?;
+        if message.content.len() + delta.len() > limits.max_content_bytes {
+            return Err(StoreError::LimitExceeded(format!(
+                "message {id} would grow past {} bytes — start a new message",
+                limits.max_content_bytes
+            )));
+        }
+        message.content.push_str(delta);
+        t.put_message(self.record.working_session, &message)?;
+        let mut event = self.commit(t, EventKind::MessageUpdated)?;
+        event.delta = delta.to_owned();
+        event.message = Some(message);
+        events.push(event);
+        Ok(self.ack(id))
+    }
+
+    fn update(&mut self, t: &mut WriteTables<'_>, message: &Message, limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        validate::message(message, limits)?;
+        let old = self.existing_message(t, message.id)?;
+        let mut message = message.clone();
+        if message.created_at_ms == 0 {
+            message.created_at_ms = old.created_at_ms;
+        }
+        records::add_usage(&mut self.working.usage, old.usage.as_ref(), -1);
+        records::add_usage(&mut self.working.usage, message.usage.as_ref(), 1);
+        t.put_message(self.record.working_session, &message)?;
+        let mut event = self.commit(t, EventKind::MessageUpdated)?;
+        let id = message.id;
+        event.message = Some(message);
+        events.push(event);
+        Ok(self.ack(id))
+    }
+
+    /// Deleted messages go to the trash like everything else destroyed.
+    fn delete(&mut self, t: &mut WriteTables<'_>, id: u64, truncate_after: bool, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        self.existing_message(t, id)?;
+        let session = self.record.working_session;
+        let removed = if truncate_after {
+            t.take_messages_from(session, id)?
+        } else {
+            t.take_message(session, id)?.into_iter().collect()
+        };
+        let label = trash_label("messages-deleted", self.now);
+        let (trash_session, mut record) = t.new_session(&self.project, &label, self.now)?;
+        for message in &removed {
+            records::add_usage(&mut self.working.usage, message.usage.as_ref(), -1);
+            records::add_usage(&mut record.usage, message.usage.as_ref(), 1);
+            t.put_message(trash_session, message)?;
+        }
+        record.message_count = removed.len() as u64;
+        record.next_message_id = removed.last().map_or(1, |m| m.id + 1);
+        t.put_session(trash_session, &record)?;
+        t.trash_session(trash_session, &self.project, &label, "messages-deleted", self.now)?;
+        self.working.message_count = self.working.message_count.saturating_sub(removed.len() as u64);
+        let event = self.commit(t, EventKind::MessagesDeleted)?;
+        events.push(event);
+        Ok(self.ack(id))
+    }
+
+    fn clear(&mut self, t: &mut WriteTables<'_>, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        if self.working.message_count > 0 {
+            self.replace_working(t, "cleared", true, false)?;
+        }
+        let mut event = self.commit(t, EventKind::MessagesCleared)?;
+        event.files = t.files(self.record.working_session)?;
+        events.push(event);
+        Ok(self.ack(0))
+    }
+
+    fn write_files(&mut self, t: &mut WriteTables<'_>, files: Vec<ContextFile>, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        self.working.file_count = u32::try_from(files.len()).unwrap_or(u32::MAX);
+        t.put_files(self.record.working_session, files.clone())?;
+        let mut event = self.commit(t, EventKind::FilesChanged)?;
+        event.files = files;
+        events.push(event);
+        Ok(self.ack(0))
+    }
+
+    fn add_files(&mut self, t: &mut WriteTables<'_>, added: &[ContextFile], limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        let added = validate::context_files(&self.project, added, limits)?;
+        let mut files = t.files(self.record.working_session)?;
+        let mut index: std::collections::HashMap<String, usize> =
+            files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
+        for mut file in added {
+            match index.get(&file.path) {
+                Some(&at) => files[at].read_only = file.read_only,
+                None => {
+                    if file.added_at_ms == 0 {
+                        file.added_at_ms = self.now;
+                    }
+                    file.missing = is_missing(&self.project, &file.path);
+                    index.insert(file.path.clone(), files.len());
+                    files.push(file);
+                }
+            }
+        }
+        if files.len() > limits.max_context_files {
+            return Err(validate::too_many_files(files.len(), limits));
+        }
+        self.write_files(t, files, events)
+    }
+
+    fn remove_files(&mut self, t: &mut WriteTables<'_>, paths: &[String], events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        let mut files = t.files(self.record.working_session)?;
+        let mut remove = std::collections::HashSet::with_capacity(paths.len());
+        for raw in paths {
+            remove.insert(validate::context_path(&self.project, raw)?);
+        }
+        let missing: Vec<&String> = remove.iter().filter(|p| !files.iter().any(|f| &&f.path == p)).collect();
+        if !missing.is_empty() {
+            let mut missing: Vec<_> = missing.into_iter().cloned().collect();
+            missing.sort();
+            return Err(StoreError::NotFound(format!(
+                "not in the context of {}: {} — list the files with `chronicle files`",
+                self.project,
+                missing.join(", ")
+            )));
+        }
+        files.retain(|f| !remove.contains(&f.path));
+        self.write_files(t, files, events)
+    }
+
+    fn set_files(&mut self, t: &mut WriteTables<'_>, files: &[ContextFile], limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        let previous = t.files(self.record.working_session)?;
+        let mut files = validate::context_files(&self.project, files, limits)?;
+        for file in &mut files {
+            let kept = previous.iter().find(|p| p.path == file.path);
+            if file.added_at_ms == 0 {
+                file.added_at_ms = kept.map_or(self.now, |p| p.added_at_ms);
+            }
+            file.missing = is_missing(&self.project, &file.path);
+        }
+        self.write_files(t, files, events)
+    }
+
+    fn not_saved(&self, name: &str) -> StoreError {
+        StoreError::NotFound(format!(
+            "no saved session named \"{name}\" in {} — `chronicle ls` lists the saved sessions",
+            self.project
+        ))
+    }
+
+    fn save(&mut self, t: &mut WriteTables<'_>, name: &str, overwrite: bool, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        let name = validate::session_name(name)?;
+        let existing = t.saved(&self.project, &name)?;
+        let created_at = match (existing, overwrite) {
+            (Some(_), false) => {
+                return Err(StoreError::AlreadyExists(format!(
+                    "session \"{name}\" already exists in {} — use overwrite (`chronicle save \"{name}\" --overwrite`) to replace it",
+                    self.project
+                )));
+            }
+            (None, true) => return Err(self.not_saved(&name)),
+            (Some(old), true) => t.session(old)?.created_at_ms,
+            (None, false) => self.now,
+        };
+        if let Some(old) = existing {
+            let mut record = t.session(old)?;
+            record.updated_at_ms = self.now;
+            t.put_session(old, &record)?;
+            t.trash_session(old, &self.project, &name, "overwritten", self.now)?;
+        }
+        let (id, _) = t.new_session(&self.project, &name, self.now)?;
+        let working_id = self.record.working_session;
+        t.copy_messages(working_id, id)?;
+        t.put_files(id, t.files(working_id)?)?;
+        let saved = SessionRecord {
+            project: self.project.clone(),
+            name: name.clone(),
+            created_at_ms: created_at,
+            updated_at_ms: self.now,
+            ..self.working.clone()
+        };
+        t.put_session(id, &saved)?;
+        t.saved.insert((self.project.as_str(), name.as_str()), id)?;
+        let mut event = self.commit(t, EventKind::SessionSaved)?;
+        event.session_name = name;
+        events.push(event);
+        Ok(Outcome {
+            session: Some(session_info(&saved)),
+            ..self.ack(0)
+        })
+    }
+
+    fn load_session(&mut self, t: &mut WriteTables<'_>, name: &str, messages: bool, files: bool, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        if !messages && !files {
+            return Err(StoreError::InvalidArgument(
+                "load needs messages, files or both — say which to load".into(),
+            ));
+        }
+        let name = validate::session_name(name)?;
+        let saved_id = t.saved(&self.project, &name)?.ok_or_else(|| self.not_saved(&name))?;
+        let saved = t.session(saved_id)?;
+        let mut loaded_files = None;
+        if files {
+            let mut list = t.files(saved_id)?;
+            for file in &mut list {
+                file.missing = is_missing(&self.project, &file.path);
+            }
+            loaded_files = Some(list);
+        }
+        if messages {
+            let working_files = self.working.file_count;
+            self.replace_working(t, "replaced-by-load", true, files)?;
+            let working_id = self.record.working_session;
+            t.copy_messages(saved_id, working_id)?;
+            self.working.message_count = saved.message_count;
+            self.working.usage = saved.usage.clone();
+            self.working.next_message_id = saved.next_message_id.max(self.working.next_message_id);
+            if !files {
+                self.working.file_count = working_files;
+            }
+        } else {
+            self.trash_files(t, "replaced-by-load")?;
+        }
+        if let Some(list) = loaded_files {
+            self.working.file_count = u32::try_from(list.len()).unwrap_or(u32::MAX);
+            t.put_files(self.record.working_session, list)?;
+        }
+        let mut event = self.commit(t, EventKind::SessionLoaded)?;
+        event.session_name = name;
+        event.files = t.files(self.record.working_session)?;
+        events.push(event);
+        Ok(self.ack(0))
+    }
+
+    fn rename(&mut self, t: &mut WriteTables<'_>, name: &str, new_name: &str, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        let name = validate::session_name(name)?;
+        let new_name = validate::session_name(new_name)?;
+        let id = t.saved(&self.project, &name)?.ok_or_else(|| self.not_saved(&name))?;
+        if name == new_name {
+            return Err(StoreError::InvalidArgument(format!(
+                "session \"{name}\" already has that name — pick a different new name"
+            )));
+        }
+        if t.saved(&self.project, &new_name)?.is_some() {
+            return Err(StoreError::AlreadyExists(format!(
+                "session \"{new_name}\" already exists in {} — pick another name or delete that one first",
+                self.project
+            )));
+        }
+        let mut record = t.session(id)?;
+        record.name = new_name.clone();
+        t.put_session(id, &record)?;
+        t.saved.remove((self.project.as_str(), name.as_str()))?;
+        t.saved.insert((self.project.as_str(), new_name.as_str()), id)?;
+        let mut event = self.commit(t, EventKind::SessionRenamed)?;
+        event.session_name = new_name;
+        events.push(event);
+        Ok(Outcome {
+            session: Some(session_info(&record)),
+            ..self.ack(0)
+        })
+    }
+
+    fn delete_session(&mut self, t: &mut WriteTables<'_>, name: &str, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+        let name = validate::session_name(name)?;
+        let id = t.saved(&self.project, &name)?.ok_or_else(|| self.not_saved(&name))?;
+        t.saved.remove((self.project.as_str(), name.as_str()))?;
+        let trash_id = t.trash_session(id, &self.project, &name, "deleted", self.now)?;
+        let mut event = self.commit(t, EventKind::SessionDeleted)?;
+        event.session_name = name;
+        events.push(event);
+        Ok(Outcome {
+            trash_id: Some(trash_id),
+            ..self.ack(0)
+        })
+    }
+}
+
+/// A file counts as missing when it cannot be stat'ed; files outside the
+/// project are checked at their absolute path.
+fn is_missing(project: &str, path: &str) -> bool {
+    let full = Path::new(project).join(path);
+    std::fs::symlink_metadata(full).is_err()
+}
+
+/// The name a trashed working-session state is listed (and restored) under.
+fn trash_label(reason: &str, now: i64) -> String {
+    let when = jiff::Timestamp::from_millisecond(now)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|_| now.to_string());
+    let what = match reason {
+        "cleared" => "cleared",
+        "start-empty" => "set aside at start",
+        "replaced-by-load" => "replaced by load",
+        "messages-deleted" => "deleted messages",
+        other => other,
+    };
+    format!("working session, {what} {when}")
+}
+
+fn restore_trash(t: &mut WriteTables<'_>, id: u64, new_name: Option<&str>, now: i64, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    let entry = t.trash_entry(id)?.ok_or_else(|| {
+        StoreError::NotFound(format!("trash entry {id} does not exist — `chronicle trash` lists the entries"))
+    })?;
+    let name = validate::session_name(new_name.unwrap_or(&entry.name))?;
+    if t.saved(&entry.project, &name)?.is_some() {
+        return Err(StoreError::AlreadyExists(format!(
+            "session \"{name}\" already exists in {} — restore under another name (`chronicle trash restore {id} --as NAME`)",
+            entry.project
+        )));
+    }
+    let mut ctx = ProjectCtx::load(t, &entry.project, now)?;
+    let mut record = t.session(entry.session_id)?;
+    record.name = name.clone();
+    t.put_session(entry.session_id, &record)?;
+    t.saved.insert((entry.project.as_str(), name.as_str()), entry.session_id)?;
+    t.trash.remove(id)?;
+    let mut event = ctx.commit(t, EventKind::TrashChanged)?;
+    event.session_name = name;
+    events.push(event);
+    Ok(Outcome {
+        session: Some(session_info(&record)),
+        ..ctx.ack(0)
+    })
+}
+
+fn purge_trash(t: &mut WriteTables<'_>, id: Option<u64>, older_than_ms: i64, now: i64, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    let victims: Vec<(u64, super::records::TrashRecord)> = match id {
+        Some(id) => {
+            let entry = t.trash_entry(id)?.ok_or_else(|| {
+                StoreError::NotFound(format!("trash entry {id} does not exist — `chronicle trash` lists the entries"))
+            })?;
+            vec![(id, entry)]
+        }
+        None => {
+            let mut victims = Vec::new();
+            for row in redb::ReadableTable::iter(&t.trash)? {
+                let (key, value) = row?;
+                let key = key.value();
+                let entry: super::records::TrashRecord =
+                    records::decode(value.value(), || format!("trash entry {key}"))?;
+                if entry.trashed_at_ms < older_than_ms {
+                    victims.push((key, entry));
+                }
+            }
+            victims
+        }
+    };
+    let mut projects: Vec<String> = Vec::new();
+    for (trash_id, entry) in &victims {
+        t.trash.remove(*trash_id)?;
+        t.destroy_session(entry.session_id)?;
+        if !projects.contains(&entry.project) {
+            projects.push(entry.project.clone());
+        }
+    }
+    let mut outcome = Outcome {
+        purged: u32::try_from(victims.len()).unwrap_or(u32::MAX),
+        ..Outcome::default()
+    };
+    for project in projects {
+        let mut ctx = ProjectCtx::load(t, &project, now)?;
+        let event = ctx.commit(t, EventKind::TrashChanged)?;
+        outcome.revision = event.revision;
+        events.push(event);
+    }
+    Ok(outcome)
+}
+
+pub fn session_info(record: &SessionRecord) -> SessionInfo {
+    SessionInfo {
+        project: record.project.clone(),
+        name: record.name.clone(),
+        created_at_ms: record.created_at_ms,
+        updated_at_ms: record.updated_at_ms,
+        message_count: record.message_count,
+        file_count: record.file_count,
+        total_usage: record.usage.clone(),
+    }
+}
+
+pub fn project_state(project: &str, record: &ProjectRecord, working: &SessionRecord, saved: u32) -> ProjectState {
+    ProjectState {
+        project: project.to_owned(),
+        revision: record.revision,
+        message_count: working.message_count,
+        file_count: working.file_count,
+        updated_at_ms: record.updated_at_ms,
+        saved_session_count: saved,
+    }
+}

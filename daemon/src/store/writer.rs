@@ -1,0 +1,88 @@
+//! The single writer: a thread that drains the job queue into write
+//! transactions. Jobs that arrive while a commit is in flight are applied
+//! together in the next transaction, so many concurrent clients share one
+//! fsync, while a lone client pays for exactly one.
+
+use std::{io, sync::Arc, thread::JoinHandle};
+
+use chronicle_proto::v1::Event;
+use redb::{Database, Durability};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::ops::{self, Job, Outcome};
+use super::tables::WriteTables;
+use super::{now_ms, StoreConfig, StoreError};
+
+/// A job and where to send its result.
+pub struct Request {
+    pub job: Job,
+    pub reply: oneshot::Sender<Result<Outcome, StoreError>>,
+}
+
+pub fn spawn(
+    db: Arc<Database>,
+    mut queue: mpsc::Receiver<Request>,
+    events: broadcast::Sender<Arc<Event>>,
+    config: StoreConfig,
+) -> io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("chronicle-writer".into()).spawn(move || {
+        let max_batch = config.max_batch.max(1);
+        let mut batch = Vec::with_capacity(max_batch);
+        while let Some(first) = queue.blocking_recv() {
+            batch.push(first);
+            while batch.len() < max_batch {
+                match queue.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            run_batch(&db, &mut batch, &events, &config);
+        }
+    })
+}
+
+/// Applies a batch in one transaction. Refused jobs get their own error and
+/// leave the transaction untouched (see `ops`); a storage failure fails
+/// every job in the batch, and nothing of it is committed or published.
+fn run_batch(db: &Database, batch: &mut Vec<Request>, events: &broadcast::Sender<Arc<Event>>, config: &StoreConfig) {
+    let now = now_ms();
+    let mut produced = Vec::new();
+    let result = (|| -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|err| StoreError::Storage(redb::Error::from(err)))?;
+        let mut results = Vec::with_capacity(batch.len());
+        {
+            let mut tables = WriteTables::open(&txn)?;
+            for request in batch.iter() {
+                match ops::apply(&mut tables, &request.job, now, &config.limits, &mut produced) {
+                    Err(err) if err.is_storage() => return Err(err),
+                    other => results.push(other),
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(results)
+    })();
+    match result {
+        Ok(results) => {
+            for (request, result) in batch.drain(..).zip(results) {
+                // A caller that gave up no longer listens; the change stands.
+                let _ = request.reply.send(result);
+            }
+            for event in produced {
+                // No subscriber is not an error.
+                let _ = events.send(Arc::new(event));
+            }
+        }
+        Err(err) => {
+            tracing::error!(jobs = batch.len(), error = %err, "write transaction failed; every job in it was refused");
+            let message = err.to_string();
+            for request in batch.drain(..) {
+                let _ = request
+                    .reply
+                    .send(Err(StoreError::Storage(redb::Error::Io(io::Error::other(message.clone())))));
+            }
+        }
+    }
+}
