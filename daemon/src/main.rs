@@ -60,7 +60,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let socket = args.socket.unwrap_or_else(chronicle_proto::default_socket_path);
     let data_dir = args
         .data_dir
-        .or_else(chronicled::server::default_data_dir)
+        .or_else(chronicle_proto::default_data_dir)
         .context("no data directory: set --data-dir, CHRONICLE_DATA_DIR or HOME")?;
     let mut config = chronicled::server::Config::new(socket, data_dir);
     config.trash_retention = Duration::from_secs(args.trash_retention_days.saturating_mul(24 * 3600));

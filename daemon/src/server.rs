@@ -283,12 +283,3 @@ async fn purge_old_trash(store: Store, retention: Duration) {
         }
     }
 }
-
-/// The default data directory: `$CHRONICLE_DATA_DIR`, else
-/// `$XDG_DATA_HOME/chronicle`, else `~/.local/share/chronicle`.
-pub fn default_data_dir() -> Option<PathBuf> {
-    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    from_env("CHRONICLE_DATA_DIR")
-        .or_else(|| from_env("XDG_DATA_HOME").filter(|p| p.is_absolute()).map(|p| p.join("chronicle")))
-        .or_else(|| from_env("HOME").map(|home| home.join(".local/share/chronicle")))
-}

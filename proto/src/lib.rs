@@ -30,6 +30,9 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 /// Environment variable that selects the socket, for daemon and clients.
 pub const SOCKET_ENV: &str = "CHRONICLE_SOCKET";
 
+/// Environment variable that selects the daemon's data directory.
+pub const DATA_DIR_ENV: &str = "CHRONICLE_DATA_DIR";
+
 /// Largest gRPC message a client accepts: one page may carry a message of
 /// the daemon's maximum content size (8 MiB) plus its other fields.
 pub const CLIENT_MAX_DECODE_BYTES: usize = 64 * 1024 * 1024;
@@ -49,6 +52,20 @@ pub fn default_socket_path() -> PathBuf {
     }
     let uid = rustix::process::getuid().as_raw();
     PathBuf::from(format!("/tmp/chronicle-{uid}/chronicle.sock"))
+}
+
+/// The data directory the daemon uses unless told otherwise:
+/// `$CHRONICLE_DATA_DIR`, else `$XDG_DATA_HOME/chronicle`, else
+/// `~/.local/share/chronicle`. `None` when not even `HOME` is set.
+pub fn default_data_dir() -> Option<PathBuf> {
+    let from_env = |name: &str| env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    from_env(DATA_DIR_ENV)
+        .or_else(|| {
+            from_env("XDG_DATA_HOME")
+                .filter(|p| p.is_absolute())
+                .map(|p| p.join("chronicle"))
+        })
+        .or_else(|| from_env("HOME").map(|home| home.join(".local/share/chronicle")))
 }
 
 /// Why [`connect`] could not reach a daemon.
@@ -114,7 +131,7 @@ fn classify(path: &Path, err: std::io::Error) -> ConnectError {
     use std::io::ErrorKind;
     let path = path.to_path_buf();
     match err.kind() {
-        ErrorKind::NotFound | ErrorKind::ConnectionRefused => ConnectError::NotRunning { path },
+        ErrorKind::NotFound | ErrorKind::ConnectionRefused | ErrorKind::NotADirectory => ConnectError::NotRunning { path },
         ErrorKind::PermissionDenied => ConnectError::PermissionDenied { path },
         _ => ConnectError::Other {
             path,

@@ -175,7 +175,7 @@ impl ProjectCtx {
 
     fn open(&mut self, t: &mut WriteTables<'_>, start_empty: bool, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
         if start_empty && (self.working.message_count > 0 || self.working.file_count > 0) {
-            self.replace_working(t, "start-empty", true, true)?;
+            self.replace_working(t, "start-empty", true)?;
             let event = self.commit(t, EventKind::MessagesCleared)?;
             events.push(event);
         }
@@ -186,21 +186,17 @@ impl ProjectCtx {
         })
     }
 
-    /// Moves the working session to the trash and starts a fresh one.
-    /// The fresh one keeps whichever of messages/files is not replaced, and
-    /// continues the message ids so no id is ever reused.
-    fn replace_working(&mut self, t: &mut WriteTables<'_>, reason: &str, messages: bool, files: bool) -> Result<u64, StoreError> {
+    /// Moves the working session's messages (and, with `files`, its files)
+    /// to the trash by handing its id to a trash entry, and starts a fresh
+    /// working session: O(1) whatever the session's length. The fresh one
+    /// keeps the files when they are not replaced, and continues the
+    /// message ids so no id is ever reused.
+    fn replace_working(&mut self, t: &mut WriteTables<'_>, reason: &str, files: bool) -> Result<u64, StoreError> {
         let old_id = self.record.working_session;
         let mut old = self.working.clone();
         let (new_id, mut fresh) = t.new_session(&self.project, "", self.now)?;
         fresh.created_at_ms = old.created_at_ms;
         fresh.next_message_id = old.next_message_id;
-        if !messages {
-            // Keep the messages: they must move to the new id. Callers only
-            // ask for this together with files, which is cheaper the other
-            // way round, so it is not supported.
-            return Err(StoreError::InvalidArgument("internal: replacing files alone uses trash_files".into()));
-        }
         if !files {
             let kept = t.files(old_id)?;
             fresh.file_count = old.file_count;
@@ -318,7 +314,7 @@ impl ProjectCtx {
 
     fn clear(&mut self, t: &mut WriteTables<'_>, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
         if self.working.message_count > 0 {
-            self.replace_working(t, "cleared", true, false)?;
+            self.replace_working(t, "cleared", false)?;
         }
         let mut event = self.commit(t, EventKind::MessagesCleared)?;
         event.files = t.files(self.record.working_session)?;
@@ -458,19 +454,19 @@ impl ProjectCtx {
             }
             loaded_files = Some(list);
         }
+        // Only what is really replaced goes to the trash: an empty list of
+        // messages or files leaves no entry behind.
+        let replaces_files = files && self.working.file_count > 0;
+        if messages && self.working.message_count > 0 {
+            self.replace_working(t, "replaced-by-load", replaces_files)?;
+        } else if replaces_files {
+            self.trash_files(t, "replaced-by-load")?;
+        }
         if messages {
-            let working_files = self.working.file_count;
-            self.replace_working(t, "replaced-by-load", true, files)?;
-            let working_id = self.record.working_session;
-            t.copy_messages(saved_id, working_id)?;
+            t.copy_messages(saved_id, self.record.working_session)?;
             self.working.message_count = saved.message_count;
             self.working.usage = saved.usage.clone();
             self.working.next_message_id = saved.next_message_id.max(self.working.next_message_id);
-            if !files {
-                self.working.file_count = working_files;
-            }
-        } else {
-            self.trash_files(t, "replaced-by-load")?;
         }
         if let Some(list) = loaded_files {
             self.working.file_count = u32::try_from(list.len()).unwrap_or(u32::MAX);
