@@ -13,10 +13,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let descriptors = protox::compile([PROTO], ["."])?;
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     // Served by the reflection service so grpcurl needs no .proto file.
-    fs::write(
-        out_dir.join("chronicle_descriptor.bin"),
-        descriptors.encode_to_vec(),
-    )?;
+    fs::write(out_dir.join("chronicle_descriptor.bin"), descriptors.encode_to_vec())?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

@@ -12,11 +12,12 @@ use std::{
 
 use anyhow::Context as _;
 use chronicle_proto::v1::{
-    AddContextFilesRequest, AppendMessageRequest, ClearMessagesRequest, ContextFile, DeleteMessagesRequest, DeleteSessionRequest,
-    EventKind, ExportChunk, ExportImageRequest, ExportRequest, GetStatusRequest, GetWorkingSessionRequest, ListProjectsRequest,
-    ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message, OpenProjectRequest, PurgeTrashRequest,
-    RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, Role, SaveMode, SaveSessionRequest, SessionContent,
-    SetContextFilesRequest, StartMode, Theme, UpdateMessageRequest, WatchRequest,
+    AddContextFilesRequest, AppendMessageRequest, ClearMessagesRequest, ContextFile, DeleteMessagesRequest,
+    DeleteSessionRequest, EventKind, ExportChunk, ExportImageRequest, ExportRequest, GetStatusRequest,
+    GetWorkingSessionRequest, ListProjectsRequest, ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message,
+    OpenProjectRequest, PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, Role,
+    SaveMode, SaveSessionRequest, SessionContent, SetContextFilesRequest, StartMode, Theme, UpdateMessageRequest,
+    WatchRequest,
 };
 use clap::CommandFactory;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -54,7 +55,10 @@ impl Ctx {
             }
             None => {
                 let cwd = fs::canonicalize(&cwd).unwrap_or(cwd);
-                cwd.ancestors().find(|dir| dir.join(".git").exists()).unwrap_or(&cwd).to_path_buf()
+                cwd.ancestors()
+                    .find(|dir| dir.join(".git").exists())
+                    .unwrap_or(&cwd)
+                    .to_path_buf()
             }
         };
         Ok(root.to_string_lossy().into_owned())
@@ -85,7 +89,9 @@ fn read_text(text: Option<String>) -> anyhow::Result<String> {
     match text.as_deref() {
         Some("-") => {
             let mut buffer = String::new();
-            io::stdin().read_to_string(&mut buffer).context("cannot read the message from stdin")?;
+            io::stdin()
+                .read_to_string(&mut buffer)
+                .context("cannot read the message from stdin")?;
             Ok(buffer)
         }
         Some(_) => Ok(text.unwrap_or_default()),
@@ -109,13 +115,25 @@ pub async fn status(ctx: &Ctx, json: bool, out: &mut Out<'_>) -> anyhow::Result<
         Some(client) => client,
         None => {
             let (client, status) = daemon::start(&ctx.socket).await?;
-            eprintln!("chronicle: started chronicled (pid {}) on {}", status.pid, status.socket);
+            eprintln!(
+                "chronicle: started chronicled (pid {}) on {}",
+                status.pid, status.socket
+            );
             client
         }
     };
-    let status = client.get_status(GetStatusRequest {}).await.map_err(Failure::from)?.into_inner();
+    let status = client
+        .get_status(GetStatusRequest {})
+        .await
+        .map_err(Failure::from)?
+        .into_inner();
     let project = ctx.project()?;
-    let projects = client.list_projects(ListProjectsRequest {}).await.map_err(Failure::from)?.into_inner().projects;
+    let projects = client
+        .list_projects(ListProjectsRequest {})
+        .await
+        .map_err(Failure::from)?
+        .into_inner()
+        .projects;
     let here = projects.iter().find(|p| p.project == project);
     if json {
         let here = here.map(|p| {
@@ -174,8 +192,16 @@ pub async fn daemon_command(ctx: &Ctx, command: DaemonCommand, out: &mut Out<'_>
     match command {
         DaemonCommand::Start => {
             if let Some(mut client) = daemon::try_connect(&ctx.socket).await? {
-                let status = client.get_status(GetStatusRequest {}).await.map_err(Failure::from)?.into_inner();
-                writeln!(out, "chronicled is already running (pid {}, version {}) on {}", status.pid, status.version, status.socket)?;
+                let status = client
+                    .get_status(GetStatusRequest {})
+                    .await
+                    .map_err(Failure::from)?
+                    .into_inner();
+                writeln!(
+                    out,
+                    "chronicled is already running (pid {}, version {}) on {}",
+                    status.pid, status.version, status.socket
+                )?;
                 return Ok(());
             }
             let (_, status) = daemon::start(&ctx.socket).await?;
@@ -193,7 +219,8 @@ pub async fn daemon_command(ctx: &Ctx, command: DaemonCommand, out: &mut Out<'_>
             writeln!(out, "Started chronicled (pid {}) on {}", status.pid, status.socket)?;
         }
         DaemonCommand::Logs { lines } => {
-            let path = daemon::log_path().ok_or_else(|| Failure::Usage("no data directory: set CHRONICLE_DATA_DIR or HOME".into()))?;
+            let path = daemon::log_path()
+                .ok_or_else(|| Failure::Usage("no data directory: set CHRONICLE_DATA_DIR or HOME".into()))?;
             let text = fs::read_to_string(&path).map_err(|err| {
                 Failure::Refused(format!(
                     "cannot read the daemon log {}: {err} — it exists once `chronicle` has started the daemon",
@@ -219,7 +246,10 @@ pub async fn open(ctx: &Ctx, empty: bool, out: &mut Out<'_>) -> anyhow::Result<(
     };
     let start = if empty { StartMode::Empty } else { StartMode::Last };
     let state = client
-        .open_project(OpenProjectRequest { project: project.clone(), start: start as i32 })
+        .open_project(OpenProjectRequest {
+            project: project.clone(),
+            start: start as i32,
+        })
         .await
         .map_err(Failure::from)?
         .into_inner();
@@ -317,7 +347,11 @@ pub async fn show(ctx: &Ctx, tail: Option<usize>, full: bool, json: bool, out: &
             writeln!(out, "{}", format!("      {line}").trim_end())?;
         }
         if shown < lines.len() {
-            writeln!(out, "      {}", s.dim(&format!("… {} more lines (--full shows all)", lines.len() - shown)))?;
+            writeln!(
+                out,
+                "      {}",
+                s.dim(&format!("… {} more lines (--full shows all)", lines.len() - shown))
+            )?;
         }
         if let Some(tool) = &message.tool {
             writeln!(out, "      {}", s.dim(&format!("tool call: {}", tool.name)))?;
@@ -339,13 +373,23 @@ fn print_files(out: &mut Out<'_>, files: &[ContextFile], s: Style) -> io::Result
         if file.missing {
             flags.push("missing");
         }
-        let flags = if flags.is_empty() { String::new() } else { format!("  ({})", flags.join(", ")) };
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", flags.join(", "))
+        };
         writeln!(out, "  {}{}", file.path, s.dim(&flags))?;
     }
     Ok(())
 }
 
-pub async fn add(ctx: &Ctx, role_arg: RoleArg, model: Option<String>, text: Option<String>, out: &mut Out<'_>) -> anyhow::Result<()> {
+pub async fn add(
+    ctx: &Ctx,
+    role_arg: RoleArg,
+    model: Option<String>,
+    text: Option<String>,
+    out: &mut Out<'_>,
+) -> anyhow::Result<()> {
     let content = read_text(text)?;
     let project = ctx.project()?;
     let mut client = ctx.client().await?;
@@ -356,7 +400,11 @@ pub async fn add(ctx: &Ctx, role_arg: RoleArg, model: Option<String>, text: Opti
         ..Message::default()
     };
     let ack = client
-        .append_message(AppendMessageRequest { project, message: Some(message), expected_revision: None })
+        .append_message(AppendMessageRequest {
+            project,
+            message: Some(message),
+            expected_revision: None,
+        })
         .await
         .map_err(Failure::from)?
         .into_inner();
@@ -370,11 +418,17 @@ pub async fn edit(ctx: &Ctx, id: u64, text: Option<String>, out: &mut Out<'_>) -
     let mut client = ctx.client().await?;
     let page = working_page(&mut client, &project, id.saturating_sub(1), 1).await?;
     let mut message = page.messages.into_iter().find(|m| m.id == id).ok_or_else(|| {
-        Failure::Refused(format!("message {id} is not in the working session of {project} — list ids with `chronicle show`"))
+        Failure::Refused(format!(
+            "message {id} is not in the working session of {project} — list ids with `chronicle show`"
+        ))
     })?;
     message.content = content;
     let ack = client
-        .update_message(UpdateMessageRequest { project, message: Some(message), expected_revision: Some(page.revision) })
+        .update_message(UpdateMessageRequest {
+            project,
+            message: Some(message),
+            expected_revision: Some(page.revision),
+        })
         .await
         .map_err(Failure::from)?
         .into_inner();
@@ -386,11 +440,28 @@ pub async fn rm_msg(ctx: &Ctx, id: u64, after: bool, out: &mut Out<'_>) -> anyho
     let project = ctx.project()?;
     let mut client = ctx.client().await?;
     let before = working_page(&mut client, &project, 0, 1).await?.total_messages;
-    let request = DeleteMessagesRequest { project: project.clone(), message_id: id, truncate_after: after, expected_revision: None };
-    let ack = client.delete_messages(request).await.map_err(Failure::from)?.into_inner();
+    let request = DeleteMessagesRequest {
+        project: project.clone(),
+        message_id: id,
+        truncate_after: after,
+        expected_revision: None,
+    };
+    let ack = client
+        .delete_messages(request)
+        .await
+        .map_err(Failure::from)?
+        .into_inner();
     let removed = before.saturating_sub(working_page(&mut client, &project, 0, 1).await?.total_messages);
-    let what = if removed == 1 { "1 message".to_owned() } else { format!("{removed} messages") };
-    writeln!(out, "Removed {what} from #{id} (revision {}) — they are in the trash: `chronicle trash`", ack.revision)?;
+    let what = if removed == 1 {
+        "1 message".to_owned()
+    } else {
+        format!("{removed} messages")
+    };
+    writeln!(
+        out,
+        "Removed {what} from #{id} (revision {}) — they are in the trash: `chronicle trash`",
+        ack.revision
+    )?;
     Ok(())
 }
 
@@ -399,14 +470,21 @@ pub async fn clear(ctx: &Ctx, out: &mut Out<'_>) -> anyhow::Result<()> {
     let mut client = ctx.client().await?;
     let before = working_page(&mut client, &project, 0, 1).await?.total_messages;
     let ack = client
-        .clear_messages(ClearMessagesRequest { project, expected_revision: None })
+        .clear_messages(ClearMessagesRequest {
+            project,
+            expected_revision: None,
+        })
         .await
         .map_err(Failure::from)?
         .into_inner();
     if before == 0 {
         writeln!(out, "The working session had no messages (revision {})", ack.revision)?;
     } else {
-        writeln!(out, "Cleared {before} messages (revision {}) — they are in the trash: `chronicle trash`", ack.revision)?;
+        writeln!(
+            out,
+            "Cleared {before} messages (revision {}) — they are in the trash: `chronicle trash`",
+            ack.revision
+        )?;
     }
     Ok(())
 }
@@ -430,16 +508,28 @@ pub async fn files(ctx: &Ctx, command: Option<FilesCommand>, json: bool, out: &m
         FilesCommand::Add { read_only, paths } => {
             let files = to_files(&paths, read_only);
             client
-                .add_context_files(AddContextFilesRequest { project: project.clone(), files, expected_revision: None })
+                .add_context_files(AddContextFilesRequest {
+                    project: project.clone(),
+                    files,
+                    expected_revision: None,
+                })
                 .await
                 .map_err(Failure::from)?;
-            Some(format!("Added {} file{}", paths.len(), if paths.len() == 1 { "" } else { "s" }))
+            Some(format!(
+                "Added {} file{}",
+                paths.len(),
+                if paths.len() == 1 { "" } else { "s" }
+            ))
         }
         FilesCommand::Rm { paths } => {
             let paths: Vec<String> = to_files(&paths, false).into_iter().map(|f| f.path).collect();
             let count = paths.len();
             client
-                .remove_context_files(RemoveContextFilesRequest { project: project.clone(), paths, expected_revision: None })
+                .remove_context_files(RemoveContextFilesRequest {
+                    project: project.clone(),
+                    paths,
+                    expected_revision: None,
+                })
                 .await
                 .map_err(Failure::from)?;
             Some(format!("Removed {count} file{}", if count == 1 { "" } else { "s" }))
@@ -447,7 +537,11 @@ pub async fn files(ctx: &Ctx, command: Option<FilesCommand>, json: bool, out: &m
         FilesCommand::Set { read_only, paths } => {
             let files = to_files(&paths, read_only);
             client
-                .set_context_files(SetContextFilesRequest { project: project.clone(), files, expected_revision: None })
+                .set_context_files(SetContextFilesRequest {
+                    project: project.clone(),
+                    files,
+                    expected_revision: None,
+                })
                 .await
                 .map_err(Failure::from)?;
             Some("Replaced the context".to_owned())
@@ -455,7 +549,10 @@ pub async fn files(ctx: &Ctx, command: Option<FilesCommand>, json: bool, out: &m
     };
     let files = working_page(&mut client, &project, 0, 1).await?.files;
     if json {
-        return Ok(output::print_json(out, &json!(files.iter().map(output::file_json).collect::<Vec<_>>()))?);
+        return Ok(output::print_json(
+            out,
+            &json!(files.iter().map(output::file_json).collect::<Vec<_>>()),
+        )?);
     }
     if let Some(summary) = summary {
         writeln!(out, "{summary}; {} in context:", files.len())?;
@@ -467,23 +564,49 @@ pub async fn files(ctx: &Ctx, command: Option<FilesCommand>, json: bool, out: &m
 pub async fn save(ctx: &Ctx, name: String, overwrite: bool, out: &mut Out<'_>) -> anyhow::Result<()> {
     let project = ctx.project()?;
     let mut client = ctx.client().await?;
-    let mode = if overwrite { SaveMode::Overwrite } else { SaveMode::CreateNew };
+    let mode = if overwrite {
+        SaveMode::Overwrite
+    } else {
+        SaveMode::CreateNew
+    };
     let info = client
-        .save_session(SaveSessionRequest { project, name, mode: mode as i32 })
+        .save_session(SaveSessionRequest {
+            project,
+            name,
+            mode: mode as i32,
+        })
         .await
         .map_err(Failure::from)?
         .into_inner();
     let verb = if overwrite { "Overwrote" } else { "Saved" };
-    let note = if overwrite { " — the previous version is in the trash" } else { "" };
-    writeln!(out, "{verb} \"{}\" ({} messages, {} files){note}", info.name, info.message_count, info.file_count)?;
+    let note = if overwrite {
+        " — the previous version is in the trash"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "{verb} \"{}\" ({} messages, {} files){note}",
+        info.name, info.message_count, info.file_count
+    )?;
     Ok(())
 }
 
 pub async fn load(ctx: &Ctx, name: String, messages: bool, files: bool, out: &mut Out<'_>) -> anyhow::Result<()> {
-    let (messages, files) = if !messages && !files { (true, true) } else { (messages, files) };
+    let (messages, files) = if !messages && !files {
+        (true, true)
+    } else {
+        (messages, files)
+    };
     let project = ctx.project()?;
     let mut client = ctx.client().await?;
-    let request = LoadSessionRequest { project, name: name.clone(), messages, files, expected_revision: None };
+    let request = LoadSessionRequest {
+        project,
+        name: name.clone(),
+        messages,
+        files,
+        expected_revision: None,
+    };
     let ack = client.load_session(request).await.map_err(Failure::from)?.into_inner();
     let what = match (messages, files) {
         (true, true) => "messages and files",
@@ -503,16 +626,24 @@ pub async fn ls(ctx: &Ctx, json: bool, out: &mut Out<'_>) -> anyhow::Result<()> 
     let project = ctx.project()?;
     let mut client = ctx.client().await?;
     let sessions = client
-        .list_sessions(ListSessionsRequest { project: project.clone() })
+        .list_sessions(ListSessionsRequest {
+            project: project.clone(),
+        })
         .await
         .map_err(Failure::from)?
         .into_inner()
         .sessions;
     if json {
-        return Ok(output::print_json(out, &json!(sessions.iter().map(output::session_json).collect::<Vec<_>>()))?);
+        return Ok(output::print_json(
+            out,
+            &json!(sessions.iter().map(output::session_json).collect::<Vec<_>>()),
+        )?);
     }
     if sessions.is_empty() {
-        writeln!(out, "No saved sessions in {project} — save one with `chronicle save NAME`")?;
+        writeln!(
+            out,
+            "No saved sessions in {project} — save one with `chronicle save NAME`"
+        )?;
         return Ok(());
     }
     let now = now_ms();
@@ -536,7 +667,11 @@ pub async fn rename(ctx: &Ctx, old: String, new: String, out: &mut Out<'_>) -> a
     let project = ctx.project()?;
     let mut client = ctx.client().await?;
     let info = client
-        .rename_session(RenameSessionRequest { project, name: old.clone(), new_name: new })
+        .rename_session(RenameSessionRequest {
+            project,
+            name: old.clone(),
+            new_name: new,
+        })
         .await
         .map_err(Failure::from)?
         .into_inner();
@@ -548,7 +683,10 @@ pub async fn rm(ctx: &Ctx, name: String, out: &mut Out<'_>) -> anyhow::Result<()
     let project = ctx.project()?;
     let mut client = ctx.client().await?;
     let response = client
-        .delete_session(DeleteSessionRequest { project, name: name.clone() })
+        .delete_session(DeleteSessionRequest {
+            project,
+            name: name.clone(),
+        })
         .await
         .map_err(Failure::from)?
         .into_inner();
@@ -563,7 +701,11 @@ pub async fn rm(ctx: &Ctx, name: String, out: &mut Out<'_>) -> anyhow::Result<()
 
 /// "30d", "12h", "90m", "2w", "45s" → milliseconds.
 fn parse_age(text: &str) -> Result<i64, Failure> {
-    let bad = || Failure::Usage(format!("{text:?} is not an age — write a number and a unit, such as 30d, 12h, 90m or 2w"));
+    let bad = || {
+        Failure::Usage(format!(
+            "{text:?} is not an age — write a number and a unit, such as 30d, 12h, 90m or 2w"
+        ))
+    };
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (number, unit) = text.split_at(split);
@@ -579,22 +721,37 @@ fn parse_age(text: &str) -> Result<i64, Failure> {
     number.checked_mul(unit_ms).ok_or_else(bad)
 }
 
-pub async fn trash(ctx: &Ctx, command: Option<TrashCommand>, all: bool, json: bool, out: &mut Out<'_>) -> anyhow::Result<()> {
+pub async fn trash(
+    ctx: &Ctx,
+    command: Option<TrashCommand>,
+    all: bool,
+    json: bool,
+    out: &mut Out<'_>,
+) -> anyhow::Result<()> {
     let mut client = ctx.client().await?;
     match command.unwrap_or(TrashCommand::Ls) {
         TrashCommand::Ls => {
             let project = if all { String::new() } else { ctx.project()? };
             let entries = client
-                .list_trash(ListTrashRequest { project: project.clone() })
+                .list_trash(ListTrashRequest {
+                    project: project.clone(),
+                })
                 .await
                 .map_err(Failure::from)?
                 .into_inner()
                 .entries;
             if json {
-                return Ok(output::print_json(out, &json!(entries.iter().map(output::trash_json).collect::<Vec<_>>()))?);
+                return Ok(output::print_json(
+                    out,
+                    &json!(entries.iter().map(output::trash_json).collect::<Vec<_>>()),
+                )?);
             }
             if entries.is_empty() {
-                let scope = if all { "anywhere".to_owned() } else { format!("for {project}") };
+                let scope = if all {
+                    "anywhere".to_owned()
+                } else {
+                    format!("for {project}")
+                };
                 writeln!(out, "The trash is empty {scope}")?;
                 return Ok(());
             }
@@ -624,7 +781,10 @@ pub async fn trash(ctx: &Ctx, command: Option<TrashCommand>, all: bool, json: bo
         }
         TrashCommand::Restore { id, new_name } => {
             let info = client
-                .restore_trash(RestoreTrashRequest { id: id.clone(), new_name: new_name.unwrap_or_default() })
+                .restore_trash(RestoreTrashRequest {
+                    id: id.clone(),
+                    new_name: new_name.unwrap_or_default(),
+                })
                 .await
                 .map_err(Failure::from)?
                 .into_inner();
@@ -634,17 +794,39 @@ pub async fn trash(ctx: &Ctx, command: Option<TrashCommand>, all: bool, json: bo
                 info.name, info.project, info.message_count, info.file_count
             )?;
         }
-        TrashCommand::Purge { id, older_than, everything } => {
+        TrashCommand::Purge {
+            id,
+            older_than,
+            everything,
+        } => {
             let request = match (id, older_than, everything) {
                 (Some(id), _, _) => PurgeTrashRequest { id, older_than_ms: 0 },
-                (None, Some(age), _) => PurgeTrashRequest { id: String::new(), older_than_ms: now_ms().saturating_sub(parse_age(&age)?) },
-                (None, None, true) => PurgeTrashRequest { id: String::new(), older_than_ms: i64::MAX },
+                (None, Some(age), _) => PurgeTrashRequest {
+                    id: String::new(),
+                    older_than_ms: now_ms().saturating_sub(parse_age(&age)?),
+                },
+                (None, None, true) => PurgeTrashRequest {
+                    id: String::new(),
+                    older_than_ms: i64::MAX,
+                },
                 (None, None, false) => {
-                    return Err(Failure::Usage("say what to purge: a trash ID, --older-than AGE (e.g. 30d) or --all".into()).into());
+                    return Err(Failure::Usage(
+                        "say what to purge: a trash ID, --older-than AGE (e.g. 30d) or --all".into(),
+                    )
+                    .into());
                 }
             };
-            let purged = client.purge_trash(request).await.map_err(Failure::from)?.into_inner().purged;
-            writeln!(out, "Purged {purged} trash entr{} for good", if purged == 1 { "y" } else { "ies" })?;
+            let purged = client
+                .purge_trash(request)
+                .await
+                .map_err(Failure::from)?
+                .into_inner()
+                .purged;
+            writeln!(
+                out,
+                "Purged {purged} trash entr{} for good",
+                if purged == 1 { "y" } else { "ies" }
+            )?;
         }
     }
     Ok(())
@@ -665,7 +847,12 @@ impl Progress {
         if let Ok(style) = ProgressStyle::with_template("{spinner} exporting… {msg}") {
             bar.set_style(style);
         }
-        Progress { bar, started: Instant::now(), shown: false, bytes: 0 }
+        Progress {
+            bar,
+            started: Instant::now(),
+            shown: false,
+            bytes: 0,
+        }
     }
 
     fn advance(&mut self, bytes: usize, page: u32, pages: u32) {
@@ -690,8 +877,14 @@ impl Progress {
 /// The default export name: the daemon's suggestion plus the local time.
 fn default_stem(suggested: &str) -> String {
     let stem = suggested.rsplit_once('.').map_or(suggested, |(stem, _)| stem);
-    let stem = stem.rsplit_once('-').filter(|(_, n)| n.len() == 3 && n.chars().all(|c| c.is_ascii_digit())).map_or(stem, |(s, _)| s);
-    let stem: String = stem.chars().filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_').collect();
+    let stem = stem
+        .rsplit_once('-')
+        .filter(|(_, n)| n.len() == 3 && n.chars().all(|c| c.is_ascii_digit()))
+        .map_or(stem, |(s, _)| s);
+    let stem: String = stem
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
     let stem = if stem.is_empty() { "session".to_owned() } else { stem };
     let when = jiff::ZonedDateTime::now().strftime("%Y%m%d-%H%M%S").to_string();
     format!("{stem}-{when}")
@@ -732,11 +925,13 @@ pub async fn export(ctx: &Ctx, args: ExportArgs, out: &mut Out<'_>) -> anyhow::R
         let mut file = create(&target)?;
         let mut chunk = Some(first);
         while let Some(c) = chunk {
-            file.write_all(&c.data).with_context(|| format!("cannot write {}", target.display()))?;
+            file.write_all(&c.data)
+                .with_context(|| format!("cannot write {}", target.display()))?;
             progress.advance(c.data.len(), 1, 1);
             chunk = next_chunk(&mut stream).await?;
         }
-        file.sync_all().with_context(|| format!("cannot write {}", target.display()))?;
+        file.sync_all()
+            .with_context(|| format!("cannot write {}", target.display()))?;
         progress.finish();
         writeln!(out, "{}", target.display())?;
         return Ok(());
@@ -780,19 +975,23 @@ pub async fn export(ctx: &Ctx, args: ExportArgs, out: &mut Out<'_>) -> anyhow::R
             let path = if chunk.page_count > 1 {
                 PathBuf::from(format!("{base}-{:03}.png", chunk.page))
             } else {
-                args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{base}.png")))
+                args.output
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(format!("{base}.png")))
             };
             let file = create(&path)?;
             current = Some((path, file));
         }
         if let Some((path, file)) = current.as_mut() {
-            file.write_all(&chunk.data).with_context(|| format!("cannot write {}", path.display()))?;
+            file.write_all(&chunk.data)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
-        if chunk.last_in_page {
-            if let Some((path, file)) = current.take() {
-                file.sync_all().with_context(|| format!("cannot write {}", path.display()))?;
-                writeln!(out, "{}", path.display())?;
-            }
+        if chunk.last_in_page
+            && let Some((path, file)) = current.take()
+        {
+            file.sync_all()
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            writeln!(out, "{}", path.display())?;
         }
     }
     progress.finish();
@@ -809,7 +1008,11 @@ fn create(path: &Path) -> anyhow::Result<fs::File> {
 pub async fn watch(ctx: &Ctx, all: bool, json: bool, out: &mut Out<'_>) -> anyhow::Result<()> {
     let project = if all { String::new() } else { ctx.project()? };
     let mut client = ctx.client().await?;
-    let mut stream = client.watch(WatchRequest { project }).await.map_err(Failure::from)?.into_inner();
+    let mut stream = client
+        .watch(WatchRequest { project })
+        .await
+        .map_err(Failure::from)?
+        .into_inner();
     loop {
         let event = tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),
@@ -819,7 +1022,11 @@ pub async fn watch(ctx: &Ctx, all: bool, json: bool, out: &mut Out<'_>) -> anyho
             return Err(Failure::Unavailable("the daemon closed the watch stream".into()).into());
         };
         let kind = EventKind::try_from(event.kind).unwrap_or(EventKind::Unspecified);
-        let kind_name = kind.as_str_name().trim_start_matches("EVENT_KIND_").to_lowercase().replace('_', " ");
+        let kind_name = kind
+            .as_str_name()
+            .trim_start_matches("EVENT_KIND_")
+            .to_lowercase()
+            .replace('_', " ");
         if json {
             let value = json!({
                 "project": event.project,
@@ -876,7 +1083,10 @@ mod tests {
 
     #[test]
     fn paths_are_made_absolute_lexically() {
-        assert_eq!(absolute(Path::new("/p/src"), Path::new("../a.rs")), PathBuf::from("/p/a.rs"));
+        assert_eq!(
+            absolute(Path::new("/p/src"), Path::new("../a.rs")),
+            PathBuf::from("/p/a.rs")
+        );
         assert_eq!(absolute(Path::new("/p"), Path::new("/etc/x")), PathBuf::from("/etc/x"));
     }
 

@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chronicle_proto::{v1::DaemonStatus, v1::GetStatusRequest, ConnectError, SessionsClient};
+use chronicle_proto::{ConnectError, SessionsClient, v1::DaemonStatus, v1::GetStatusRequest};
 use tonic::transport::Channel;
 
 use crate::error::Failure;
@@ -50,12 +50,12 @@ pub async fn connect_or_start(socket: &Path) -> Result<Client, Failure> {
 fn warn_if_older(daemon_version: &str) {
     let parse = |v: &str| -> Option<Vec<u64>> { v.split('.').map(|p| p.parse().ok()).collect() };
     let ours = env!("CARGO_PKG_VERSION");
-    if let (Some(theirs), Some(mine)) = (parse(daemon_version), parse(ours)) {
-        if theirs < mine {
-            eprintln!(
-                "chronicle: warning: the running daemon is version {daemon_version}, older than this CLI ({ours}) — restart it with `chronicle daemon restart`"
-            );
-        }
+    if let (Some(theirs), Some(mine)) = (parse(daemon_version), parse(ours))
+        && theirs < mine
+    {
+        eprintln!(
+            "chronicle: warning: the running daemon is version {daemon_version}, older than this CLI ({ours}) — restart it with `chronicle daemon restart`"
+        );
     }
 }
 
@@ -83,7 +83,9 @@ pub async fn start(socket: &Path) -> Result<(Client, DaemonStatus), Failure> {
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|err| Failure::Unavailable(format!("cannot create the data directory {}: {err}", dir.display())))?;
+            .map_err(|err| {
+                Failure::Unavailable(format!("cannot create the data directory {}: {err}", dir.display()))
+            })?;
     }
     let log = fs::OpenOptions::new()
         .create(true)
@@ -111,12 +113,12 @@ pub async fn start(socket: &Path) -> Result<(Client, DaemonStatus), Failure> {
         })?;
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
-        if let Some(mut client) = try_connect(socket).await? {
-            if let Ok(status) = client.get_status(GetStatusRequest {}).await {
-                // The child is the daemon itself; it lives on detached.
-                drop(child);
-                return Ok((client, status.into_inner()));
-            }
+        if let Some(mut client) = try_connect(socket).await?
+            && let Ok(status) = client.get_status(GetStatusRequest {}).await
+        {
+            // The child is the daemon itself; it lives on detached.
+            drop(child);
+            return Ok((client, status.into_inner()));
         }
         if let Ok(Some(exit)) = child.try_wait() {
             return Err(Failure::Unavailable(format!(
@@ -149,8 +151,14 @@ fn last_line(log: &Path, from: u64) -> Option<String> {
 /// Asks the daemon on `socket` to stop (SIGTERM to its pid) and waits until
 /// the socket no longer answers. Returns the pid, or `None` if none ran.
 pub async fn stop(socket: &Path) -> Result<Option<u32>, Failure> {
-    let Some(mut client) = try_connect(socket).await? else { return Ok(None) };
-    let status = client.get_status(GetStatusRequest {}).await.map_err(Failure::from)?.into_inner();
+    let Some(mut client) = try_connect(socket).await? else {
+        return Ok(None);
+    };
+    let status = client
+        .get_status(GetStatusRequest {})
+        .await
+        .map_err(Failure::from)?
+        .into_inner();
     drop(client);
     let pid = rustix::process::Pid::from_raw(status.pid as i32)
         .ok_or_else(|| Failure::Refused(format!("the daemon reported an invalid pid {}", status.pid)))?;

@@ -34,10 +34,11 @@ fn main() -> ExitCode {
 /// Prints the error as one line and picks the exit code. A closed pipe
 /// (`chronicle show | head -1`) is not an error.
 fn report(err: &anyhow::Error) -> ExitCode {
-    if err
-        .chain()
-        .any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
-    {
+    if err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    }) {
         return ExitCode::SUCCESS;
     }
     eprintln!("chronicle: error: {err:#}");

@@ -7,7 +7,7 @@ use chronicle_proto::{
     role_name,
     v1::{ContextFile, Message, Role, SessionInfo, TrashEntry, Usage},
 };
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// ANSI styling, switched off when stdout is not a terminal.
 #[derive(Clone, Copy, Debug)]
@@ -24,7 +24,11 @@ impl Style {
     }
 
     fn paint(self, code: &str, text: &str) -> String {
-        if self.enabled { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+        if self.enabled {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
     }
 
     pub fn bold(self, text: &str) -> String {
@@ -68,7 +72,10 @@ pub fn relative_time(ms: i64, now_ms: i64) -> String {
 /// A local date and time to the minute, e.g. `2026-11-26 01:49`.
 pub fn local_time(ms: i64) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
-        Ok(t) => t.to_zoned_datetime(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M").to_string(),
+        Ok(t) => t
+            .to_zoned_datetime(jiff::tz::TimeZone::system())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string(),
         Err(_) => "?".into(),
     }
 }
@@ -93,7 +100,11 @@ pub fn usage_line(usage: Option<&Usage>) -> String {
     let Some(u) = usage else { return String::new() };
     let mut parts = Vec::new();
     if u.sent_tokens > 0 || u.received_tokens > 0 {
-        parts.push(format!("{} sent · {} received", tokens(u.sent_tokens), tokens(u.received_tokens)));
+        parts.push(format!(
+            "{} sent · {} received",
+            tokens(u.sent_tokens),
+            tokens(u.received_tokens)
+        ));
     }
     if u.cost > 0.0 {
         parts.push(format!("${:.4}", u.cost));
@@ -133,7 +144,11 @@ pub fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>], style:
         }
         text.trim_end().to_owned()
     };
-    writeln!(out, "{}", style.bold(&line(header.iter().map(|h| (*h).to_owned()).collect())))?;
+    writeln!(
+        out,
+        "{}",
+        style.bold(&line(header.iter().map(|h| (*h).to_owned()).collect()))
+    )?;
     for row in rows {
         writeln!(out, "{}", line(row.clone()))?;
     }

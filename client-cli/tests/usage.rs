@@ -17,7 +17,12 @@ fn help_documents_the_exit_codes() {
     let out = chronicle(&["--help"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for line in ["0  success", "1  operation refused", "2  bad usage", "3  daemon unavailable"] {
+    for line in [
+        "0  success",
+        "1  operation refused",
+        "2  bad usage",
+        "3  daemon unavailable",
+    ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
 }

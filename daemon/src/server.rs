@@ -16,7 +16,7 @@ use chronicle_proto::v1::sessions_server::SessionsServer;
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::{service::InterceptorLayer, transport::server::UdsConnectInfo, Request, Status};
+use tonic::{Request, Status, service::InterceptorLayer, transport::server::UdsConnectInfo};
 
 use crate::service::{DaemonFacts, SessionsService};
 use crate::store::{self, Job, Store, StoreConfig, StoreError};
@@ -57,7 +57,9 @@ impl Config {
 /// Why the daemon could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("another chronicled is already running for {data_dir} (pid {pid}) — stop it with `chronicle daemon stop` or use another --data-dir")]
+    #[error(
+        "another chronicled is already running for {data_dir} (pid {pid}) — stop it with `chronicle daemon stop` or use another --data-dir"
+    )]
     AlreadyRunning { data_dir: PathBuf, pid: String },
     #[error("the socket {socket} is served by another running daemon — stop it, or pass another --socket")]
     SocketInUse { socket: PathBuf },
@@ -119,7 +121,11 @@ pub fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, ServerError> {
             let pid = pid.trim();
             return Err(ServerError::AlreadyRunning {
                 data_dir: data_dir.to_path_buf(),
-                pid: if pid.is_empty() { "unknown".into() } else { pid.to_owned() },
+                pid: if pid.is_empty() {
+                    "unknown".into()
+                } else {
+                    pid.to_owned()
+                },
             });
         }
         Err(fs::TryLockError::Error(err)) => return Err(io_err(&path)(err)),
@@ -158,7 +164,10 @@ pub fn bind_socket(socket: &Path) -> Result<UnixListener, ServerError> {
             if meta.uid() != own_uid() {
                 return Err(ServerError::UnsafeSocketDir {
                     dir,
-                    reason: format!("it belongs to uid {}, not to you — choose a directory you own", meta.uid()),
+                    reason: format!(
+                        "it belongs to uid {}, not to you — choose a directory you own",
+                        meta.uid()
+                    ),
                 });
             }
         }
@@ -167,11 +176,18 @@ pub fn bind_socket(socket: &Path) -> Result<UnixListener, ServerError> {
         if !meta.file_type().is_socket() {
             return Err(ServerError::Io {
                 path: socket.to_path_buf(),
-                source: io::Error::new(io::ErrorKind::AlreadyExists, "exists and is not a socket — remove it or pass another --socket"),
+                source: io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "exists and is not a socket — remove it or pass another --socket",
+                ),
             });
         }
         match std::os::unix::net::UnixStream::connect(socket) {
-            Ok(_) => return Err(ServerError::SocketInUse { socket: socket.to_path_buf() }),
+            Ok(_) => {
+                return Err(ServerError::SocketInUse {
+                    socket: socket.to_path_buf(),
+                });
+            }
             Err(_) => {
                 tracing::info!(socket = %socket.display(), "replacing a stale socket left by an earlier daemon");
                 fs::remove_file(socket).map_err(io_err(socket))?;
@@ -186,7 +202,10 @@ pub fn bind_socket(socket: &Path) -> Result<UnixListener, ServerError> {
 /// Refuses every call from a process that is not the daemon's own user.
 #[allow(clippy::result_large_err)]
 fn check_peer(request: Request<()>) -> Result<Request<()>, Status> {
-    let cred = request.extensions().get::<UdsConnectInfo>().and_then(|info| info.peer_cred);
+    let cred = request
+        .extensions()
+        .get::<UdsConnectInfo>()
+        .and_then(|info| info.peer_cred);
     match cred {
         Some(cred) if cred.uid() == own_uid() => Ok(request),
         Some(cred) => {
@@ -195,7 +214,9 @@ fn check_peer(request: Request<()>) -> Result<Request<()>, Status> {
                 "this Chronicle daemon serves only the user who started it — start your own with `chronicled`",
             ))
         }
-        None => Err(Status::permission_denied("the caller's credentials could not be checked")),
+        None => Err(Status::permission_denied(
+            "the caller's credentials could not be checked",
+        )),
     }
 }
 
@@ -220,7 +241,12 @@ fn remove_socket(socket: &Path) {
     }
 }
 
-async fn serve(config: &Config, store: Store, listener: UnixListener, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+async fn serve(
+    config: &Config,
+    store: Store,
+    listener: UnixListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
     let stop_streams = CancellationToken::new();
     let facts = DaemonFacts {
         socket: config.socket.clone(),
@@ -277,7 +303,9 @@ async fn purge_old_trash(store: Store, retention: Duration) {
             older_than_ms: store::now_ms().saturating_sub(retention_ms),
         };
         match store.run(job).await {
-            Ok(outcome) if outcome.purged > 0 => tracing::info!(purged = outcome.purged, "purged trash past its retention"),
+            Ok(outcome) if outcome.purged > 0 => {
+                tracing::info!(purged = outcome.purged, "purged trash past its retention")
+            }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "could not purge old trash; will retry tomorrow"),
         }

@@ -5,13 +5,14 @@
 use std::{collections::HashMap, io, path::PathBuf, sync::Arc};
 
 use chronicle_proto::v1::{
-    sessions_server::Sessions, AddContextFilesRequest, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
-    DaemonStatus, DeleteMessagesRequest, DeleteSessionRequest, DeleteSessionResponse, Event, EventKind, ExportChunk,
-    ExportImageRequest, ExportRequest, GetSessionRequest, GetStatusRequest, GetWorkingSessionRequest, ListProjectsRequest,
-    ListProjectsResponse, ListSessionsRequest, ListSessionsResponse, ListTrashRequest, ListTrashResponse, LoadSessionRequest,
-    MutationAck, OpenProjectRequest, ProjectState, PurgeTrashRequest, PurgeTrashResponse, RemoveContextFilesRequest,
-    RenameSessionRequest, RestoreTrashRequest, SaveMode, SaveSessionRequest, SessionContent, SessionInfo, SetContextFilesRequest,
-    StartMode, UpdateMessageRequest, WatchRequest,
+    AddContextFilesRequest, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest, DaemonStatus,
+    DeleteMessagesRequest, DeleteSessionRequest, DeleteSessionResponse, Event, EventKind, ExportChunk,
+    ExportImageRequest, ExportRequest, GetSessionRequest, GetStatusRequest, GetWorkingSessionRequest,
+    ListProjectsRequest, ListProjectsResponse, ListSessionsRequest, ListSessionsResponse, ListTrashRequest,
+    ListTrashResponse, LoadSessionRequest, MutationAck, OpenProjectRequest, ProjectState, PurgeTrashRequest,
+    PurgeTrashResponse, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, SaveMode,
+    SaveSessionRequest, SessionContent, SessionInfo, SetContextFilesRequest, StartMode, UpdateMessageRequest,
+    WatchRequest, sessions_server::Sessions,
 };
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -19,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Response, Status};
 
 use crate::export::{self, markdown};
-use crate::store::{self, validate, Job, Mutation, Outcome, Store, StoreError};
+use crate::store::{self, Job, Mutation, Outcome, Store, StoreError, validate};
 
 /// Largest export chunk, as the contract promises.
 pub const EXPORT_CHUNK_BYTES: usize = 1024 * 1024;
@@ -66,9 +67,10 @@ fn fail(rpc: &'static str, err: StoreError) -> Status {
         StoreError::Conflict(_) => Code::FailedPrecondition,
         StoreError::LimitExceeded(_) => Code::ResourceExhausted,
         StoreError::ShuttingDown => Code::Unavailable,
-        StoreError::Storage(_) | StoreError::Corrupt { .. } | StoreError::SchemaTooNew { .. } | StoreError::Open { .. } => {
-            Code::Internal
-        }
+        StoreError::Storage(_)
+        | StoreError::Corrupt { .. }
+        | StoreError::SchemaTooNew { .. }
+        | StoreError::Open { .. } => Code::Internal,
     };
     let message = err.to_string();
     if code == Code::Internal {
@@ -95,26 +97,57 @@ fn project(rpc: &'static str, raw: &str) -> Result<String, Status> {
 }
 
 impl SessionsService {
-    async fn mutate(&self, rpc: &'static str, project: &str, expected: Option<u64>, mutation: Mutation) -> Result<Outcome, Status> {
-        self.store.mutate(project, expected, mutation).await.map_err(|err| fail(rpc, err))
+    async fn mutate(
+        &self,
+        rpc: &'static str,
+        project: &str,
+        expected: Option<u64>,
+        mutation: Mutation,
+    ) -> Result<Outcome, Status> {
+        self.store
+            .mutate(project, expected, mutation)
+            .await
+            .map_err(|err| fail(rpc, err))
     }
 
-    async fn mutate_ack(&self, rpc: &'static str, project: &str, expected: Option<u64>, mutation: Mutation) -> Result<Response<MutationAck>, Status> {
+    async fn mutate_ack(
+        &self,
+        rpc: &'static str,
+        project: &str,
+        expected: Option<u64>,
+        mutation: Mutation,
+    ) -> Result<Response<MutationAck>, Status> {
         self.mutate(rpc, project, expected, mutation).await.map(ack)
     }
 
     /// Reads a page of the working session, opening the project first if
     /// it was never opened (as `OpenProject(start=LAST)` would).
-    async fn working_page(&self, rpc: &'static str, raw: &str, after: u64, limit: u32) -> Result<SessionContent, Status> {
+    async fn working_page(
+        &self,
+        rpc: &'static str,
+        raw: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<SessionContent, Status> {
         let project = project(rpc, raw)?;
-        if let Some(page) = self.store.working_page(&project, after, limit).map_err(|e| fail(rpc, e))? {
+        if let Some(page) = self
+            .store
+            .working_page(&project, after, limit)
+            .map_err(|e| fail(rpc, e))?
+        {
             return Ok(page);
         }
-        self.mutate(rpc, &project, None, Mutation::Open { start_empty: false }).await?;
+        self.mutate(rpc, &project, None, Mutation::Open { start_empty: false })
+            .await?;
         self.store
             .working_page(&project, after, limit)
             .map_err(|e| fail(rpc, e))?
-            .ok_or_else(|| fail(rpc, StoreError::NotFound(format!("project {project} vanished while opening"))))
+            .ok_or_else(|| {
+                fail(
+                    rpc,
+                    StoreError::NotFound(format!("project {project} vanished while opening")),
+                )
+            })
     }
 }
 
@@ -130,10 +163,24 @@ impl Sessions for SessionsService {
     async fn open_project(&self, request: Request<OpenProjectRequest>) -> Result<Response<ProjectState>, Status> {
         const RPC: &str = "OpenProject";
         let req = request.into_inner();
-        let start = StartMode::try_from(req.start)
-            .map_err(|_| invalid(RPC, format!("start mode {} is unknown — use START_MODE_LAST or START_MODE_EMPTY", req.start)))?;
+        let start = StartMode::try_from(req.start).map_err(|_| {
+            invalid(
+                RPC,
+                format!(
+                    "start mode {} is unknown — use START_MODE_LAST or START_MODE_EMPTY",
+                    req.start
+                ),
+            )
+        })?;
         let outcome = self
-            .mutate(RPC, &req.project, None, Mutation::Open { start_empty: start == StartMode::Empty })
+            .mutate(
+                RPC,
+                &req.project,
+                None,
+                Mutation::Open {
+                    start_empty: start == StartMode::Empty,
+                },
+            )
             .await?;
         outcome
             .project
@@ -141,12 +188,18 @@ impl Sessions for SessionsService {
             .ok_or_else(|| fail(RPC, StoreError::NotFound("the store returned no project state".into())))
     }
 
-    async fn list_projects(&self, _request: Request<ListProjectsRequest>) -> Result<Response<ListProjectsResponse>, Status> {
+    async fn list_projects(
+        &self,
+        _request: Request<ListProjectsRequest>,
+    ) -> Result<Response<ListProjectsResponse>, Status> {
         let projects = self.store.list_projects().map_err(|e| fail("ListProjects", e))?;
         Ok(Response::new(ListProjectsResponse { projects }))
     }
 
-    async fn get_working_session(&self, request: Request<GetWorkingSessionRequest>) -> Result<Response<SessionContent>, Status> {
+    async fn get_working_session(
+        &self,
+        request: Request<GetWorkingSessionRequest>,
+    ) -> Result<Response<SessionContent>, Status> {
         let req = request.into_inner();
         self.working_page("GetWorkingSession", &req.project, req.after_message_id, req.limit)
             .await
@@ -156,24 +209,34 @@ impl Sessions for SessionsService {
     async fn append_message(&self, request: Request<AppendMessageRequest>) -> Result<Response<MutationAck>, Status> {
         const RPC: &str = "AppendMessage";
         let req = request.into_inner();
-        let message = req.message.ok_or_else(|| invalid(RPC, "message is missing — send the message to append"))?;
-        self.mutate_ack(RPC, &req.project, req.expected_revision, Mutation::Append { message }).await
+        let message = req
+            .message
+            .ok_or_else(|| invalid(RPC, "message is missing — send the message to append"))?;
+        self.mutate_ack(RPC, &req.project, req.expected_revision, Mutation::Append { message })
+            .await
     }
 
-    async fn append_to_message(&self, request: Request<AppendToMessageRequest>) -> Result<Response<MutationAck>, Status> {
+    async fn append_to_message(
+        &self,
+        request: Request<AppendToMessageRequest>,
+    ) -> Result<Response<MutationAck>, Status> {
         let req = request.into_inner();
         let mutation = Mutation::AppendTo {
             message_id: req.message_id,
             delta: req.delta,
         };
-        self.mutate_ack("AppendToMessage", &req.project, req.expected_revision, mutation).await
+        self.mutate_ack("AppendToMessage", &req.project, req.expected_revision, mutation)
+            .await
     }
 
     async fn update_message(&self, request: Request<UpdateMessageRequest>) -> Result<Response<MutationAck>, Status> {
         const RPC: &str = "UpdateMessage";
         let req = request.into_inner();
-        let message = req.message.ok_or_else(|| invalid(RPC, "message is missing — send the message with its id"))?;
-        self.mutate_ack(RPC, &req.project, req.expected_revision, Mutation::Update { message }).await
+        let message = req
+            .message
+            .ok_or_else(|| invalid(RPC, "message is missing — send the message with its id"))?;
+        self.mutate_ack(RPC, &req.project, req.expected_revision, Mutation::Update { message })
+            .await
     }
 
     async fn delete_messages(&self, request: Request<DeleteMessagesRequest>) -> Result<Response<MutationAck>, Status> {
@@ -182,33 +245,62 @@ impl Sessions for SessionsService {
             message_id: req.message_id,
             truncate_after: req.truncate_after,
         };
-        self.mutate_ack("DeleteMessages", &req.project, req.expected_revision, mutation).await
+        self.mutate_ack("DeleteMessages", &req.project, req.expected_revision, mutation)
+            .await
     }
 
     async fn clear_messages(&self, request: Request<ClearMessagesRequest>) -> Result<Response<MutationAck>, Status> {
         let req = request.into_inner();
-        self.mutate_ack("ClearMessages", &req.project, req.expected_revision, Mutation::Clear).await
-    }
-
-    async fn add_context_files(&self, request: Request<AddContextFilesRequest>) -> Result<Response<MutationAck>, Status> {
-        let req = request.into_inner();
-        self.mutate_ack("AddContextFiles", &req.project, req.expected_revision, Mutation::AddFiles { files: req.files })
+        self.mutate_ack("ClearMessages", &req.project, req.expected_revision, Mutation::Clear)
             .await
     }
 
-    async fn remove_context_files(&self, request: Request<RemoveContextFilesRequest>) -> Result<Response<MutationAck>, Status> {
+    async fn add_context_files(
+        &self,
+        request: Request<AddContextFilesRequest>,
+    ) -> Result<Response<MutationAck>, Status> {
         let req = request.into_inner();
-        self.mutate_ack("RemoveContextFiles", &req.project, req.expected_revision, Mutation::RemoveFiles { paths: req.paths })
-            .await
+        self.mutate_ack(
+            "AddContextFiles",
+            &req.project,
+            req.expected_revision,
+            Mutation::AddFiles { files: req.files },
+        )
+        .await
     }
 
-    async fn set_context_files(&self, request: Request<SetContextFilesRequest>) -> Result<Response<MutationAck>, Status> {
+    async fn remove_context_files(
+        &self,
+        request: Request<RemoveContextFilesRequest>,
+    ) -> Result<Response<MutationAck>, Status> {
         let req = request.into_inner();
-        self.mutate_ack("SetContextFiles", &req.project, req.expected_revision, Mutation::SetFiles { files: req.files })
-            .await
+        self.mutate_ack(
+            "RemoveContextFiles",
+            &req.project,
+            req.expected_revision,
+            Mutation::RemoveFiles { paths: req.paths },
+        )
+        .await
     }
 
-    async fn list_sessions(&self, request: Request<ListSessionsRequest>) -> Result<Response<ListSessionsResponse>, Status> {
+    async fn set_context_files(
+        &self,
+        request: Request<SetContextFilesRequest>,
+    ) -> Result<Response<MutationAck>, Status> {
+        let req = request.into_inner();
+        self.mutate_ack(
+            "SetContextFiles",
+            &req.project,
+            req.expected_revision,
+            Mutation::SetFiles { files: req.files },
+        )
+        .await
+    }
+
+    async fn list_sessions(
+        &self,
+        request: Request<ListSessionsRequest>,
+    ) -> Result<Response<ListSessionsResponse>, Status> {
         const RPC: &str = "ListSessions";
         let project = project(RPC, &request.into_inner().project)?;
         let sessions = self.store.list_sessions(&project).map_err(|e| fail(RPC, e))?;
@@ -218,8 +310,15 @@ impl Sessions for SessionsService {
     async fn save_session(&self, request: Request<SaveSessionRequest>) -> Result<Response<SessionInfo>, Status> {
         const RPC: &str = "SaveSession";
         let req = request.into_inner();
-        let mode = SaveMode::try_from(req.mode)
-            .map_err(|_| invalid(RPC, format!("save mode {} is unknown — use SAVE_MODE_CREATE_NEW or SAVE_MODE_OVERWRITE", req.mode)))?;
+        let mode = SaveMode::try_from(req.mode).map_err(|_| {
+            invalid(
+                RPC,
+                format!(
+                    "save mode {} is unknown — use SAVE_MODE_CREATE_NEW or SAVE_MODE_OVERWRITE",
+                    req.mode
+                ),
+            )
+        })?;
         let mutation = Mutation::Save {
             name: req.name,
             overwrite: mode == SaveMode::Overwrite,
@@ -234,7 +333,8 @@ impl Sessions for SessionsService {
             messages: req.messages,
             files: req.files,
         };
-        self.mutate_ack("LoadSession", &req.project, req.expected_revision, mutation).await
+        self.mutate_ack("LoadSession", &req.project, req.expected_revision, mutation)
+            .await
     }
 
     async fn rename_session(&self, request: Request<RenameSessionRequest>) -> Result<Response<SessionInfo>, Status> {
@@ -247,10 +347,18 @@ impl Sessions for SessionsService {
         session_info(RPC, self.mutate(RPC, &req.project, None, mutation).await?)
     }
 
-    async fn delete_session(&self, request: Request<DeleteSessionRequest>) -> Result<Response<DeleteSessionResponse>, Status> {
+    async fn delete_session(
+        &self,
+        request: Request<DeleteSessionRequest>,
+    ) -> Result<Response<DeleteSessionResponse>, Status> {
         let req = request.into_inner();
         let outcome = self
-            .mutate("DeleteSession", &req.project, None, Mutation::DeleteSession { name: req.name })
+            .mutate(
+                "DeleteSession",
+                &req.project,
+                None,
+                Mutation::DeleteSession { name: req.name },
+            )
             .await?;
         Ok(Response::new(DeleteSessionResponse {
             trash_id: outcome.trash_id.map(|id| id.to_string()).unwrap_or_default(),
@@ -270,7 +378,11 @@ impl Sessions for SessionsService {
     async fn list_trash(&self, request: Request<ListTrashRequest>) -> Result<Response<ListTrashResponse>, Status> {
         const RPC: &str = "ListTrash";
         let raw = request.into_inner().project;
-        let filter = if raw.is_empty() { None } else { Some(project(RPC, &raw)?) };
+        let filter = if raw.is_empty() {
+            None
+        } else {
+            Some(project(RPC, &raw)?)
+        };
         let entries = self.store.list_trash(filter.as_deref()).map_err(|e| fail(RPC, e))?;
         Ok(Response::new(ListTrashResponse { entries }))
     }
@@ -280,14 +392,22 @@ impl Sessions for SessionsService {
         let req = request.into_inner();
         let id = trash_id(RPC, &req.id)?;
         let new_name = Some(req.new_name).filter(|n| !n.trim().is_empty());
-        let outcome = self.store.run(Job::RestoreTrash { id, new_name }).await.map_err(|e| fail(RPC, e))?;
+        let outcome = self
+            .store
+            .run(Job::RestoreTrash { id, new_name })
+            .await
+            .map_err(|e| fail(RPC, e))?;
         session_info(RPC, outcome)
     }
 
     async fn purge_trash(&self, request: Request<PurgeTrashRequest>) -> Result<Response<PurgeTrashResponse>, Status> {
         const RPC: &str = "PurgeTrash";
         let req = request.into_inner();
-        let id = if req.id.is_empty() { None } else { Some(trash_id(RPC, &req.id)?) };
+        let id = if req.id.is_empty() {
+            None
+        } else {
+            Some(trash_id(RPC, &req.id)?)
+        };
         let job = Job::PurgeTrash {
             id,
             older_than_ms: req.older_than_ms,
@@ -298,12 +418,18 @@ impl Sessions for SessionsService {
 
     type ExportMarkdownStream = ReceiverStream<Result<ExportChunk, Status>>;
 
-    async fn export_markdown(&self, request: Request<ExportRequest>) -> Result<Response<Self::ExportMarkdownStream>, Status> {
+    async fn export_markdown(
+        &self,
+        request: Request<ExportRequest>,
+    ) -> Result<Response<Self::ExportMarkdownStream>, Status> {
         const RPC: &str = "ExportMarkdown";
         let req = request.into_inner();
         let project = project(RPC, &req.project)?;
         let name = Some(req.name).filter(|n| !n.is_empty());
-        let source = self.store.export_source(&project, name.as_deref()).map_err(|e| fail(RPC, e))?;
+        let source = self
+            .store
+            .export_source(&project, name.as_deref())
+            .map_err(|e| fail(RPC, e))?;
         let (tx, rx) = mpsc::channel(EXPORT_QUEUE);
         let file_name = format!("{}.md", export::file_stem(&source.info.name));
         tokio::task::spawn_blocking(move || {
@@ -313,11 +439,11 @@ impl Sessions for SessionsService {
                 .map_err(|err| export::ExportError::Source(Box::new(err)))
                 .and_then(|messages| markdown::write(&mut sink, &source.info, &source.files, messages, store::now_ms()))
                 .and_then(|()| sink.finish().map_err(export::ExportError::from));
-            if let Err(err) = result {
-                if !sink.client_gone {
-                    tracing::error!(rpc = RPC, code = ?Code::Internal, "{err}");
-                    let _ = tx.blocking_send(Err(Status::internal(err.to_string())));
-                }
+            if let Err(err) = result
+                && !sink.client_gone
+            {
+                tracing::error!(rpc = RPC, code = ?Code::Internal, "{err}");
+                let _ = tx.blocking_send(Err(Status::internal(err.to_string())));
             }
         });
         Ok(Response::new(ReceiverStream::new(rx)))
@@ -325,7 +451,10 @@ impl Sessions for SessionsService {
 
     type ExportImageStream = ReceiverStream<Result<ExportChunk, Status>>;
 
-    async fn export_image(&self, _request: Request<ExportImageRequest>) -> Result<Response<Self::ExportImageStream>, Status> {
+    async fn export_image(
+        &self,
+        _request: Request<ExportImageRequest>,
+    ) -> Result<Response<Self::ExportImageStream>, Status> {
         tracing::warn!(rpc = "ExportImage", code = ?Code::Unimplemented, "image export is not built yet");
         Err(Status::unimplemented(
             "ExportImage is not available in this chronicled yet — use ExportMarkdown (`chronicle export --markdown`) for now",
@@ -337,7 +466,11 @@ impl Sessions for SessionsService {
     async fn watch(&self, request: Request<WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
         const RPC: &str = "Watch";
         let raw = request.into_inner().project;
-        let filter = if raw.is_empty() { None } else { Some(project(RPC, &raw)?) };
+        let filter = if raw.is_empty() {
+            None
+        } else {
+            Some(project(RPC, &raw)?)
+        };
         // Subscribe before reading revisions: every event after the
         // snapshot is then certain to arrive, and older ones are skipped.
         let events = self.store.subscribe();
@@ -364,9 +497,12 @@ impl Sessions for SessionsService {
 }
 
 fn trash_id(rpc: &'static str, raw: &str) -> Result<u64, Status> {
-    raw.trim()
-        .parse()
-        .map_err(|_| invalid(rpc, format!("trash id {raw:?} is not a trash id — `chronicle trash` lists them")))
+    raw.trim().parse().map_err(|_| {
+        invalid(
+            rpc,
+            format!("trash id {raw:?} is not a trash id — `chronicle trash` lists them"),
+        )
+    })
 }
 
 /// Forwards committed events to one `Watch` client: SNAPSHOT first, then

@@ -5,7 +5,10 @@ use std::process::Command;
 
 #[test]
 fn version_names_the_crate_version() {
-    let out = Command::new(env!("CARGO_BIN_EXE_chronicled")).arg("--version").output().expect("run chronicled");
+    let out = Command::new(env!("CARGO_BIN_EXE_chronicled"))
+        .arg("--version")
+        .output()
+        .expect("run chronicled");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.trim(), format!("chronicled {}", env!("CARGO_PKG_VERSION")));
@@ -13,7 +16,10 @@ fn version_names_the_crate_version() {
 
 #[test]
 fn an_unknown_flag_is_a_usage_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_chronicled")).arg("--no-such-flag").output().expect("run chronicled");
+    let out = Command::new(env!("CARGO_BIN_EXE_chronicled"))
+        .arg("--no-such-flag")
+        .output()
+        .expect("run chronicled");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"));
 }

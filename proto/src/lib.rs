@@ -24,8 +24,7 @@ pub mod v1 {
 pub use v1::sessions_client::SessionsClient;
 
 /// The encoded `FileDescriptorSet` of the API, for the reflection service.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/chronicle_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/chronicle_descriptor.bin"));
 
 /// Environment variable that selects the socket, for daemon and clients.
 pub const SOCKET_ENV: &str = "CHRONICLE_SOCKET";
@@ -131,7 +130,9 @@ fn classify(path: &Path, err: std::io::Error) -> ConnectError {
     use std::io::ErrorKind;
     let path = path.to_path_buf();
     match err.kind() {
-        ErrorKind::NotFound | ErrorKind::ConnectionRefused | ErrorKind::NotADirectory => ConnectError::NotRunning { path },
+        ErrorKind::NotFound | ErrorKind::ConnectionRefused | ErrorKind::NotADirectory => {
+            ConnectError::NotRunning { path }
+        }
         ErrorKind::PermissionDenied => ConnectError::PermissionDenied { path },
         _ => ConnectError::Other {
             path,

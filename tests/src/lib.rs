@@ -12,7 +12,7 @@ use std::{
 };
 
 use chronicle_proto::SessionsClient;
-use rustix::process::{kill_process, Pid, Signal};
+use rustix::process::{Pid, Signal, kill_process};
 use tempfile::TempDir;
 use tonic::transport::Channel;
 
@@ -27,7 +27,10 @@ pub fn binary(name: &str) -> PathBuf {
     }
     let exe = std::env::current_exe().expect("the test knows its own path");
     // target/<profile>/deps/<test> → target/<profile>/<name>
-    let profile_dir = exe.parent().and_then(Path::parent).expect("test binary lives in target/<profile>/deps");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps");
     let path = profile_dir.join(name);
     assert!(
         path.exists(),
@@ -52,7 +55,10 @@ impl Default for Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("chronicle-e2e-").tempdir().expect("create a temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("chronicle-e2e-")
+            .tempdir()
+            .expect("create a temp dir");
         Sandbox { dir }
     }
 
@@ -145,7 +151,13 @@ pub struct CliRun {
 impl CliRun {
     /// Panics with the full output unless the command exited 0.
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, Some(0), "chronicle failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(0),
+            "chronicle failed:\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 }
@@ -160,7 +172,10 @@ impl Sandbox {
     pub fn chronicle_with_stdin(&self, dir: &Path, args: &[&str], stdin: Option<&str>) -> CliRun {
         use std::io::Write as _;
         let mut cmd = self.cli();
-        cmd.current_dir(dir).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.current_dir(dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         if stdin.is_some() {
             cmd.stdin(Stdio::piped());
         }
@@ -185,7 +200,13 @@ pub struct StopDaemonOnDrop<'a>(pub &'a Sandbox);
 
 impl Drop for StopDaemonOnDrop<'_> {
     fn drop(&mut self) {
-        let _ = self.0.cli().args(["daemon", "stop"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = self
+            .0
+            .cli()
+            .args(["daemon", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -207,7 +228,11 @@ impl Daemon {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!("chronicled exited with {status} before serving:\n{}", self.log_text());
             }
-            assert!(Instant::now() < deadline, "chronicled did not start in time:\n{}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "chronicled did not start in time:\n{}",
+                self.log_text()
+            );
             thread::sleep(Duration::from_millis(20));
         }
     }
@@ -222,7 +247,9 @@ impl Daemon {
 
     /// A tonic client on the daemon's socket.
     pub async fn client(&self) -> SessionsClient<Channel> {
-        chronicle_proto::connect(&self.socket).await.expect("connect to the test daemon")
+        chronicle_proto::connect(&self.socket)
+            .await
+            .expect("connect to the test daemon")
     }
 
     /// Sends a signal to the daemon.

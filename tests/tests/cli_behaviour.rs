@@ -15,29 +15,47 @@ fn status_starts_a_daemon_and_daemon_stop_stops_it() {
     let sandbox = Sandbox::new();
     let _stop = StopDaemonOnDrop(&sandbox);
     let dir = sandbox.project("p");
-    assert!(std::os::unix::net::UnixStream::connect(sandbox.socket()).is_err(), "nothing runs yet");
+    assert!(
+        std::os::unix::net::UnixStream::connect(sandbox.socket()).is_err(),
+        "nothing runs yet"
+    );
 
     let status = sandbox.chronicle(&dir, &["status"]).ok();
     assert!(status.stderr.contains("started chronicled"), "{}", status.stderr);
     assert!(status.stdout.contains("running (pid"), "{}", status.stdout);
-    assert!(status.stdout.contains(&sandbox.data_dir().display().to_string()), "{}", status.stdout);
-    assert!(sandbox.data_dir().join("chronicled.log").is_file(), "the daemon logs to its data dir");
+    assert!(
+        status.stdout.contains(&sandbox.data_dir().display().to_string()),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        sandbox.data_dir().join("chronicled.log").is_file(),
+        "the daemon logs to its data dir"
+    );
 
-    let json: serde_json::Value = serde_json::from_str(&sandbox.chronicle(&dir, &["status", "--json"]).ok().stdout).expect("json");
+    let json: serde_json::Value =
+        serde_json::from_str(&sandbox.chronicle(&dir, &["status", "--json"]).ok().stdout).expect("json");
     assert_eq!(json["running"], true);
     assert_eq!(json["socket"], sandbox.socket().display().to_string());
     let pid = json["pid"].as_u64().expect("pid");
 
     let stopped = sandbox.chronicle(&dir, &["daemon", "stop"]).ok();
     assert_eq!(stopped.stdout.trim(), format!("Stopped chronicled (pid {pid})"));
-    assert!(std::os::unix::net::UnixStream::connect(sandbox.socket()).is_err(), "the socket is gone");
+    assert!(
+        std::os::unix::net::UnixStream::connect(sandbox.socket()).is_err(),
+        "the socket is gone"
+    );
     let again = sandbox.chronicle(&dir, &["daemon", "stop"]).ok();
     assert!(again.stdout.contains("No daemon is running"), "{}", again.stdout);
 
     let started = sandbox.chronicle(&dir, &["daemon", "start"]).ok();
     assert!(started.stdout.starts_with("Started chronicled"), "{}", started.stdout);
     let restarted = sandbox.chronicle(&dir, &["daemon", "restart"]).ok();
-    assert!(restarted.stdout.contains("Stopped chronicled") && restarted.stdout.contains("Started chronicled"), "{}", restarted.stdout);
+    assert!(
+        restarted.stdout.contains("Stopped chronicled") && restarted.stdout.contains("Started chronicled"),
+        "{}",
+        restarted.stdout
+    );
     let logs = sandbox.chronicle(&dir, &["daemon", "logs"]).ok();
     assert!(logs.stdout.contains("chronicled is serving"), "{}", logs.stdout);
 }
@@ -67,9 +85,18 @@ fn exit_codes_follow_the_documented_table() {
     for (args, code, needle) in cases {
         let run = sandbox.chronicle(&dir, args);
         assert_eq!(run.code, Some(*code), "chronicle {args:?}: {}", run.stderr);
-        assert!(run.stderr.contains(needle), "chronicle {args:?}: stderr {:?} lacks {needle:?}", run.stderr);
+        assert!(
+            run.stderr.contains(needle),
+            "chronicle {args:?}: stderr {:?} lacks {needle:?}",
+            run.stderr
+        );
         if *code != 2 || !args.contains(&"--no-such-flag") {
-            assert_eq!(run.stderr.trim().lines().count(), 1, "one-line error for {args:?}: {}", run.stderr);
+            assert_eq!(
+                run.stderr.trim().lines().count(),
+                1,
+                "one-line error for {args:?}: {}",
+                run.stderr
+            );
         }
     }
     drop(daemon);
@@ -108,7 +135,9 @@ fn a_closed_pipe_is_not_an_error() {
         .spawn()
         .expect("spawn");
     let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("read one line");
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("read one line");
     assert!(first.starts_with("Working session of"), "{first}");
     // The reader is dropped here, like `head -1` exiting.
     let out = child.wait_with_output().expect("wait");
@@ -127,10 +156,18 @@ fn another_user_is_refused() {
     let dir = sandbox.project("shared");
     // Open the way to the socket for everyone, so only the daemon's own
     // check stands between the other user and the data.
-    for path in [sandbox.dir.path().to_path_buf(), sandbox.socket().parent().expect("dir").to_path_buf(), sandbox.socket()] {
+    for path in [
+        sandbox.dir.path().to_path_buf(),
+        sandbox.socket().parent().expect("dir").to_path_buf(),
+        sandbox.socket(),
+    ] {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).expect("chmod");
     }
-    std::fs::set_permissions(sandbox.dir.path().join("projects"), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    std::fs::set_permissions(
+        sandbox.dir.path().join("projects"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .expect("chmod");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
     let out = std::os::unix::process::CommandExt::uid(&mut sandbox.cli(), 65534)
         .current_dir(&dir)

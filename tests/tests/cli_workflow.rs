@@ -19,7 +19,11 @@ fn the_seed_workflow_end_to_end() {
     // relative to the project root, found through .git).
     run(&["add", "Fix the login bug"]);
     sandbox
-        .chronicle_with_stdin(&project, &["add", "--role", "assistant", "--model", "gpt-5", "-"], Some("Done:\n\n```rust\nfn login() {}\n```\n"))
+        .chronicle_with_stdin(
+            &project,
+            &["add", "--role", "assistant", "--model", "gpt-5", "-"],
+            Some("Done:\n\n```rust\nfn login() {}\n```\n"),
+        )
         .ok();
     sandbox.chronicle(&sub, &["files", "add", "login.rs"]).ok();
     run(&["files", "add", "--read-only", "README.md"]);
@@ -39,12 +43,21 @@ fn the_seed_workflow_end_to_end() {
     run(&["load", "fix login", "--messages"]);
     let after_messages: serde_json::Value = serde_json::from_str(&run(&["show", "--json"]).stdout).expect("json");
     assert_eq!(after_messages["messages"].as_array().map(Vec::len), Some(2));
-    assert_eq!(after_messages["files"].as_array().map(Vec::len), Some(0), "files were not asked for");
+    assert_eq!(
+        after_messages["files"].as_array().map(Vec::len),
+        Some(0),
+        "files were not asked for"
+    );
 
     // Load files only.
     run(&["load", "fix login", "--files"]);
     let after_files: serde_json::Value = serde_json::from_str(&run(&["show", "--json"]).stdout).expect("json");
-    let paths: Vec<&str> = after_files["files"].as_array().expect("files").iter().filter_map(|f| f["path"].as_str()).collect();
+    let paths: Vec<&str> = after_files["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
     assert_eq!(paths, ["src/login.rs", "README.md"]);
     assert_eq!(after_files["messages"][1]["model"], "gpt-5");
 
@@ -62,10 +75,21 @@ fn the_seed_workflow_end_to_end() {
     run(&["rename", "fix login", "login fixed"]);
     let removed = run(&["rm", "login fixed"]).stdout;
     assert!(removed.contains("trash restore"), "{removed}");
-    let id = removed.split("trash restore ").nth(1).and_then(|rest| rest.split('`').next()).expect("trash id in output").to_owned();
+    let id = removed
+        .split("trash restore ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .expect("trash id in output")
+        .to_owned();
     assert!(run(&["ls"]).stdout.contains("No saved sessions"));
     let trash: serde_json::Value = serde_json::from_str(&run(&["trash", "--json"]).stdout).expect("json");
-    assert!(trash.as_array().expect("entries").iter().any(|e| e["id"] == id.as_str() && e["reason"] == "deleted"));
+    assert!(
+        trash
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["id"] == id.as_str() && e["reason"] == "deleted")
+    );
     run(&["trash", "restore", &id]);
     let table = run(&["ls"]).stdout;
     assert!(table.lines().next().is_some_and(|h| h.starts_with("NAME")), "{table}");
@@ -78,9 +102,18 @@ fn the_seed_workflow_end_to_end() {
     assert_eq!(printed.trim(), out_arg);
     let doc = std::fs::read_to_string(&out).expect("read export");
     assert!(doc.starts_with("# login fixed\n"), "{doc}");
-    assert!(doc.contains("- `src/login.rs`") && doc.contains("- `README.md` *(read-only, missing)*"), "{doc}");
-    assert!(doc.contains("### User · #1 ·") && doc.contains("Fix the login bug"), "{doc}");
-    assert!(doc.contains("### Assistant · #2 ·") && doc.contains("*model `gpt-5`*"), "{doc}");
+    assert!(
+        doc.contains("- `src/login.rs`") && doc.contains("- `README.md` *(read-only, missing)*"),
+        "{doc}"
+    );
+    assert!(
+        doc.contains("### User · #1 ·") && doc.contains("Fix the login bug"),
+        "{doc}"
+    );
+    assert!(
+        doc.contains("### Assistant · #2 ·") && doc.contains("*model `gpt-5`*"),
+        "{doc}"
+    );
     assert!(doc.contains("Also add a test"), "{doc}");
     let to_stdout = run(&["export", "--markdown", "-o", "-"]).stdout;
     assert!(to_stdout.starts_with("# Working session\n"), "{to_stdout}");
@@ -93,7 +126,10 @@ fn a_default_export_name_comes_from_the_session() {
     let project = sandbox.project("named");
     sandbox.chronicle(&project, &["add", "hello"]).ok();
     sandbox.chronicle(&project, &["save", "Fix login/bug"]).ok();
-    let printed = sandbox.chronicle(&project, &["export", "Fix login/bug", "--markdown"]).ok().stdout;
+    let printed = sandbox
+        .chronicle(&project, &["export", "Fix login/bug", "--markdown"])
+        .ok()
+        .stdout;
     let name = printed.trim();
     assert!(name.starts_with("fix-login-bug-") && name.ends_with(".md"), "{name}");
     assert!(!name.contains('/'));
@@ -110,10 +146,19 @@ fn edit_and_remove_messages() {
     }
     sandbox.chronicle(&project, &["edit", "2", "TWO"]).ok();
     sandbox.chronicle(&project, &["rm-msg", "3", "--after"]).ok();
-    let shown: serde_json::Value = serde_json::from_str(&sandbox.chronicle(&project, &["show", "--json"]).ok().stdout).expect("json");
-    let contents: Vec<&str> = shown["messages"].as_array().expect("messages").iter().filter_map(|m| m["content"].as_str()).collect();
+    let shown: serde_json::Value =
+        serde_json::from_str(&sandbox.chronicle(&project, &["show", "--json"]).ok().stdout).expect("json");
+    let contents: Vec<&str> = shown["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
     assert_eq!(contents, ["one", "TWO"]);
-    let tail = sandbox.chronicle(&project, &["show", "--tail", "1", "--json"]).ok().stdout;
+    let tail = sandbox
+        .chronicle(&project, &["show", "--tail", "1", "--json"])
+        .ok()
+        .stdout;
     let tail: serde_json::Value = serde_json::from_str(&tail).expect("json");
     assert_eq!(tail["messages"][0]["content"], "TWO");
     assert_eq!(tail["messages"].as_array().map(Vec::len), Some(1));

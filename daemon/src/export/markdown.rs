@@ -14,22 +14,37 @@ use std::io::Write;
 use chronicle_proto::v1::{ContextFile, Message, Role, SessionInfo, ToolCall, Usage};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
-use super::{iso_time, ExportError};
+use super::{ExportError, iso_time};
 
 /// Writes the whole document. `exported_at_ms` is the only input that is
 /// not part of the session.
-pub fn write<W, I, E>(out: &mut W, info: &SessionInfo, files: &[ContextFile], messages: I, exported_at_ms: i64) -> Result<(), ExportError>
+pub fn write<W, I, E>(
+    out: &mut W,
+    info: &SessionInfo,
+    files: &[ContextFile],
+    messages: I,
+    exported_at_ms: i64,
+) -> Result<(), ExportError>
 where
     W: Write,
     I: IntoIterator<Item = Result<Message, E>>,
     E: std::error::Error + Send + Sync + 'static,
 {
-    let title = if info.name.is_empty() { "Working session" } else { info.name.as_str() };
+    let title = if info.name.is_empty() {
+        "Working session"
+    } else {
+        info.name.as_str()
+    };
     writeln!(out, "# {}\n", escape_inline(title))?;
     writeln!(out, "- **Project:** {}", code_span(&info.project))?;
     writeln!(out, "- **Exported:** {}", iso_time(exported_at_ms))?;
     writeln!(out, "- **Last updated:** {}", iso_time(info.updated_at_ms))?;
-    writeln!(out, "- **Messages:** {} · **Context files:** {}", info.message_count, files.len())?;
+    writeln!(
+        out,
+        "- **Messages:** {} · **Context files:** {}",
+        info.message_count,
+        files.len()
+    )?;
     if let Some(usage) = info.total_usage.as_ref().and_then(usage_text) {
         writeln!(out, "- **Usage:** {usage}")?;
     }
@@ -45,10 +60,14 @@ where
         if file.missing {
             flags.push("missing");
         }
-        let flags = if flags.is_empty() { String::new() } else { format!(" *({})*", flags.join(", ")) };
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" *({})*", flags.join(", "))
+        };
         writeln!(out, "- {}{flags}", code_span(&file.path))?;
     }
-    writeln!(out, "\n## Messages")?;
+    writeln!(out, "\n## Messages\n")?;
     let mut any = false;
     for message in messages {
         let message = message.map_err(|err| ExportError::Source(Box::new(err)))?;
@@ -56,7 +75,7 @@ where
         any = true;
     }
     if !any {
-        writeln!(out, "\n*No messages.*")?;
+        writeln!(out, "*No messages.*")?;
     }
     Ok(())
 }
@@ -77,7 +96,7 @@ fn write_message<W: Write>(out: &mut W, message: &Message) -> std::io::Result<()
     let role = Role::try_from(message.role).unwrap_or(Role::Unspecified);
     writeln!(
         out,
-        "\n### {} · #{} · {}\n",
+        "### {} · #{} · {}\n",
         role_title(message.role),
         message.id,
         iso_time(message.created_at_ms)
@@ -119,14 +138,20 @@ fn write_message<W: Write>(out: &mut W, message: &Message) -> std::io::Result<()
     if !message.metadata.is_empty() {
         let mut pairs: Vec<_> = message.metadata.iter().collect();
         pairs.sort();
-        let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{} = {}", code_span(k), code_span(v))).collect();
+        let pairs: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{} = {}", code_span(k), code_span(v)))
+            .collect();
         writeln!(out, "**Metadata:** {}\n", pairs.join(", "))?;
     }
     Ok(())
 }
 
 fn write_tool<W: Write>(out: &mut W, tool: &ToolCall) -> std::io::Result<()> {
-    let mut line = format!("**Tool call:** {}", code_span(if tool.name.is_empty() { "(unnamed)" } else { &tool.name }));
+    let mut line = format!(
+        "**Tool call:** {}",
+        code_span(if tool.name.is_empty() { "(unnamed)" } else { &tool.name })
+    );
     if !tool.call_id.is_empty() {
         line.push_str(&format!(" (id {})", code_span(&tool.call_id)));
     }
@@ -257,7 +282,11 @@ fn longest_run(text: &str, ch: char) -> usize {
 fn code_span(text: &str) -> String {
     let text = text.replace(['\n', '\r'], " ");
     let fence = "`".repeat(longest_run(&text, '`') + 1);
-    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
     format!("{fence}{pad}{text}{pad}{fence}")
 }
 
@@ -276,15 +305,25 @@ fn escape_inline(text: &str) -> String {
 fn usage_text(usage: &Usage) -> Option<String> {
     let mut parts = Vec::new();
     if usage.sent_tokens > 0 || usage.received_tokens > 0 {
-        parts.push(format!("{} tokens sent, {} received", usage.sent_tokens, usage.received_tokens));
+        parts.push(format!(
+            "{} tokens sent, {} received",
+            usage.sent_tokens, usage.received_tokens
+        ));
     }
     if usage.cache_read_tokens > 0 || usage.cache_write_tokens > 0 {
-        parts.push(format!("cache {} read, {} written", usage.cache_read_tokens, usage.cache_write_tokens));
+        parts.push(format!(
+            "cache {} read, {} written",
+            usage.cache_read_tokens, usage.cache_write_tokens
+        ));
     }
     if usage.cost > 0.0 {
         parts.push(format!("${:.4}", usage.cost));
     }
-    if parts.is_empty() { None } else { Some(parts.join(" · ")) }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join(" · "))
+    }
 }
 
 #[cfg(test)]
@@ -317,7 +356,15 @@ mod tests {
 
     fn h3_count(doc: &str) -> usize {
         Parser::new(doc)
-            .filter(|e| matches!(e, Event::Start(Tag::Heading { level: pulldown_cmark::HeadingLevel::H3, .. })))
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::Start(Tag::Heading {
+                        level: pulldown_cmark::HeadingLevel::H3,
+                        ..
+                    })
+                )
+            })
             .count()
     }
 

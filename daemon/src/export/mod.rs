@@ -36,7 +36,11 @@ pub fn file_stem(name: &str) -> String {
     }
     let stem = stem.trim_matches('-');
     let stem: String = stem.chars().take(64).collect();
-    if stem.is_empty() { "working-session".into() } else { stem }
+    if stem.is_empty() {
+        "working-session".into()
+    } else {
+        stem
+    }
 }
 
 #[cfg(test)]

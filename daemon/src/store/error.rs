@@ -19,7 +19,8 @@ pub enum StoreError {
     /// `expected_revision` did not match: the working session moved on.
     #[error("{0}")]
     Conflict(String),
-    /// A configured limit (content size, number of files) would be exceeded.
+    /// A configured limit (the number of context files) would be exceeded.
+    /// Oversize content is `InvalidArgument`, as the API contract says.
     #[error("{0}")]
     LimitExceeded(String),
     /// The database refused or failed: disk full, I/O error, corruption.
@@ -32,14 +33,14 @@ pub enum StoreError {
     #[error("the daemon is shutting down — retry against the next instance")]
     ShuttingDown,
     /// The database was written by a newer Chronicle.
-    #[error("{path} has schema version {found}, but this chronicled understands only up to {supported} — upgrade Chronicle (never downgrade over newer data)")]
-    SchemaTooNew {
-        path: PathBuf,
-        found: u64,
-        supported: u64,
-    },
+    #[error(
+        "{path} has schema version {found}, but this chronicled understands only up to {supported} — upgrade Chronicle (never downgrade over newer data)"
+    )]
+    SchemaTooNew { path: PathBuf, found: u64, supported: u64 },
     /// The database file could not be opened.
-    #[error("cannot open the database {path}: {source} — if the file is damaged, keep a copy before doing anything else")]
+    #[error(
+        "cannot open the database {path}: {source} — if the file is damaged, keep a copy before doing anything else"
+    )]
     Open {
         path: PathBuf,
         #[source]

@@ -31,7 +31,7 @@ pub use ops::{Job, Mutation, Outcome};
 pub use records::SCHEMA_VERSION;
 pub use validate::Limits;
 
-use records::{ProjectRecord, SessionRecord, TrashRecord, FILES, MESSAGES, META, PROJECTS, SAVED, SESSIONS, TRASH};
+use records::{FILES, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS, SessionRecord, TRASH, TrashRecord};
 
 /// Messages per page when the client asks for the default (limit 0).
 pub const DEFAULT_PAGE_MESSAGES: u32 = 1000;
@@ -154,7 +154,12 @@ impl Store {
     }
 
     /// Validates the project path, then runs a mutation of that project.
-    pub async fn mutate(&self, project: &str, expected_revision: Option<u64>, mutation: Mutation) -> Result<Outcome, StoreError> {
+    pub async fn mutate(
+        &self,
+        project: &str,
+        expected_revision: Option<u64>,
+        mutation: Mutation,
+    ) -> Result<Outcome, StoreError> {
         let project = validate::project_path(project)?;
         self.run(Job::Project {
             project,
@@ -211,7 +216,9 @@ impl Store {
     /// A page of the working session, or `None` if the project is unknown.
     pub fn working_page(&self, project: &str, after: u64, limit: u32) -> Result<Option<SessionContent>, StoreError> {
         let r = self.read()?;
-        let Some(record) = r.project(project)? else { return Ok(None) };
+        let Some(record) = r.project(project)? else {
+            return Ok(None);
+        };
         let header = tables::read_session(&r.sessions, record.working_session)?;
         let mut content = r.page(record.working_session, &header, after, limit)?;
         content.project = project.to_owned();
@@ -276,7 +283,10 @@ impl Store {
     pub fn revisions(&self, project: Option<&str>) -> Result<Vec<(String, u64)>, StoreError> {
         let r = self.read()?;
         match project {
-            Some(project) => Ok(vec![(project.to_owned(), r.project(project)?.map_or(0, |p| p.revision))]),
+            Some(project) => Ok(vec![(
+                project.to_owned(),
+                r.project(project)?.map_or(0, |p| p.revision),
+            )]),
             None => {
                 let mut out = Vec::new();
                 for row in r.projects.iter()? {
@@ -335,7 +345,11 @@ pub struct ExportSource {
 
 impl ExportSource {
     /// Messages with ids in `first..=last`, in order, read lazily.
-    pub fn messages(&self, first: u64, last: u64) -> Result<impl Iterator<Item = Result<Message, StoreError>> + '_, StoreError> {
+    pub fn messages(
+        &self,
+        first: u64,
+        last: u64,
+    ) -> Result<impl Iterator<Item = Result<Message, StoreError>> + '_, StoreError> {
         let session = self.session_id;
         let range = self.messages.range((session, first)..=(session, last))?;
         Ok(range.map(move |row| {
@@ -379,7 +393,9 @@ impl Reader {
     }
 
     fn project_state(&self, project: &str) -> Result<Option<ProjectState>, StoreError> {
-        let Some(record) = self.project(project)? else { return Ok(None) };
+        let Some(record) = self.project(project)? else {
+            return Ok(None);
+        };
         let working = tables::read_session(&self.sessions, record.working_session)?;
         let saved = tables::count_saved(&self.saved, project)?;
         Ok(Some(ops::project_state(project, &record, &working, saved)))
@@ -387,11 +403,15 @@ impl Reader {
 
     fn saved(&self, project: &str, name: &str) -> Result<(u64, SessionRecord), StoreError> {
         let name = validate::session_name(name)?;
-        let id = self.saved.get((project, name.as_str()))?.map(|v| v.value()).ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "no saved session named \"{name}\" in {project} — `chronicle ls` lists the saved sessions"
-            ))
-        })?;
+        let id = self
+            .saved
+            .get((project, name.as_str()))?
+            .map(|v| v.value())
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "no saved session named \"{name}\" in {project} — `chronicle ls` lists the saved sessions"
+                ))
+            })?;
         Ok((id, tables::read_session(&self.sessions, id)?))
     }
 

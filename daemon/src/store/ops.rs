@@ -10,10 +10,10 @@ use std::path::Path;
 
 use chronicle_proto::v1::{ContextFile, Event, EventKind, Message, ProjectState, SessionInfo};
 
+use super::StoreError;
 use super::records::{self, ProjectRecord, SessionRecord};
 use super::tables::WriteTables;
 use super::validate::{self, Limits};
-use super::StoreError;
 
 /// A change to one project's working session or saved sessions.
 #[derive(Clone, Debug)]
@@ -40,7 +40,9 @@ impl Mutation {
     }
 }
 
-/// One unit of work for the writer.
+/// One unit of work for the writer. Moved once into the queue, so the
+/// size of the project variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Job {
     Project {
@@ -49,8 +51,14 @@ pub enum Job {
         expected_revision: Option<u64>,
         mutation: Mutation,
     },
-    RestoreTrash { id: u64, new_name: Option<String> },
-    PurgeTrash { id: Option<u64>, older_than_ms: i64 },
+    RestoreTrash {
+        id: u64,
+        new_name: Option<String>,
+    },
+    PurgeTrash {
+        id: Option<u64>,
+        older_than_ms: i64,
+    },
 }
 
 /// What a successful job reports back.
@@ -68,25 +76,38 @@ pub struct Outcome {
 
 /// Applies one job inside the batch's transaction, appending the events it
 /// produces (published only once the batch is durable).
-pub fn apply(t: &mut WriteTables<'_>, job: &Job, now: i64, limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+pub fn apply(
+    t: &mut WriteTables<'_>,
+    job: &Job,
+    now: i64,
+    limits: &Limits,
+    events: &mut Vec<Event>,
+) -> Result<Outcome, StoreError> {
     match job {
         Job::Project {
             project,
             expected_revision,
             mutation,
         } => {
+            let registered = t.project(project)?.is_none();
             let mut ctx = ProjectCtx::load(t, project, now)?;
-            if mutation.checks_revision() {
-                if let Some(expected) = *expected_revision {
-                    if expected != ctx.record.revision {
-                        return Err(StoreError::Conflict(format!(
-                            "the working session of {project} is at revision {}, not {expected} — re-read it and retry",
-                            ctx.record.revision
-                        )));
-                    }
+            let working_session = ctx.record.working_session;
+            let result = match *expected_revision {
+                Some(expected) if mutation.checks_revision() && expected != ctx.record.revision => {
+                    Err(StoreError::Conflict(format!(
+                        "the working session of {project} is at revision {}, not {expected} — re-read it and retry",
+                        ctx.record.revision
+                    )))
                 }
+                _ => ctx.apply(t, mutation, limits, events),
+            };
+            if registered && result.as_ref().is_err_and(|err| !err.is_storage()) {
+                // A refused request leaves no trace, not even the project
+                // it named: undo the registration `load` just wrote.
+                t.projects.remove(project.as_str())?;
+                t.forget_new_session(working_session)?;
             }
-            ctx.apply(t, mutation, limits, events)
+            result
         }
         Job::RestoreTrash { id, new_name } => restore_trash(t, *id, new_name.as_deref(), now, events),
         Job::PurgeTrash { id, older_than_ms } => purge_trash(t, *id, *older_than_ms, now, events),
@@ -102,7 +123,8 @@ struct ProjectCtx {
 }
 
 impl ProjectCtx {
-    /// Loads the project, opening it (empty, revision 0) if it is new.
+    /// Loads the project, opening it (empty, revision 0) if it is new;
+    /// [`apply`] undoes the opening if the job is then refused.
     fn load(t: &mut WriteTables<'_>, project: &str, now: i64) -> Result<Self, StoreError> {
         let record = match t.project(project)? {
             Some(record) => record,
@@ -127,7 +149,13 @@ impl ProjectCtx {
         })
     }
 
-    fn apply(&mut self, t: &mut WriteTables<'_>, mutation: &Mutation, limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn apply(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        mutation: &Mutation,
+        limits: &Limits,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         match mutation {
             Mutation::Open { start_empty } => self.open(t, *start_empty, events),
             Mutation::Append { message } => self.append(t, message, limits, events),
@@ -173,13 +201,23 @@ impl ProjectCtx {
         }
     }
 
-    fn open(&mut self, t: &mut WriteTables<'_>, start_empty: bool, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn open(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        start_empty: bool,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         if start_empty && (self.working.message_count > 0 || self.working.file_count > 0) {
             self.replace_working(t, "start-empty", true)?;
             let event = self.commit(t, EventKind::MessagesCleared)?;
             events.push(event);
         }
-        let state = project_state(&self.project, &self.record, &self.working, t.saved_count(&self.project)?);
+        let state = project_state(
+            &self.project,
+            &self.record,
+            &self.working,
+            t.saved_count(&self.project)?,
+        );
         Ok(Outcome {
             project: Some(state),
             ..self.ack(0)
@@ -225,7 +263,13 @@ impl ProjectCtx {
         t.trash_session(id, &self.project, &label, reason, self.now)
     }
 
-    fn append(&mut self, t: &mut WriteTables<'_>, message: &Message, limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn append(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        message: &Message,
+        limits: &Limits,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         validate::message(message, limits)?;
         let mut message = message.clone();
         message.id = self.working.next_message_id;
@@ -252,11 +296,19 @@ impl ProjectCtx {
         })
     }
 
-    fn append_to(&mut self, t: &mut WriteTables<'_>, id: u64, delta: &str, limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn append_to(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        id: u64,
+        delta: &str,
+        limits: &Limits,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         let mut message = self.existing_message(t, id)?;
         if message.content.len() + delta.len() > limits.max_content_bytes {
-            return Err(StoreError::LimitExceeded(format!(
-                "message {id} would grow past {} bytes — start a new message",
+            // Oversize content, as for an append: INVALID_ARGUMENT.
+            return Err(StoreError::InvalidArgument(format!(
+                "message {id} would grow past the limit of {} bytes — start a new message",
                 limits.max_content_bytes
             )));
         }
@@ -269,7 +321,13 @@ impl ProjectCtx {
         Ok(self.ack(id))
     }
 
-    fn update(&mut self, t: &mut WriteTables<'_>, message: &Message, limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn update(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        message: &Message,
+        limits: &Limits,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         validate::message(message, limits)?;
         let old = self.existing_message(t, message.id)?;
         let mut message = message.clone();
@@ -287,7 +345,13 @@ impl ProjectCtx {
     }
 
     /// Deleted messages go to the trash like everything else destroyed.
-    fn delete(&mut self, t: &mut WriteTables<'_>, id: u64, truncate_after: bool, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn delete(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        id: u64,
+        truncate_after: bool,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         self.existing_message(t, id)?;
         let session = self.record.working_session;
         let removed = if truncate_after {
@@ -322,7 +386,12 @@ impl ProjectCtx {
         Ok(self.ack(0))
     }
 
-    fn write_files(&mut self, t: &mut WriteTables<'_>, files: Vec<ContextFile>, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn write_files(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        files: Vec<ContextFile>,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         self.working.file_count = u32::try_from(files.len()).unwrap_or(u32::MAX);
         t.put_files(self.record.working_session, files.clone())?;
         let mut event = self.commit(t, EventKind::FilesChanged)?;
@@ -331,7 +400,13 @@ impl ProjectCtx {
         Ok(self.ack(0))
     }
 
-    fn add_files(&mut self, t: &mut WriteTables<'_>, added: &[ContextFile], limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn add_files(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        added: &[ContextFile],
+        limits: &Limits,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         let added = validate::context_files(&self.project, added, limits)?;
         let mut files = t.files(self.record.working_session)?;
         let mut index: std::collections::HashMap<String, usize> =
@@ -355,7 +430,12 @@ impl ProjectCtx {
         self.write_files(t, files, events)
     }
 
-    fn remove_files(&mut self, t: &mut WriteTables<'_>, paths: &[String], events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn remove_files(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        paths: &[String],
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         let mut files = t.files(self.record.working_session)?;
         let mut remove = std::collections::HashSet::with_capacity(paths.len());
         for raw in paths {
@@ -375,7 +455,13 @@ impl ProjectCtx {
         self.write_files(t, files, events)
     }
 
-    fn set_files(&mut self, t: &mut WriteTables<'_>, files: &[ContextFile], limits: &Limits, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn set_files(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        files: &[ContextFile],
+        limits: &Limits,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         let previous = t.files(self.record.working_session)?;
         let mut files = validate::context_files(&self.project, files, limits)?;
         for file in &mut files {
@@ -395,7 +481,13 @@ impl ProjectCtx {
         ))
     }
 
-    fn save(&mut self, t: &mut WriteTables<'_>, name: &str, overwrite: bool, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn save(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        name: &str,
+        overwrite: bool,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         let name = validate::session_name(name)?;
         let existing = t.saved(&self.project, &name)?;
         let created_at = match (existing, overwrite) {
@@ -437,7 +529,14 @@ impl ProjectCtx {
         })
     }
 
-    fn load_session(&mut self, t: &mut WriteTables<'_>, name: &str, messages: bool, files: bool, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn load_session(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        name: &str,
+        messages: bool,
+        files: bool,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         if !messages && !files {
             return Err(StoreError::InvalidArgument(
                 "load needs messages, files or both — say which to load".into(),
@@ -465,7 +564,7 @@ impl ProjectCtx {
         if messages {
             t.copy_messages(saved_id, self.record.working_session)?;
             self.working.message_count = saved.message_count;
-            self.working.usage = saved.usage.clone();
+            self.working.usage = saved.usage;
             self.working.next_message_id = saved.next_message_id.max(self.working.next_message_id);
         }
         if let Some(list) = loaded_files {
@@ -479,7 +578,13 @@ impl ProjectCtx {
         Ok(self.ack(0))
     }
 
-    fn rename(&mut self, t: &mut WriteTables<'_>, name: &str, new_name: &str, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn rename(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        name: &str,
+        new_name: &str,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         let name = validate::session_name(name)?;
         let new_name = validate::session_name(new_name)?;
         let id = t.saved(&self.project, &name)?.ok_or_else(|| self.not_saved(&name))?;
@@ -508,7 +613,12 @@ impl ProjectCtx {
         })
     }
 
-    fn delete_session(&mut self, t: &mut WriteTables<'_>, name: &str, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn delete_session(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        name: &str,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         let name = validate::session_name(name)?;
         let id = t.saved(&self.project, &name)?.ok_or_else(|| self.not_saved(&name))?;
         t.saved.remove((self.project.as_str(), name.as_str()))?;
@@ -545,9 +655,17 @@ fn trash_label(reason: &str, now: i64) -> String {
     format!("working session, {what} {when}")
 }
 
-fn restore_trash(t: &mut WriteTables<'_>, id: u64, new_name: Option<&str>, now: i64, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+fn restore_trash(
+    t: &mut WriteTables<'_>,
+    id: u64,
+    new_name: Option<&str>,
+    now: i64,
+    events: &mut Vec<Event>,
+) -> Result<Outcome, StoreError> {
     let entry = t.trash_entry(id)?.ok_or_else(|| {
-        StoreError::NotFound(format!("trash entry {id} does not exist — `chronicle trash` lists the entries"))
+        StoreError::NotFound(format!(
+            "trash entry {id} does not exist — `chronicle trash` lists the entries"
+        ))
     })?;
     let name = validate::session_name(new_name.unwrap_or(&entry.name))?;
     if t.saved(&entry.project, &name)?.is_some() {
@@ -560,7 +678,8 @@ fn restore_trash(t: &mut WriteTables<'_>, id: u64, new_name: Option<&str>, now: 
     let mut record = t.session(entry.session_id)?;
     record.name = name.clone();
     t.put_session(entry.session_id, &record)?;
-    t.saved.insert((entry.project.as_str(), name.as_str()), entry.session_id)?;
+    t.saved
+        .insert((entry.project.as_str(), name.as_str()), entry.session_id)?;
     t.trash.remove(id)?;
     let mut event = ctx.commit(t, EventKind::TrashChanged)?;
     event.session_name = name;
@@ -571,11 +690,19 @@ fn restore_trash(t: &mut WriteTables<'_>, id: u64, new_name: Option<&str>, now: 
     })
 }
 
-fn purge_trash(t: &mut WriteTables<'_>, id: Option<u64>, older_than_ms: i64, now: i64, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+fn purge_trash(
+    t: &mut WriteTables<'_>,
+    id: Option<u64>,
+    older_than_ms: i64,
+    now: i64,
+    events: &mut Vec<Event>,
+) -> Result<Outcome, StoreError> {
     let victims: Vec<(u64, super::records::TrashRecord)> = match id {
         Some(id) => {
             let entry = t.trash_entry(id)?.ok_or_else(|| {
-                StoreError::NotFound(format!("trash entry {id} does not exist — `chronicle trash` lists the entries"))
+                StoreError::NotFound(format!(
+                    "trash entry {id} does not exist — `chronicle trash` lists the entries"
+                ))
             })?;
             vec![(id, entry)]
         }
@@ -622,7 +749,7 @@ pub fn session_info(record: &SessionRecord) -> SessionInfo {
         updated_at_ms: record.updated_at_ms,
         message_count: record.message_count,
         file_count: record.file_count,
-        total_usage: record.usage.clone(),
+        total_usage: record.usage,
     }
 }
 

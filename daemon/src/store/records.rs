@@ -114,11 +114,16 @@ pub fn encode<T: prost::Message>(record: &T) -> Vec<u8> {
 pub fn add_usage(total: &mut Option<Usage>, delta: Option<&Usage>, sign: i8) {
     let Some(delta) = delta else { return };
     let total = total.get_or_insert_with(Usage::default);
-    let apply = |a: u64, b: u64| if sign >= 0 { a.saturating_add(b) } else { a.saturating_sub(b) };
+    let apply = |a: u64, b: u64| {
+        if sign >= 0 {
+            a.saturating_add(b)
+        } else {
+            a.saturating_sub(b)
+        }
+    };
     total.sent_tokens = apply(total.sent_tokens, delta.sent_tokens);
     total.received_tokens = apply(total.received_tokens, delta.received_tokens);
     total.cache_read_tokens = apply(total.cache_read_tokens, delta.cache_read_tokens);
     total.cache_write_tokens = apply(total.cache_write_tokens, delta.cache_write_tokens);
     total.cost = (total.cost + f64::from(sign) * delta.cost).max(0.0);
 }
-

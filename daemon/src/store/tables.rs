@@ -4,11 +4,11 @@
 use chronicle_proto::v1::{ContextFile, Message};
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::records::{
-    self, FileList, ProjectRecord, SessionRecord, TrashRecord, FILES, KEY_NEXT_SESSION, KEY_NEXT_TRASH, MESSAGES,
-    META, PROJECTS, SAVED, SESSIONS, TRASH,
-};
 use super::StoreError;
+use super::records::{
+    self, FILES, FileList, KEY_NEXT_SESSION, KEY_NEXT_TRASH, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS,
+    SessionRecord, TRASH, TrashRecord,
+};
 
 /// Rows copied per step when a session is duplicated, so a copy of a
 /// 100,000-message session never holds them all in memory.
@@ -99,10 +99,15 @@ impl<'t> WriteTables<'t> {
     /// Removes messages `from..` of a session and returns them, in order.
     pub fn take_messages_from(&mut self, session: u64, from: u64) -> Result<Vec<Message>, StoreError> {
         let mut taken = Vec::new();
-        for entry in self.messages.extract_from_if((session, from)..=(session, u64::MAX), |_, _| true)? {
+        for entry in self
+            .messages
+            .extract_from_if((session, from)..=(session, u64::MAX), |_, _| true)?
+        {
             let (key, value) = entry?;
             let id = key.value().1;
-            taken.push(records::decode(value.value(), || format!("message {id} of session {session}"))?);
+            taken.push(records::decode(value.value(), || {
+                format!("message {id} of session {session}")
+            })?);
         }
         Ok(taken)
     }
@@ -145,6 +150,18 @@ impl<'t> WriteTables<'t> {
         Ok((id, record))
     }
 
+    /// Undoes [`Self::new_session`] for a session nothing else refers to:
+    /// removes its header and file list, and hands its id back when it was
+    /// the last one given out.
+    pub fn forget_new_session(&mut self, id: u64) -> Result<(), StoreError> {
+        self.files.remove(id)?;
+        self.sessions.remove(id)?;
+        if self.meta.get(KEY_NEXT_SESSION)?.map(|v| v.value()) == Some(id + 1) {
+            self.meta.insert(KEY_NEXT_SESSION, id)?;
+        }
+        Ok(())
+    }
+
     /// Destroys a session for good: only purging the trash calls this.
     pub fn destroy_session(&mut self, id: u64) -> Result<(), StoreError> {
         self.messages.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
@@ -154,7 +171,14 @@ impl<'t> WriteTables<'t> {
     }
 
     /// Gives a session to the trash and returns the new entry's id.
-    pub fn trash_session(&mut self, session_id: u64, project: &str, name: &str, reason: &str, now: i64) -> Result<u64, StoreError> {
+    pub fn trash_session(
+        &mut self,
+        session_id: u64,
+        project: &str,
+        name: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<u64, StoreError> {
         let id = self.next_counter(KEY_NEXT_TRASH)?;
         let record = TrashRecord {
             session_id,
@@ -195,12 +219,17 @@ pub fn read_session(table: &impl ReadableTable<u64, &'static [u8]>, id: u64) -> 
 
 pub fn read_files(table: &impl ReadableTable<u64, &'static [u8]>, id: u64) -> Result<Vec<ContextFile>, StoreError> {
     match table.get(id)? {
-        Some(bytes) => records::decode::<FileList>(bytes.value(), || format!("file list of session {id}")).map(|l| l.files),
+        Some(bytes) => {
+            records::decode::<FileList>(bytes.value(), || format!("file list of session {id}")).map(|l| l.files)
+        }
         None => Ok(Vec::new()),
     }
 }
 
-pub fn count_saved(table: &impl ReadableTable<(&'static str, &'static str), u64>, project: &str) -> Result<u32, StoreError> {
+pub fn count_saved(
+    table: &impl ReadableTable<(&'static str, &'static str), u64>,
+    project: &str,
+) -> Result<u32, StoreError> {
     let mut count = 0u32;
     for entry in table.range((project, "")..)? {
         let (key, _) = entry?;

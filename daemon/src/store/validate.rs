@@ -41,7 +41,9 @@ fn invalid(msg: impl Into<String>) -> StoreError {
 /// when a link does.
 pub fn project_path(raw: &str) -> Result<String, StoreError> {
     if raw.is_empty() {
-        return Err(invalid("project path is empty — pass the absolute path of the project root"));
+        return Err(invalid(
+            "project path is empty — pass the absolute path of the project root",
+        ));
     }
     if raw.contains('\0') {
         return Err(invalid("project path contains a NUL byte — pass a real absolute path"));
@@ -105,7 +107,9 @@ pub fn context_path(project: &str, raw: &str) -> Result<String, StoreError> {
         return Err(invalid(format!("context file path {raw:?} contains a NUL byte")));
     }
     if raw.len() > MAX_PATH_BYTES {
-        return Err(invalid(format!("context file path is longer than {MAX_PATH_BYTES} bytes")));
+        return Err(invalid(format!(
+            "context file path is longer than {MAX_PATH_BYTES} bytes"
+        )));
     }
     let root = Path::new(project);
     let absolute = normalise(&root.join(raw));
@@ -179,7 +183,10 @@ pub fn message(message: &Message, limits: &Limits) -> Result<(), StoreError> {
     }
     let other = message.reasoning.len()
         + message.command.len()
-        + message.tool.as_ref().map_or(0, |t| t.args_json.len() + t.result_json.len() + t.name.len());
+        + message
+            .tool
+            .as_ref()
+            .map_or(0, |t| t.args_json.len() + t.result_json.len() + t.name.len());
     if other > limits.max_content_bytes {
         return Err(invalid(format!(
             "message reasoning, command and tool call together are {other} bytes — the limit is {} bytes",
@@ -202,7 +209,10 @@ mod tests {
     #[test]
     fn bad_project_paths_are_refused() {
         for bad in ["", "relative/dir", "./x", "/a\0b"] {
-            assert!(matches!(project_path(bad), Err(StoreError::InvalidArgument(_))), "{bad:?}");
+            assert!(
+                matches!(project_path(bad), Err(StoreError::InvalidArgument(_))),
+                "{bad:?}"
+            );
         }
     }
 
@@ -213,13 +223,19 @@ mod tests {
         assert!(session_name("a\u{7}b").is_err());
         assert!(session_name(&"x".repeat(128)).is_ok());
         assert!(session_name(&"x".repeat(129)).is_err());
-        assert!(session_name(&"é".repeat(128)).is_ok(), "the limit counts characters, not bytes");
+        assert!(
+            session_name(&"é".repeat(128)).is_ok(),
+            "the limit counts characters, not bytes"
+        );
     }
 
     #[test]
     fn context_paths_inside_become_relative_outside_stay_absolute() {
         assert_eq!(context_path("/p", "src/main.rs").ok().as_deref(), Some("src/main.rs"));
-        assert_eq!(context_path("/p", "/p/src/./lib.rs").ok().as_deref(), Some("src/lib.rs"));
+        assert_eq!(
+            context_path("/p", "/p/src/./lib.rs").ok().as_deref(),
+            Some("src/lib.rs")
+        );
         assert_eq!(context_path("/p", "../q/x.rs").ok().as_deref(), Some("/q/x.rs"));
         assert_eq!(context_path("/p", "/etc/hosts").ok().as_deref(), Some("/etc/hosts"));
         assert!(context_path("/p", ".").is_err());
@@ -229,8 +245,16 @@ mod tests {
     #[test]
     fn duplicate_files_keep_the_last_entry() {
         let files = [
-            ContextFile { path: "a".into(), read_only: false, ..Default::default() },
-            ContextFile { path: "./a".into(), read_only: true, ..Default::default() },
+            ContextFile {
+                path: "a".into(),
+                read_only: false,
+                ..Default::default()
+            },
+            ContextFile {
+                path: "./a".into(),
+                read_only: true,
+                ..Default::default()
+            },
         ];
         let out = context_files("/p", &files, &Limits::default()).unwrap_or_default();
         assert_eq!(out.len(), 1);
@@ -239,11 +263,20 @@ mod tests {
 
     #[test]
     fn too_many_files_is_a_limit_error() {
-        let limits = Limits { max_context_files: 2, ..Limits::default() };
+        let limits = Limits {
+            max_context_files: 2,
+            ..Limits::default()
+        };
         let files: Vec<_> = ["a", "b", "c"]
             .iter()
-            .map(|p| ContextFile { path: (*p).into(), ..Default::default() })
+            .map(|p| ContextFile {
+                path: (*p).into(),
+                ..Default::default()
+            })
             .collect();
-        assert!(matches!(context_files("/p", &files, &limits), Err(StoreError::LimitExceeded(_))));
+        assert!(matches!(
+            context_files("/p", &files, &limits),
+            Err(StoreError::LimitExceeded(_))
+        ));
     }
 }

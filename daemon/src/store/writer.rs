@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::ops::{self, Job, Outcome};
 use super::tables::WriteTables;
-use super::{now_ms, StoreConfig, StoreError};
+use super::{StoreConfig, StoreError, now_ms};
 
 /// A job and where to send its result.
 pub struct Request {
@@ -25,20 +25,22 @@ pub fn spawn(
     events: broadcast::Sender<Arc<Event>>,
     config: StoreConfig,
 ) -> io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name("chronicle-writer".into()).spawn(move || {
-        let max_batch = config.max_batch.max(1);
-        let mut batch = Vec::with_capacity(max_batch);
-        while let Some(first) = queue.blocking_recv() {
-            batch.push(first);
-            while batch.len() < max_batch {
-                match queue.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
+    std::thread::Builder::new()
+        .name("chronicle-writer".into())
+        .spawn(move || {
+            let max_batch = config.max_batch.max(1);
+            let mut batch = Vec::with_capacity(max_batch);
+            while let Some(first) = queue.blocking_recv() {
+                batch.push(first);
+                while batch.len() < max_batch {
+                    match queue.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
                 }
+                run_batch(&db, &mut batch, &events, &config);
             }
-            run_batch(&db, &mut batch, &events, &config);
-        }
-    })
+        })
 }
 
 /// Applies a batch in one transaction. Refused jobs get their own error and
@@ -81,7 +83,9 @@ fn run_batch(db: &Database, batch: &mut Vec<Request>, events: &broadcast::Sender
             for request in batch.drain(..) {
                 let _ = request
                     .reply
-                    .send(Err(StoreError::Storage(redb::Error::Io(io::Error::other(message.clone())))));
+                    .send(Err(StoreError::Storage(redb::Error::Io(io::Error::other(
+                        message.clone(),
+                    )))));
             }
         }
     }

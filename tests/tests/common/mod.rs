@@ -1,0 +1,206 @@
+//! Helpers shared by the daemon's end-to-end tests: building requests,
+//! reading a whole session back, taking a snapshot of everything a project
+//! holds, and checking that a call failed with the expected status code.
+//! Each test file uses a different subset, hence the `dead_code` allowance.
+
+#![allow(dead_code)]
+
+use std::{fmt::Debug, path::Path};
+
+use chronicle_proto::{
+    SessionsClient,
+    v1::{
+        AddContextFilesRequest, AppendMessageRequest, ContextFile, GetSessionRequest, GetWorkingSessionRequest,
+        ListSessionsRequest, ListTrashRequest, Message, MutationAck, OpenProjectRequest, ProjectState, Role, SaveMode,
+        SaveSessionRequest, SessionContent, SessionInfo, StartMode, TrashEntry,
+    },
+};
+use tonic::{Code, Status, transport::Channel};
+
+/// The generated client on the daemon's socket.
+pub type Client = SessionsClient<Channel>;
+
+/// A project path as the API wants it: an absolute path in a string.
+pub fn path_str(path: &Path) -> String {
+    path.to_str().expect("temp paths are UTF-8").to_owned()
+}
+
+/// A message with just a role and content; the daemon assigns the rest.
+pub fn message(role: Role, content: &str) -> Message {
+    Message {
+        role: role as i32,
+        content: content.to_owned(),
+        ..Message::default()
+    }
+}
+
+/// A context file entry.
+pub fn file(path: &str, read_only: bool) -> ContextFile {
+    ContextFile {
+        path: path.to_owned(),
+        read_only,
+        ..ContextFile::default()
+    }
+}
+
+/// Opens (or re-opens) a project with `start`.
+pub async fn open_with(client: &mut Client, project: &str, start: StartMode) -> ProjectState {
+    client
+        .open_project(OpenProjectRequest {
+            project: project.to_owned(),
+            start: start as i32,
+        })
+        .await
+        .expect("OpenProject")
+        .into_inner()
+}
+
+/// Opens a project keeping its working session ("load last session").
+pub async fn open(client: &mut Client, project: &str) -> ProjectState {
+    open_with(client, project, StartMode::Last).await
+}
+
+/// Appends a whole message unconditionally.
+pub async fn append_message(client: &mut Client, project: &str, message: Message) -> MutationAck {
+    client
+        .append_message(AppendMessageRequest {
+            project: project.to_owned(),
+            message: Some(message),
+            expected_revision: None,
+        })
+        .await
+        .expect("AppendMessage")
+        .into_inner()
+}
+
+/// Appends a message with a role and content.
+pub async fn append(client: &mut Client, project: &str, role: Role, content: &str) -> MutationAck {
+    append_message(client, project, message(role, content)).await
+}
+
+/// Adds context files unconditionally.
+pub async fn add_files(client: &mut Client, project: &str, files: Vec<ContextFile>) -> MutationAck {
+    client
+        .add_context_files(AddContextFilesRequest {
+            project: project.to_owned(),
+            files,
+            expected_revision: None,
+        })
+        .await
+        .expect("AddContextFiles")
+        .into_inner()
+}
+
+/// Saves the working session under `name`.
+pub async fn save(client: &mut Client, project: &str, name: &str, mode: SaveMode) -> SessionInfo {
+    client
+        .save_session(SaveSessionRequest {
+            project: project.to_owned(),
+            name: name.to_owned(),
+            mode: mode as i32,
+        })
+        .await
+        .expect("SaveSession")
+        .into_inner()
+}
+
+/// The whole working session, every page joined into one.
+pub async fn working(client: &mut Client, project: &str) -> SessionContent {
+    let mut whole: Option<SessionContent> = None;
+    let mut after = 0;
+    loop {
+        let page = client
+            .get_working_session(GetWorkingSessionRequest {
+                project: project.to_owned(),
+                after_message_id: after,
+                limit: 0,
+            })
+            .await
+            .expect("GetWorkingSession")
+            .into_inner();
+        let more = page.more;
+        after = page.messages.last().map_or(after, |m| m.id);
+        match whole.as_mut() {
+            None => whole = Some(page),
+            Some(whole) => whole.messages.extend(page.messages),
+        }
+        if !more {
+            break;
+        }
+    }
+    let mut whole = whole.expect("at least one page");
+    whole.more = false;
+    whole
+}
+
+/// The whole of a saved session.
+pub async fn saved(client: &mut Client, project: &str, name: &str) -> SessionContent {
+    client
+        .get_session(GetSessionRequest {
+            project: project.to_owned(),
+            name: name.to_owned(),
+            after_message_id: 0,
+            limit: 0,
+        })
+        .await
+        .expect("GetSession")
+        .into_inner()
+}
+
+/// The saved sessions of a project, as the daemon lists them.
+pub async fn sessions(client: &mut Client, project: &str) -> Vec<SessionInfo> {
+    client
+        .list_sessions(ListSessionsRequest {
+            project: project.to_owned(),
+        })
+        .await
+        .expect("ListSessions")
+        .into_inner()
+        .sessions
+}
+
+/// Trash entries of one project (or of all, for "").
+pub async fn trash(client: &mut Client, project: &str) -> Vec<TrashEntry> {
+    client
+        .list_trash(ListTrashRequest {
+            project: project.to_owned(),
+        })
+        .await
+        .expect("ListTrash")
+        .into_inner()
+        .entries
+}
+
+/// Everything a client can see of one project: its working session (with
+/// its revision), its saved sessions and its trash.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    pub working: SessionContent,
+    pub sessions: Vec<SessionInfo>,
+    pub trash: Vec<TrashEntry>,
+}
+
+/// Takes a [`Snapshot`] of a project.
+pub async fn snapshot(client: &mut Client, project: &str) -> Snapshot {
+    Snapshot {
+        working: working(client, project).await,
+        sessions: sessions(client, project).await,
+        trash: trash(client, project).await,
+    }
+}
+
+/// Asserts that a call failed with `code` and returns its status.
+#[track_caller]
+pub fn expect_code<T: Debug>(result: Result<tonic::Response<T>, Status>, code: Code, what: &str) -> Status {
+    match result {
+        Ok(response) => panic!(
+            "{what}: expected {code:?}, but the call succeeded with {:?}",
+            response.into_inner()
+        ),
+        Err(status) => {
+            assert_eq!(status.code(), code, "{what}: wrong code, message: {}", status.message());
+            assert!(!status.message().is_empty(), "{what}: the status carries no message");
+            status
+        }
+    }
+}
