@@ -121,7 +121,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export a saved session (or the working session) as Markdown or PNG
+    /// Export a saved session (or the working session) as Markdown, PNG or aider history
     Export(ExportArgs),
     /// Follow live changes until Ctrl-C
     Watch {
@@ -131,6 +131,34 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Back up this project (or everything) as a lossless bundle
+    Backup(BackupArgs),
+    /// Restore a bundle made by `chronicle backup` (never overwrites)
+    ///
+    /// Each project goes back where it came from; a bundle of one project
+    /// goes into -C/--project P when given. A saved name that is taken gets
+    /// a suffix, and the output says so.
+    Restore(RestoreArgs),
+    /// Import chat history from another tool
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Follow another tool's chat history into the working session
+    ///
+    /// The daemon keeps following (across its restarts) until `--stop`.
+    /// Without a tool, lists what is followed.
+    Follow {
+        #[command(subcommand)]
+        command: Option<FollowCommand>,
+        /// One JSON document on stdout, for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start the daemon at login: systemd user units (socket-activated) or
+    /// a launchd agent
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// Check the daemon and its database, and say what to do about them
+    Doctor,
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -162,6 +190,51 @@ pub enum DaemonCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Write the unit files (or agent), then enable and start them
+    Install {
+        #[command(flatten)]
+        target: ServiceTarget,
+        /// Print the files instead of writing them
+        #[arg(long)]
+        dry_run: bool,
+        /// Let the daemon exit after this long without clients (e.g. 10m);
+        /// the socket starts it again on the next connection
+        #[arg(long, value_name = "DURATION")]
+        idle_exit: Option<String>,
+    },
+    /// Stop and disable the daemon's service, and remove its files
+    Uninstall {
+        #[command(flatten)]
+        target: ServiceTarget,
+        /// Say what would be removed instead of removing it
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Are the files installed and current, enabled and running?
+    Status {
+        #[command(flatten)]
+        target: ServiceTarget,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceTarget {
+    /// Only print where the files go
+    #[arg(long)]
+    pub print: bool,
+    /// Service manager [default: launchd on macOS, else systemd]
+    #[arg(long, value_enum)]
+    pub manager: Option<ManagerArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ManagerArg {
+    Systemd,
+    Launchd,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum FilesCommand {
     /// List the files in context
     Ls,
@@ -185,6 +258,10 @@ pub enum FilesCommand {
         read_only: bool,
         paths: Vec<PathBuf>,
     },
+    /// Load the files of an aider `/save` file (`/add`, `/read-only`)
+    LoadAider { file: PathBuf },
+    /// Write the files in context as a file aider's `/load` reads
+    SaveAider { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -217,11 +294,14 @@ pub struct ExportArgs {
     /// Saved session to export [default: the working session]
     pub name: Option<String>,
     /// Export Markdown
-    #[arg(long, conflicts_with = "image", required_unless_present = "image")]
+    #[arg(long, conflicts_with_all = ["image", "aider_history"], required_unless_present_any = ["image", "aider_history"])]
     pub markdown: bool,
     /// Export PNG image pages
-    #[arg(long)]
+    #[arg(long, conflicts_with = "aider_history")]
     pub image: bool,
+    /// Export in aider's chat history format (`aider --restore-chat-history`)
+    #[arg(long)]
+    pub aider_history: bool,
     /// Output file (or - for stdout) [default: from the session name and time]
     #[arg(short = 'o', long, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -250,4 +330,63 @@ pub enum RoleArg {
     System,
     Command,
     Log,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Output file (or - for stdout) [default: chronicle-backup-<project>-<time>.jsonl]
+    #[arg(short = 'o', long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Every project: working sessions, saved sessions and trash
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The bundle (or - for stdin)
+    pub file: PathBuf,
+    /// Restore the working session as a saved session of this name
+    #[arg(long = "as", value_name = "NAME")]
+    pub as_name: Option<String>,
+    /// Let the bundle's working session replace a non-empty one (which
+    /// goes to the trash) instead of being saved beside it
+    #[arg(long)]
+    pub replace_working: bool,
+    /// One JSON document on stdout, for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// aider's chat history: each run becomes a saved session named after
+    /// its start time
+    Aider {
+        /// The history file [default: <project>/.aider.chat.history.md]
+        path: Option<PathBuf>,
+        /// Make the newest run the working session (the current one goes
+        /// to the trash)
+        #[arg(long)]
+        working: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FollowCommand {
+    /// aider's .aider.chat.history.md: what aider writes is appended to
+    /// the working session as it happens
+    Aider {
+        /// Project root [default: -C, else the current project]
+        project: Option<PathBuf>,
+        /// The history file [default: <project>/.aider.chat.history.md]
+        #[arg(long, value_name = "FILE")]
+        history: Option<PathBuf>,
+        /// Also append what aider's latest run already wrote
+        #[arg(long)]
+        catch_up: bool,
+        /// Stop following
+        #[arg(long, conflicts_with_all = ["history", "catch_up"])]
+        stop: bool,
+    },
 }

@@ -40,13 +40,13 @@ pub struct Ctx {
 type Out<'a> = io::StdoutLock<'a>;
 
 impl Ctx {
-    async fn client(&self) -> Result<Client, Failure> {
+    pub(crate) async fn client(&self) -> Result<Client, Failure> {
         daemon::connect_or_start(&self.socket).await
     }
 
     /// The project root: `-C`, else the git top-level of the current
     /// directory, else the current directory; always absolute.
-    fn project(&self) -> anyhow::Result<String> {
+    pub(crate) fn project(&self) -> anyhow::Result<String> {
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         let root = match &self.project_flag {
             Some(path) => {
@@ -534,6 +534,10 @@ pub async fn files(ctx: &Ctx, command: Option<FilesCommand>, json: bool, out: &m
                 .map_err(Failure::from)?;
             Some(format!("Removed {count} file{}", if count == 1 { "" } else { "s" }))
         }
+        FilesCommand::LoadAider { file } => {
+            return crate::interop::load_aider(ctx, &mut client, &file, json, out).await;
+        }
+        FilesCommand::SaveAider { file } => return crate::interop::save_aider(ctx, &mut client, &file, out).await,
         FilesCommand::Set { read_only, paths } => {
             let files = to_files(&paths, read_only);
             client
@@ -895,6 +899,9 @@ async fn next_chunk(stream: &mut Streaming<ExportChunk>) -> Result<Option<Export
 }
 
 pub async fn export(ctx: &Ctx, args: ExportArgs, out: &mut Out<'_>) -> anyhow::Result<()> {
+    if args.aider_history {
+        return crate::interop::export_aider(ctx, args, out).await;
+    }
     let project = ctx.project()?;
     let mut client = ctx.client().await?;
     let name = args.name.clone().unwrap_or_default();

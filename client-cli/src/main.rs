@@ -5,8 +5,11 @@
 mod cli;
 mod commands;
 mod daemon;
+mod doctor;
 mod error;
+mod interop;
 mod output;
+mod service;
 
 use std::{io, process::ExitCode};
 
@@ -74,6 +77,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Trash { command, all, json } => commands::trash(&ctx, command, all, json, &mut out).await,
         Command::Export(args) => commands::export(&ctx, args, &mut out).await,
         Command::Watch { all, json } => commands::watch(&ctx, all, json, &mut out).await,
+        Command::Backup(args) => interop::backup(&ctx, args, &mut out).await,
+        Command::Restore(args) => interop::restore(&ctx, args, &mut out).await,
+        Command::Import(command) => interop::import(&ctx, command, &mut out).await,
+        Command::Follow { command, json } => interop::follow(&ctx, command, json, &mut out).await,
+        Command::Service(command) => service::run(&ctx, command, &mut out).await,
+        Command::Doctor => doctor::run(&ctx, &mut out).await,
         Command::Completions { shell } => {
             commands::completions(shell, &mut out);
             Ok(())

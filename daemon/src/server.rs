@@ -1,7 +1,9 @@
 //! The daemon's lifecycle: claim the data directory (one daemon per data
-//! dir), open the store, claim the socket (replacing a stale one), serve
-//! every service behind the peer-credential check, and on shutdown drain
-//! in-flight calls, stop the writer and remove the socket.
+//! dir), open the store, claim the socket (replacing a stale one) or take
+//! the one systemd passed in, serve every service behind the
+//! peer-credential check, tell systemd when ready, and on shutdown (a
+//! signal, or the idle time passing) drain in-flight calls, stop the
+//! writer and remove the socket it bound itself.
 
 use std::{
     fs::{self, File, OpenOptions},
@@ -14,12 +16,15 @@ use std::{
 
 use chronicle_proto::v1::sessions_server::SessionsServer;
 use tokio::net::UnixListener;
+use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Status, service::InterceptorLayer, transport::server::UdsConnectInfo};
 
+use crate::activity::Activity;
 use crate::service::{DaemonFacts, SessionsService};
 use crate::store::{self, Job, Store, StoreConfig, StoreError};
+use crate::watch::{self, WatchConfig};
 
 /// Name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "chronicle.redb";
@@ -34,6 +39,14 @@ pub struct Config {
     pub store: StoreConfig,
     /// Trash entries older than this are purged at start-up and daily.
     pub trash_retention: Duration,
+    /// Exit (cleanly) after this long without a call, a connection or an
+    /// open stream; `None` serves forever. Meant for socket activation,
+    /// where the next connection starts the daemon again.
+    pub idle_exit: Option<Duration>,
+    /// A project's context files are watched while a `Watch` stream
+    /// follows it and for this long after its last call.
+    pub watch_window: Duration,
+    pub watch: WatchConfig,
 }
 
 impl Config {
@@ -44,6 +57,9 @@ impl Config {
             data_dir,
             store: StoreConfig::default(),
             trash_retention: Duration::from_secs(30 * 24 * 3600),
+            idle_exit: None,
+            watch_window: Duration::from_secs(10 * 60),
+            watch: WatchConfig::default(),
         }
     }
 
@@ -73,10 +89,24 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "the database {path} is damaged: {detail}\nNothing was changed. Options: `chronicled --repair` keeps a copy of the damaged file and recovers every record that can still be read; or move the file away to start empty."
+    )]
+    Damaged { path: PathBuf, detail: String },
+    #[error(
+        "nothing could be recovered from {path}: {detail}\nThe damaged file is kept, unchanged, at {kept}. To start over, move {path} away."
+    )]
+    Unrecoverable {
+        path: PathBuf,
+        kept: PathBuf,
+        detail: String,
+    },
     #[error("the gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("the reflection service could not be built: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("the socket passed in by the service manager cannot be used: {0}")]
+    Inherited(#[source] io::Error),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ServerError + '_ {
@@ -222,15 +252,82 @@ fn check_peer(request: Request<()>) -> Result<Request<()>, Status> {
 
 /// Runs the daemon until `shutdown` completes, then drains and cleans up.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    run_with_listener(config, None, shutdown).await
+}
+
+/// Like [`run`], serving on `inherited` when a service manager passed a
+/// listening socket in (socket activation). That socket belongs to the
+/// manager: it is neither checked, nor chmod'ed, nor removed at exit.
+pub async fn run_with_listener(
+    mut config: Config,
+    inherited: Option<std::os::unix::net::UnixListener>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
     let _lock = lock_data_dir(&config.data_dir)?;
     let db_path = config.data_dir.join(DATABASE_FILE);
-    let store = tokio::task::block_in_place(|| Store::open(&db_path, config.store.clone()))?;
-    let listener = bind_socket(&config.socket)?;
-    let result = serve(&config, store.clone(), listener, shutdown).await;
+    let store =
+        tokio::task::block_in_place(|| Store::open(&db_path, config.store.clone())).map_err(|err| match err {
+            StoreError::Open { .. } | StoreError::Corrupt { .. } => ServerError::Damaged {
+                path: db_path.clone(),
+                detail: err.to_string(),
+            },
+            other => other.into(),
+        })?;
+    let activated = inherited.is_some();
+    let listener = match inherited {
+        Some(listener) => {
+            if let Some(path) = listener
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(Path::to_path_buf))
+            {
+                config.socket = path;
+            }
+            listener
+                .set_nonblocking(true)
+                .and_then(|()| UnixListener::from_std(listener))
+                .map_err(ServerError::Inherited)
+        }
+        None => bind_socket(&config.socket),
+    };
+    let listener = match listener {
+        Ok(listener) => listener,
+        Err(err) => {
+            // Nothing was bound: whatever is at the socket path is not ours.
+            tokio::task::block_in_place(|| store.close());
+            return Err(err);
+        }
+    };
+    let result = serve(&config, store.clone(), listener, activated, shutdown).await;
     // Let the writer finish whatever was acknowledged-in-progress.
     tokio::task::block_in_place(|| store.close());
-    remove_socket(&config.socket);
+    if !activated {
+        remove_socket(&config.socket);
+    }
     result
+}
+
+/// Tells systemd (when it started us with `Type=notify`) how we are; a
+/// no-op without `NOTIFY_SOCKET`.
+fn tell_systemd(state: sd_notify::NotifyState<'_>) {
+    if let Err(err) = sd_notify::notify(&[state]) {
+        tracing::warn!(error = %err, "could not notify the service manager");
+    }
+}
+
+/// Completes once nothing has happened for `limit`; never without one.
+async fn idle_timeout(activity: Activity, limit: Option<Duration>) {
+    let Some(limit) = limit else {
+        return std::future::pending().await;
+    };
+    let check = (limit / 10).clamp(Duration::from_millis(50), Duration::from_secs(30));
+    loop {
+        tokio::time::sleep(check).await;
+        if activity.idle_for().is_some_and(|idle| idle >= limit) {
+            tracing::info!(idle_exit = ?limit, "no client for the idle time: exiting");
+            return;
+        }
+    }
 }
 
 /// Removes the socket file if it is still a socket (a successor daemon may
@@ -245,16 +342,19 @@ async fn serve(
     config: &Config,
     store: Store,
     listener: UnixListener,
+    activated: bool,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let stop_streams = CancellationToken::new();
+    let activity = Activity::new(config.watch_window);
     let facts = DaemonFacts {
         socket: config.socket.clone(),
         data_dir: config.data_dir.clone(),
         started_at_ms: store::now_ms(),
     };
-    let sessions = SessionsServer::new(SessionsService::new(store.clone(), facts, stop_streams.clone()))
-        .max_decoding_message_size(config.max_decode_bytes());
+    let service = SessionsService::new(store.clone(), facts, stop_streams.clone()).with_activity(activity.clone());
+    service.resume_follows();
+    let sessions = SessionsServer::new(service).max_decoding_message_size(config.max_decode_bytes());
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SessionsServer<SessionsService>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
@@ -266,28 +366,56 @@ async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
+    let watcher = watch::spawn(
+        store.clone(),
+        activity.clone(),
+        config.watch.clone(),
+        stop_streams.clone(),
+    );
     let purger = tokio::spawn(purge_old_trash(store, config.trash_retention));
     tracing::info!(
         socket = %config.socket.display(),
         data_dir = %config.data_dir.display(),
         version = env!("CARGO_PKG_VERSION"),
+        socket_activated = activated,
         "chronicled is serving"
     );
     let stop = stop_streams.clone();
+    let calls = activity.clone();
+    let connections = activity.clone();
+    let idle = idle_timeout(activity, config.idle_exit);
+    // Connections queue on the listener until the server polls it, so
+    // ready is true from here on.
+    tell_systemd(sd_notify::NotifyState::Ready);
     let result = tonic::transport::Server::builder()
-        .layer(InterceptorLayer::new(check_peer))
+        .layer(InterceptorLayer::new(move |request| {
+            let request = check_peer(request)?;
+            calls.call();
+            Ok(request)
+        }))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
         .add_service(sessions)
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async move {
-            shutdown.await;
-            tracing::info!("shutting down: finishing in-flight calls");
-            health.set_not_serving::<SessionsServer<SessionsService>>().await;
-            stop.cancel();
-        })
+        .serve_with_incoming_shutdown(
+            UnixListenerStream::new(listener).map(move |connection| {
+                connections.call();
+                connection
+            }),
+            async move {
+                tokio::select! {
+                    () = shutdown => {}
+                    () = idle => {}
+                }
+                tell_systemd(sd_notify::NotifyState::Stopping);
+                tracing::info!("shutting down: finishing in-flight calls");
+                health.set_not_serving::<SessionsServer<SessionsService>>().await;
+                stop.cancel();
+            },
+        )
         .await;
     purger.abort();
+    watcher.abort();
     result.map_err(ServerError::from)
 }
 

@@ -2,7 +2,12 @@
 //! store's answer (or error) into a response. No decisions live here —
 //! only translation, and the one log line per failed call.
 
-use std::{collections::HashMap, io, path::PathBuf, sync::Arc};
+use std::{
+    collections::{HashMap, VecDeque},
+    io,
+    path::PathBuf,
+    sync::Arc,
+};
 
 use chronicle_proto::v1::{
     AddContextFilesRequest, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest, DaemonStatus,
@@ -14,20 +19,36 @@ use chronicle_proto::v1::{
     SaveSessionRequest, SessionContent, SessionInfo, SetContextFilesRequest, StartMode, UpdateMessageRequest,
     WatchRequest, sessions_server::Sessions,
 };
+use chronicle_proto::v1::{
+    AiderFollow, ExportBundleRequest, FollowAiderRequest, ImportBundleChunk, ImportBundleResponse,
+    ListAiderFollowsRequest, ListAiderFollowsResponse, UnfollowAiderRequest, UnfollowAiderResponse,
+};
+use prost::Message as _;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Response, Status};
 
-use crate::export::{self, markdown};
+use crate::activity::Activity;
+use crate::export::{
+    self, markdown,
+    png::{self, ImageOptions},
+};
+use crate::interop::{self, Interop, follow::FollowCtx};
 use crate::store::{self, Job, Mutation, Outcome, Store, StoreError, validate};
 
 /// Largest export chunk, as the contract promises.
 pub const EXPORT_CHUNK_BYTES: usize = 1024 * 1024;
 /// Chunks buffered between the renderer and a slow client.
 const EXPORT_QUEUE: usize = 4;
-/// Events buffered between a `Watch` task and its client.
-const WATCH_QUEUE: usize = 256;
+/// Events handed to the gRPC encoder of a `Watch` stream ahead of the
+/// client; the backlog of a slow client waits in `follow`, counted.
+const WATCH_QUEUE: usize = 16;
+/// Most events waiting for one `Watch` client before it is told to resync.
+const WATCH_BUFFER_EVENTS: usize = 4096;
+/// Most bytes of events waiting for one `Watch` client before it is told to
+/// resync (one event always fits, however big).
+const WATCH_BUFFER_BYTES: usize = 32 * 1024 * 1024;
 
 /// Facts about the running daemon that `GetStatus` reports.
 #[derive(Clone, Debug)]
@@ -45,21 +66,47 @@ pub struct SessionsService {
     /// Cancelled when the daemon shuts down, so endless `Watch` streams end
     /// and the server can drain.
     shutdown: CancellationToken,
+    /// Where successful calls and open streams are recorded, for the idle
+    /// exit and the file watcher.
+    activity: Activity,
+    /// Bundle imports' staging and the aider follows (`crate::interop`).
+    interop: Interop,
 }
 
 impl SessionsService {
     pub fn new(store: Store, facts: DaemonFacts, shutdown: CancellationToken) -> Self {
         SessionsService {
             store,
+            interop: Interop::new(facts.data_dir.clone()),
             facts: Arc::new(facts),
             shutdown,
+            activity: Activity::new(std::time::Duration::ZERO),
         }
+    }
+
+    /// Records calls and streams in `activity` (the server's shared one).
+    pub fn with_activity(mut self, activity: Activity) -> Self {
+        self.activity = activity;
+        self
+    }
+
+    fn follow_ctx(&self) -> FollowCtx {
+        FollowCtx {
+            store: self.store.clone(),
+            activity: self.activity.clone(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
+    /// Starts again the aider follows that ran when the daemon stopped.
+    pub fn resume_follows(&self) {
+        self.interop.follows.resume(&self.follow_ctx());
     }
 }
 
 /// Maps a store error to its status code and logs the failed call: one
 /// line, with the RPC and the code, never message content.
-fn fail(rpc: &'static str, err: StoreError) -> Status {
+pub(crate) fn fail(rpc: &'static str, err: StoreError) -> Status {
     let code = match &err {
         StoreError::InvalidArgument(_) => Code::InvalidArgument,
         StoreError::NotFound(_) => Code::NotFound,
@@ -67,12 +114,14 @@ fn fail(rpc: &'static str, err: StoreError) -> Status {
         StoreError::Conflict(_) => Code::FailedPrecondition,
         StoreError::LimitExceeded(_) => Code::ResourceExhausted,
         StoreError::ShuttingDown => Code::Unavailable,
+        StoreError::DiskFull => Code::ResourceExhausted,
         StoreError::Storage(_)
         | StoreError::Corrupt { .. }
         | StoreError::SchemaTooNew { .. }
         | StoreError::Open { .. } => Code::Internal,
     };
-    let message = err.to_string();
+    // Bounded, so that the status reaches the client whatever it quotes.
+    let message = validate::bounded_message(err.to_string());
     if code == Code::Internal {
         tracing::error!(rpc, ?code, "{message}");
     } else {
@@ -104,10 +153,15 @@ impl SessionsService {
         expected: Option<u64>,
         mutation: Mutation,
     ) -> Result<Outcome, Status> {
-        self.store
+        let outcome = self
+            .store
             .mutate(project, expected, mutation)
             .await
-            .map_err(|err| fail(rpc, err))
+            .map_err(|err| fail(rpc, err))?;
+        if let Ok(project) = validate::project_path(project) {
+            self.activity.touch(&project);
+        }
+        Ok(outcome)
     }
 
     async fn mutate_ack(
@@ -135,6 +189,7 @@ impl SessionsService {
             .working_page(&project, after, limit)
             .map_err(|e| fail(rpc, e))?
         {
+            self.activity.touch(&project);
             return Ok(page);
         }
         self.mutate(rpc, &project, None, Mutation::Open { start_empty: false })
@@ -304,6 +359,7 @@ impl Sessions for SessionsService {
         const RPC: &str = "ListSessions";
         let project = project(RPC, &request.into_inner().project)?;
         let sessions = self.store.list_sessions(&project).map_err(|e| fail(RPC, e))?;
+        self.activity.touch(&project);
         Ok(Response::new(ListSessionsResponse { sessions }))
     }
 
@@ -369,10 +425,12 @@ impl Sessions for SessionsService {
         const RPC: &str = "GetSession";
         let req = request.into_inner();
         let project = project(RPC, &req.project)?;
-        self.store
+        let page = self
+            .store
             .saved_page(&project, &req.name, req.after_message_id, req.limit)
-            .map(Response::new)
-            .map_err(|e| fail(RPC, e))
+            .map_err(|e| fail(RPC, e))?;
+        self.activity.touch(&project);
+        Ok(Response::new(page))
     }
 
     async fn list_trash(&self, request: Request<ListTrashRequest>) -> Result<Response<ListTrashResponse>, Status> {
@@ -430,9 +488,13 @@ impl Sessions for SessionsService {
             .store
             .export_source(&project, name.as_deref())
             .map_err(|e| fail(RPC, e))?;
+        self.activity.touch(&project);
         let (tx, rx) = mpsc::channel(EXPORT_QUEUE);
         let file_name = format!("{}.md", export::file_stem(&source.info.name));
+        // A long export is activity: the daemon must not idle out under it.
+        let busy = self.activity.stream(None);
         tokio::task::spawn_blocking(move || {
+            let _busy = busy;
             let mut sink = ChunkSink::new(tx.clone(), file_name);
             let result = source
                 .messages(0, u64::MAX)
@@ -453,12 +515,56 @@ impl Sessions for SessionsService {
 
     async fn export_image(
         &self,
-        _request: Request<ExportImageRequest>,
+        request: Request<ExportImageRequest>,
     ) -> Result<Response<Self::ExportImageStream>, Status> {
-        tracing::warn!(rpc = "ExportImage", code = ?Code::Unimplemented, "image export is not built yet");
-        Err(Status::unimplemented(
-            "ExportImage is not available in this chronicled yet — use ExportMarkdown (`chronicle export --markdown`) for now",
-        ))
+        const RPC: &str = "ExportImage";
+        let req = request.into_inner();
+        let project = project(RPC, &req.project)?;
+        let options = ImageOptions::new(
+            req.theme,
+            req.width_px,
+            req.scale,
+            req.max_page_height_px,
+            req.first_message_id,
+            req.last_message_id,
+        )
+        .map_err(|message| invalid(RPC, message))?;
+        let name = Some(req.name).filter(|n| !n.is_empty());
+        let source = self
+            .store
+            .export_source(&project, name.as_deref())
+            .map_err(|e| fail(RPC, e))?;
+        self.activity.touch(&project);
+        let (tx, rx) = mpsc::channel(EXPORT_QUEUE);
+        let stem = export::file_stem(&source.info.name);
+        // A long export is activity: the daemon must not idle out under it.
+        let busy = self.activity.stream(None);
+        tokio::task::spawn_blocking(move || {
+            let _busy = busy;
+            let mut sink = ChunkSink::for_pages(tx.clone(), stem);
+            let (first, last) = (options.first_message_id, options.last_message_id);
+            // The renderer is written not to panic on any input; if it
+            // did, the client still gets a status instead of a cut stream.
+            let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                png::write(&mut sink, &options, &source.info, &source.files, || {
+                    source.messages(first, last)
+                })
+            }));
+            let failure = match rendered {
+                Ok(Ok(_pages)) => None,
+                Ok(Err(err)) => Some(err.to_string()),
+                Err(_) => Some(
+                    "the image renderer failed on this session — export it as Markdown and report the bug".to_owned(),
+                ),
+            };
+            if let Some(message) = failure
+                && !sink.client_gone
+            {
+                tracing::error!(rpc = RPC, code = ?Code::Internal, "{message}");
+                let _ = tx.blocking_send(Err(Status::internal(message)));
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     type WatchStream = ReceiverStream<Result<Event, Status>>;
@@ -476,8 +582,67 @@ impl Sessions for SessionsService {
         let events = self.store.subscribe();
         let snapshot = self.store.revisions(filter.as_deref()).map_err(|e| fail(RPC, e))?;
         let (tx, rx) = mpsc::channel(WATCH_QUEUE);
-        tokio::spawn(follow(events, snapshot, filter, tx, self.shutdown.clone()));
+        // A stream on one project keeps it open: its files are watched.
+        let open = self.activity.stream(filter.as_deref());
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let _open = open;
+            follow(events, snapshot, filter, tx, shutdown).await;
+        });
         Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    type ExportBundleStream = ReceiverStream<Result<ExportChunk, Status>>;
+
+    async fn export_bundle(
+        &self,
+        request: Request<ExportBundleRequest>,
+    ) -> Result<Response<Self::ExportBundleStream>, Status> {
+        interop::export_bundle(&self.store, &self.activity, request.into_inner()).map(Response::new)
+    }
+
+    async fn import_bundle(
+        &self,
+        request: Request<tonic::Streaming<ImportBundleChunk>>,
+    ) -> Result<Response<ImportBundleResponse>, Status> {
+        self.interop
+            .import_bundle(&self.store, &self.activity, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn follow_aider(&self, request: Request<FollowAiderRequest>) -> Result<Response<AiderFollow>, Status> {
+        let req = request.into_inner();
+        let follow = self
+            .interop
+            .follows
+            .follow(&self.follow_ctx(), &req.project, &req.path, req.catch_up)
+            .map_err(|e| fail("FollowAider", e))?;
+        Ok(Response::new(follow))
+    }
+
+    async fn unfollow_aider(
+        &self,
+        request: Request<UnfollowAiderRequest>,
+    ) -> Result<Response<UnfollowAiderResponse>, Status> {
+        let follow = self
+            .interop
+            .follows
+            .unfollow(&request.into_inner().project)
+            .map_err(|e| fail("UnfollowAider", e))?;
+        Ok(Response::new(UnfollowAiderResponse {
+            was_following: follow.is_some(),
+            follow,
+        }))
+    }
+
+    async fn list_aider_follows(
+        &self,
+        _request: Request<ListAiderFollowsRequest>,
+    ) -> Result<Response<ListAiderFollowsResponse>, Status> {
+        Ok(Response::new(ListAiderFollowsResponse {
+            follows: self.interop.follows.list(),
+        }))
     }
 
     async fn get_status(&self, _request: Request<GetStatusRequest>) -> Result<Response<DaemonStatus>, Status> {
@@ -500,14 +665,20 @@ fn trash_id(rpc: &'static str, raw: &str) -> Result<u64, Status> {
     raw.trim().parse().map_err(|_| {
         invalid(
             rpc,
-            format!("trash id {raw:?} is not a trash id — `chronicle trash` lists them"),
+            format!(
+                "trash id {:?} is not a trash id — `chronicle trash` lists them",
+                validate::excerpt(raw)
+            ),
         )
     })
 }
 
 /// Forwards committed events to one `Watch` client: SNAPSHOT first, then
-/// every newer event of the watched project(s), in order. A client too slow
-/// for the bounded buffer gets RESYNC instead of unbounded memory.
+/// every newer event of the watched project(s), in order. Events wait here,
+/// not in the shared broadcast buffer, for a client that reads slowly; once
+/// more than [`WATCH_BUFFER_EVENTS`] or [`WATCH_BUFFER_BYTES`] wait, they
+/// are dropped and the client gets RESYNC — memory stays bounded in bytes
+/// whatever the size of the messages.
 async fn follow(
     mut events: broadcast::Receiver<Arc<Event>>,
     snapshot: Vec<(String, u64)>,
@@ -541,54 +712,77 @@ async fn follow(
             return;
         }
     }
+    let mut waiting: VecDeque<Arc<Event>> = VecDeque::new();
+    let mut waiting_bytes = 0usize;
+    let mut resync = false;
     loop {
-        let received = tokio::select! {
+        tokio::select! {
             () = shutdown.cancelled() => {
                 let _ = tx.send(Err(Status::unavailable("the daemon is shutting down — reconnect to the next instance"))).await;
                 return;
             }
             () = tx.closed() => return,
-            received = events.recv() => received,
-        };
-        let event = match received {
-            Ok(event) => event,
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(rpc = "Watch", missed, "a watcher fell behind and was told to resync");
-                let resync = Event {
-                    project: filter.clone().unwrap_or_default(),
-                    kind: EventKind::Resync as i32,
-                    at_ms: store::now_ms(),
-                    ..Event::default()
-                };
-                // Everything up to now is covered by the client's re-read.
-                seen.clear();
-                if tx.send(Ok(resync)).await.is_err() {
-                    return;
+            permit = tx.reserve(), if resync || !waiting.is_empty() => {
+                let Ok(permit) = permit else { return };
+                if resync {
+                    resync = false;
+                    permit.send(Ok(Event {
+                        project: filter.clone().unwrap_or_default(),
+                        kind: EventKind::Resync as i32,
+                        at_ms: store::now_ms(),
+                        ..Event::default()
+                    }));
+                } else if let Some(event) = waiting.pop_front() {
+                    waiting_bytes = waiting_bytes.saturating_sub(event.encoded_len());
+                    permit.send(Ok(Event::clone(&event)));
                 }
-                continue;
             }
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        if filter.as_ref().is_some_and(|p| p != &event.project) {
-            continue;
-        }
-        let last = seen.entry(event.project.clone()).or_insert(0);
-        if event.revision <= *last {
-            continue;
-        }
-        *last = event.revision;
-        if tx.send(Ok(Event::clone(&event))).await.is_err() {
-            return;
+            received = events.recv() => {
+                let fell_behind = match received {
+                    Ok(event) => {
+                        if filter.as_ref().is_none_or(|p| p == &event.project) {
+                            let last = seen.entry(event.project.clone()).or_insert(0);
+                            if event.revision > *last {
+                                *last = event.revision;
+                                waiting_bytes += event.encoded_len();
+                                waiting.push_back(event);
+                            }
+                        }
+                        // The first waiting event always fits, however big.
+                        waiting.len() > 1
+                            && (waiting.len() > WATCH_BUFFER_EVENTS || waiting_bytes > WATCH_BUFFER_BYTES)
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                if fell_behind {
+                    tracing::warn!(
+                        rpc = "Watch",
+                        dropped = waiting.len(),
+                        "a watcher fell behind and was told to resync"
+                    );
+                    // Everything up to now is covered by the client's re-read.
+                    waiting.clear();
+                    waiting_bytes = 0;
+                    seen.clear();
+                    resync = true;
+                }
+            }
         }
     }
 }
 
 /// An `io::Write` that cuts its output into ≤ 1 MiB chunks and sends them
-/// to the client as they fill.
+/// to the client as they fill. A single document is page 1 of 1; image
+/// pages each get their own numbered file name.
 struct ChunkSink {
     tx: mpsc::Sender<Result<ExportChunk, Status>>,
     buffer: Vec<u8>,
     file_name: Option<String>,
+    /// For image pages: the stem of every page's file name.
+    page_stem: Option<String>,
+    page: u32,
+    page_count: u32,
     client_gone: bool,
 }
 
@@ -598,15 +792,27 @@ impl ChunkSink {
             tx,
             buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES),
             file_name: Some(file_name),
+            page_stem: None,
+            page: 1,
+            page_count: 1,
             client_gone: false,
+        }
+    }
+
+    /// A sink for image pages named `STEM-001.png`, `STEM-002.png`, …
+    fn for_pages(tx: mpsc::Sender<Result<ExportChunk, Status>>, stem: String) -> Self {
+        ChunkSink {
+            file_name: None,
+            page_stem: Some(stem),
+            ..ChunkSink::new(tx, String::new())
         }
     }
 
     fn send(&mut self, data: Vec<u8>, last: bool) -> io::Result<()> {
         let chunk = ExportChunk {
             data,
-            page: 1,
-            page_count: 1,
+            page: self.page,
+            page_count: self.page_count,
             last_in_page: last,
             suggested_file_name: self.file_name.take().unwrap_or_default(),
         };
@@ -636,5 +842,19 @@ impl io::Write for ChunkSink {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+impl png::PageSink for ChunkSink {
+    fn begin_page(&mut self, page: u32, page_count: u32) -> io::Result<()> {
+        self.page = page;
+        self.page_count = page_count;
+        let stem = self.page_stem.as_deref().unwrap_or("export");
+        self.file_name = Some(format!("{stem}-{page:03}.png"));
+        Ok(())
+    }
+
+    fn end_page(&mut self) -> io::Result<()> {
+        self.finish()
     }
 }

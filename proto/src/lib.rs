@@ -1,6 +1,7 @@
 //! The one thing the daemon and its clients share: the types and services
 //! generated from `chronicle/v1/chronicle.proto`, the rule that picks the
-//! default socket path, and [`connect`], which dials that socket.
+//! default socket path, [`connect`], which dials that socket, and
+//! [`daemon`], which starts the daemon when none answers.
 //!
 //! Keeping the socket rule here means the CLI, the GUI and the daemon can
 //! never disagree about where to meet.
@@ -14,6 +15,8 @@ use std::{
 use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 use tonic::transport::{Channel, Endpoint, Uri};
+
+pub mod daemon;
 
 /// Generated messages and services of `chronicle.v1`.
 #[allow(clippy::all, missing_docs, rust_2018_idioms)]

@@ -80,7 +80,7 @@ fn exit_codes_follow_the_documented_table() {
         (&["trash", "purge"], 2, "say what to purge"),
         (&["trash", "purge", "--older-than", "soon"], 2, "not an age"),
         (&["--no-such-flag"], 2, "--no-such-flag"),
-        (&["export", "--image"], 1, "not available"),
+        (&["export", "--image", "--width", "10"], 2, "480 to 2400"),
     ];
     for (args, code, needle) in cases {
         let run = sandbox.chronicle(&dir, args);

@@ -3,9 +3,9 @@
 //! session names, unknown roles and enum values, a load of nothing,
 //! oversize content), NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION (whose
 //! message names the current revision), RESOURCE_EXHAUSTED (too many
-//! context files) and UNIMPLEMENTED (image export). After each refused
-//! request the test checks that nothing changed. PERMISSION_DENIED and
-//! UNAVAILABLE are covered by other suites.
+//! context files), including image exports asked for impossible sizes.
+//! After each refused request the test checks that nothing changed.
+//! PERMISSION_DENIED and UNAVAILABLE are covered by other suites.
 
 mod common;
 
@@ -852,30 +852,84 @@ async fn too_many_context_files_is_resource_exhausted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn export_image_is_unimplemented() {
+async fn export_image_refuses_bad_options_and_unknown_sessions() {
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();
     let mut client = daemon.client().await;
     let project = busy_project(&mut client, &sandbox).await;
+    let before = snapshot(&mut client, &project).await;
+    let good = ExportImageRequest {
+        project: project.clone(),
+        name: String::new(),
+        theme: Theme::Dark as i32,
+        width_px: 0,
+        scale: 0.0,
+        max_page_height_px: 0,
+        first_message_id: 0,
+        last_message_id: 0,
+    };
 
-    let result = client
-        .export_image(ExportImageRequest {
-            project: project.clone(),
-            name: String::new(),
-            theme: Theme::Dark as i32,
-            width_px: 0,
-            scale: 0.0,
-            max_page_height_px: 0,
-            first_message_id: 0,
-            last_message_id: 0,
-        })
-        .await;
-    let status = expect_code(result, Code::Unimplemented, "ExportImage");
-    assert!(
-        status.message().contains("ExportMarkdown"),
-        "the message points at what works: {}",
-        status.message()
+    let with = |change: &dyn Fn(&mut ExportImageRequest)| {
+        let mut request = good.clone();
+        change(&mut request);
+        request
+    };
+    let bad: Vec<(ExportImageRequest, &str)> = vec![
+        (with(&|r| r.theme = 9), "theme 9"),
+        (with(&|r| r.width_px = 479), "width_px 479"),
+        (with(&|r| r.width_px = 2401), "width_px 2401"),
+        (with(&|r| r.scale = 0.25), "scale 0.25"),
+        (with(&|r| r.scale = 4.5), "scale 4.5"),
+        (with(&|r| r.scale = -1.0), "scale -1"),
+        (with(&|r| r.scale = f32::NAN), "scale NaN"),
+        (with(&|r| r.scale = f32::INFINITY), "scale inf"),
+        (with(&|r| r.max_page_height_px = 1023), "max_page_height_px 1023"),
+        (with(&|r| r.max_page_height_px = 32_768), "max_page_height_px 32768"),
+        (
+            with(&|r| {
+                r.first_message_id = 5;
+                r.last_message_id = 4;
+            }),
+            "first_message_id 5",
+        ),
+        (with(&|r| r.project = "relative/dir".into()), "relative/dir"),
+    ];
+    for (request, needle) in bad {
+        let status = expect_code(client.export_image(request).await, Code::InvalidArgument, needle);
+        assert!(
+            status.message().contains(needle),
+            "the message names the field: {needle:?} in {:?}",
+            status.message()
+        );
+    }
+    let unknown = ExportImageRequest {
+        name: "no such session".into(),
+        ..good.clone()
+    };
+    expect_code(
+        client.export_image(unknown).await,
+        Code::NotFound,
+        "an unknown saved session",
     );
-    // The daemon keeps serving afterwards.
+    let unopened = ExportImageRequest {
+        project: path_str(&sandbox.project("never-opened")),
+        ..good.clone()
+    };
+    expect_code(
+        client.export_image(unopened).await,
+        Code::NotFound,
+        "a project never opened",
+    );
+
+    assert_eq!(snapshot(&mut client, &project).await, before, "refusals change nothing");
+    // A good request works, and the daemon keeps serving.
+    let mut stream = client.export_image(good).await.expect("ExportImage").into_inner();
+    let first = stream
+        .message()
+        .await
+        .expect("a healthy stream")
+        .expect("a first chunk");
+    assert_eq!(first.page, 1);
+    assert!(first.data.starts_with(b"\x89PNG"), "a PNG starts the page");
     assert_eq!(open(&mut client, &project).await.message_count, 2);
 }

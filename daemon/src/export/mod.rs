@@ -1,9 +1,10 @@
-//! Rendering sessions into documents people keep: Markdown here, PNG
-//! pages with the image-export issue. Exporters see messages as an
+//! Rendering sessions into documents people keep: Markdown, and PNG
+//! pages that look like the chat window. Exporters see messages as an
 //! iterator and write to any `io::Write`, so a session of any length is
-//! rendered in constant memory and never touches the database directly.
+//! rendered in bounded memory and never touches the database directly.
 
 pub mod markdown;
+pub mod png;
 
 /// Why an export stopped.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +15,9 @@ pub enum ExportError {
     /// Reading the session failed.
     #[error("could not read the session: {0}")]
     Source(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The PNG encoder refused a page (not an I/O failure).
+    #[error("could not encode the image: {0}")]
+    Encode(String),
 }
 
 /// An ISO-8601 UTC time to the second, e.g. `2026-11-26T01:49:19Z`.

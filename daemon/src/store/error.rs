@@ -27,8 +27,11 @@ pub enum StoreError {
     #[error("storage failure: {0} — nothing was changed; check free disk space and the daemon log")]
     Storage(#[from] redb::Error),
     /// A stored record could not be decoded.
-    #[error("stored record {what} is damaged: {detail} — run `chronicled --check` and keep a copy of the database")]
+    #[error("stored record {what} is damaged: {detail} — stop the daemon and run `chronicled --repair`")]
     Corrupt { what: String, detail: String },
+    /// The disk holding the database is full. Reads still work.
+    #[error("the disk holding the database is full — free some space; nothing was changed and reads still work")]
+    DiskFull,
     /// The writer has stopped: the daemon is shutting down.
     #[error("the daemon is shutting down — retry against the next instance")]
     ShuttingDown,
@@ -37,21 +40,44 @@ pub enum StoreError {
         "{path} has schema version {found}, but this chronicled understands only up to {supported} — upgrade Chronicle (never downgrade over newer data)"
     )]
     SchemaTooNew { path: PathBuf, found: u64, supported: u64 },
-    /// The database file could not be opened.
-    #[error(
-        "cannot open the database {path}: {source} — if the file is damaged, keep a copy before doing anything else"
-    )]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: redb::DatabaseError,
-    },
+    /// The database file could not be opened. (The cause is not a
+    /// `#[source]`: its text is already part of this message.)
+    #[error("cannot open the database {path}: {}", open_detail(cause))]
+    Open { path: PathBuf, cause: redb::DatabaseError },
 }
 
 impl StoreError {
     /// True for failures of the storage itself, which fail a whole batch.
     pub fn is_storage(&self) -> bool {
-        matches!(self, StoreError::Storage(_) | StoreError::Corrupt { .. })
+        matches!(
+            self,
+            StoreError::Storage(_) | StoreError::Corrupt { .. } | StoreError::DiskFull
+        )
+    }
+
+    /// True when the storage failed for lack of space (ENOSPC, EDQUOT).
+    pub fn is_disk_full(&self) -> bool {
+        if let StoreError::Storage(redb::Error::Io(io)) = self
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        {
+            return true;
+        }
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(err) = cause {
+            if let Some(io) = err.downcast_ref::<std::io::Error>()
+                && matches!(
+                    io.kind(),
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+                )
+            {
+                return true;
+            }
+            cause = err.source();
+        }
+        matches!(self, StoreError::DiskFull)
     }
 }
 
@@ -71,3 +97,12 @@ storage_from!(
     redb::TransactionError,
     redb::CommitError
 );
+
+/// The useful part of redb's open error, without repeating its prefix.
+fn open_detail(err: &redb::DatabaseError) -> String {
+    match err {
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => format!("it is damaged ({detail})"),
+        redb::DatabaseError::DatabaseAlreadyOpen => "another process has it open".into(),
+        other => other.to_string(),
+    }
+}

@@ -7,9 +7,13 @@
 //! commit): one fsync acknowledges the whole batch, and each caller hears
 //! back only after that fsync succeeded.
 
+mod bundle;
+mod database;
 mod error;
+mod migrate;
 mod ops;
 mod records;
+pub mod repair;
 mod tables;
 pub mod validate;
 mod writer;
@@ -26,12 +30,21 @@ use chronicle_proto::v1::{ContextFile, Event, Message, ProjectState, SessionCont
 use redb::{Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+pub use bundle::{BundleSource, IMPORTED_WORKING_NAME, ImportJob, Item as BundleItem};
 pub use error::StoreError;
 pub use ops::{Job, Mutation, Outcome};
 pub use records::SCHEMA_VERSION;
 pub use validate::Limits;
 
 use records::{FILES, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS, SessionRecord, TRASH, TrashRecord};
+
+/// Free space below which the disk counts as full: a database that failed
+/// for lack of space is reopened only once this much is free again.
+const MIN_FREE_BYTES: u64 = 1024 * 1024;
+
+/// redb's page cache unless configured: enough for the hot pages of many
+/// projects, small beside the 200 MB the daemon may use at its peak.
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Messages per page when the client asks for the default (limit 0).
 pub const DEFAULT_PAGE_MESSAGES: u32 = 1000;
@@ -50,6 +63,12 @@ pub struct StoreConfig {
     /// Events a slow `Watch` subscriber may fall behind before it is told
     /// to resync.
     pub event_buffer: usize,
+    /// redb's page cache, in bytes. Reads keep hot pages in it and a write
+    /// transaction buffers up to half of it before writing pages out, so
+    /// it bounds the daemon's memory whatever the size of the database, an
+    /// export or an import (redb's default of 1 GiB let the resident size
+    /// grow to the size of the file).
+    pub cache_bytes: usize,
 }
 
 impl Default for StoreConfig {
@@ -58,6 +77,7 @@ impl Default for StoreConfig {
             limits: Limits::default(),
             max_batch: 256,
             event_buffer: 4096,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -77,7 +97,7 @@ pub struct Store {
 }
 
 struct Inner {
-    db: Arc<Database>,
+    db: Arc<database::DatabaseSlot>,
     path: PathBuf,
     limits: Limits,
     jobs: Mutex<Option<mpsc::Sender<writer::Request>>>,
@@ -96,7 +116,7 @@ impl Store {
     pub fn open(path: &Path, config: StoreConfig) -> Result<Store, StoreError> {
         let open_error = |source| StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         };
         // Create the file ourselves so it is never, even briefly, readable
         // by others; redb then initialises the empty file.
@@ -109,13 +129,92 @@ impl Store {
             .open(path)
             .and_then(|file| file.set_permissions(fs::Permissions::from_mode(0o600)))
             .map_err(|err| open_error(redb::DatabaseError::Storage(redb::StorageError::Io(err))))?;
-        let db = Database::create(path).map_err(open_error)?;
-        init_schema(&db, path)?;
-        let db = Arc::new(db);
+        // A migration must find an untouched copy beside it: take it before
+        // redb opens the file for writing.
+        let backup = match migrate::peek_version(path) {
+            Some(found) if found < SCHEMA_VERSION => Some(migrate::backup(path, found)?),
+            _ => None,
+        };
+        // Every page's checksum is verified on open: a file damaged since
+        // redb wrote it is refused, never trusted (nor served half-empty).
+        let db = Database::builder()
+            .set_check_integrity_on_open(true)
+            .set_cache_size(config.cache_bytes)
+            .create(path)
+            .map_err(open_error)?;
+        let cache_bytes = config.cache_bytes;
+        let reopen_path = path.to_path_buf();
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let room =
+            move || rustix::fs::statvfs(&dir).is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) >= MIN_FREE_BYTES);
+        Self::start(
+            db,
+            Box::new(move || Database::builder().set_cache_size(cache_bytes).open(&reopen_path)),
+            Box::new(room),
+            path,
+            backup,
+            config,
+        )
+    }
+
+    /// Opens a database on any redb storage backend — for fault injection
+    /// (a backend that fails writes stands in for a full disk). `path` only
+    /// names the database in messages.
+    /// `backend` is called again whenever the database must be reopened,
+    /// which happens after a storage failure once `has_room` says so.
+    pub fn open_with_backend<B: redb::StorageBackend>(
+        path: &Path,
+        backend: impl Fn() -> std::io::Result<B> + Send + Sync + 'static,
+        has_room: impl Fn() -> bool + Send + Sync + 'static,
+        config: StoreConfig,
+    ) -> Result<Store, StoreError> {
+        let open = move || {
+            let backend = backend().map_err(|err| redb::DatabaseError::Storage(redb::StorageError::Io(err)))?;
+            redb::Builder::new().create_with_backend(backend)
+        };
+        let db = open().map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            cause: source,
+        })?;
+        Self::start(db, Box::new(open), Box::new(has_room), path, None, config)
+    }
+
+    /// Checks the schema and starts the writer thread.
+    fn start(
+        db: Database,
+        opener: database::Opener,
+        room: database::RoomCheck,
+        path: &Path,
+        backup: Option<PathBuf>,
+        config: StoreConfig,
+    ) -> Result<Store, StoreError> {
+        match migrate::stored_version(&db)? {
+            Some(found) if found > SCHEMA_VERSION => {
+                return Err(StoreError::SchemaTooNew {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(found) if found < SCHEMA_VERSION => {
+                let backup = match backup {
+                    Some(taken) => taken,
+                    None => migrate::backup(path, found)?,
+                };
+                migrate::run(&db, found)?;
+                tracing::info!(from = found, to = SCHEMA_VERSION, backup = %backup.display(), "migrated the database");
+            }
+            _ => {}
+        }
+        init_schema(&db)?;
+        let db = Arc::new(database::DatabaseSlot::new(db, opener, room));
         let (jobs, queue) = mpsc::channel(config.max_batch.max(1) * 4);
         let (events, _) = broadcast::channel(config.event_buffer.max(16));
-        let writer = writer::spawn(db.clone(), queue, events.clone(), config.clone())
-            .map_err(|err| open_error(redb::DatabaseError::Storage(redb::StorageError::Io(err))))?;
+        let writer =
+            writer::spawn(db.clone(), queue, events.clone(), config.clone()).map_err(|err| StoreError::Open {
+                path: path.to_path_buf(),
+                cause: redb::DatabaseError::Storage(redb::StorageError::Io(err)),
+            })?;
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
@@ -187,7 +286,7 @@ impl Store {
     }
 
     fn read(&self) -> Result<Reader, StoreError> {
-        Reader::begin(&self.inner.db)
+        Reader::begin(&*self.inner.db.get()?)
     }
 
     /// The project's state, or `None` if it was never opened.
@@ -216,13 +315,12 @@ impl Store {
     /// A page of the working session, or `None` if the project is unknown.
     pub fn working_page(&self, project: &str, after: u64, limit: u32) -> Result<Option<SessionContent>, StoreError> {
         let r = self.read()?;
-        let Some(record) = r.project(project)? else {
+        let Some((id, header)) = r.working(project)? else {
             return Ok(None);
         };
-        let header = tables::read_session(&r.sessions, record.working_session)?;
-        let mut content = r.page(record.working_session, &header, after, limit)?;
+        let mut content = r.page(id, &header, after, limit)?;
         content.project = project.to_owned();
-        content.revision = record.revision;
+        content.revision = header.revision;
         Ok(Some(content))
     }
 
@@ -233,7 +331,7 @@ impl Store {
         let mut content = r.page(id, &header, after, limit)?;
         content.project = project.to_owned();
         content.name = header.name.clone();
-        content.revision = r.project(project)?.map_or(0, |p| p.revision);
+        content.revision = r.working(project)?.map_or(0, |(_, w)| w.revision);
         Ok(content)
     }
 
@@ -285,7 +383,7 @@ impl Store {
         match project {
             Some(project) => Ok(vec![(
                 project.to_owned(),
-                r.project(project)?.map_or(0, |p| p.revision),
+                r.working(project)?.map_or(0, |(_, w)| w.revision),
             )]),
             None => {
                 let mut out = Vec::new();
@@ -293,7 +391,8 @@ impl Store {
                     let (key, value) = row?;
                     let name = key.value().to_owned();
                     let record: ProjectRecord = records::decode(value.value(), || format!("project {name}"))?;
-                    out.push((name, record.revision));
+                    let working = tables::read_session(&r.sessions, record.working_session)?;
+                    out.push((name, working.revision));
                 }
                 Ok(out)
             }
@@ -392,13 +491,21 @@ impl Reader {
         }
     }
 
-    fn project_state(&self, project: &str) -> Result<Option<ProjectState>, StoreError> {
+    /// The working session's id and header, or `None` for an unknown project.
+    fn working(&self, project: &str) -> Result<Option<(u64, SessionRecord)>, StoreError> {
         let Some(record) = self.project(project)? else {
             return Ok(None);
         };
-        let working = tables::read_session(&self.sessions, record.working_session)?;
+        let header = tables::read_session(&self.sessions, record.working_session)?;
+        Ok(Some((record.working_session, header)))
+    }
+
+    fn project_state(&self, project: &str) -> Result<Option<ProjectState>, StoreError> {
+        let Some((_, working)) = self.working(project)? else {
+            return Ok(None);
+        };
         let saved = tables::count_saved(&self.saved, project)?;
-        Ok(Some(ops::project_state(project, &record, &working, saved)))
+        Ok(Some(ops::project_state(project, &working, saved)))
     }
 
     fn saved(&self, project: &str, name: &str) -> Result<(u64, SessionRecord), StoreError> {
@@ -445,25 +552,13 @@ impl Reader {
     }
 }
 
-/// Creates every table and records the schema version in a new database;
-/// refuses a database written by a newer schema.
-fn init_schema(db: &Database, path: &Path) -> Result<(), StoreError> {
+/// Creates every table and records the schema version in a new database.
+fn init_schema(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write()?;
     {
         let mut meta = txn.open_table(META)?;
-        let found = meta.get(records::KEY_SCHEMA)?.map(|v| v.value());
-        match found {
-            Some(found) if found > records::SCHEMA_VERSION => {
-                return Err(StoreError::SchemaTooNew {
-                    path: path.to_path_buf(),
-                    found,
-                    supported: records::SCHEMA_VERSION,
-                });
-            }
-            Some(_) => {}
-            None => {
-                meta.insert(records::KEY_SCHEMA, records::SCHEMA_VERSION)?;
-            }
+        if meta.get(records::KEY_SCHEMA)?.is_none() {
+            meta.insert(records::KEY_SCHEMA, records::SCHEMA_VERSION)?;
         }
         txn.open_table(PROJECTS)?;
         txn.open_table(SESSIONS)?;

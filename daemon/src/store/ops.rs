@@ -18,19 +18,57 @@ use super::validate::{self, Limits};
 /// A change to one project's working session or saved sessions.
 #[derive(Clone, Debug)]
 pub enum Mutation {
-    Open { start_empty: bool },
-    Append { message: Message },
-    AppendTo { message_id: u64, delta: String },
-    Update { message: Message },
-    Delete { message_id: u64, truncate_after: bool },
+    Open {
+        start_empty: bool,
+    },
+    Append {
+        message: Message,
+    },
+    AppendTo {
+        message_id: u64,
+        delta: String,
+    },
+    Update {
+        message: Message,
+    },
+    Delete {
+        message_id: u64,
+        truncate_after: bool,
+    },
     Clear,
-    AddFiles { files: Vec<ContextFile> },
-    RemoveFiles { paths: Vec<String> },
-    SetFiles { files: Vec<ContextFile> },
-    Save { name: String, overwrite: bool },
-    Load { name: String, messages: bool, files: bool },
-    Rename { name: String, new_name: String },
-    DeleteSession { name: String },
+    AddFiles {
+        files: Vec<ContextFile>,
+    },
+    RemoveFiles {
+        paths: Vec<String>,
+    },
+    SetFiles {
+        files: Vec<ContextFile>,
+    },
+    Save {
+        name: String,
+        overwrite: bool,
+    },
+    Load {
+        name: String,
+        messages: bool,
+        files: bool,
+    },
+    Rename {
+        name: String,
+        new_name: String,
+    },
+    DeleteSession {
+        name: String,
+    },
+    /// The file watcher saw these context files vanish (`missing`) or come
+    /// back (`!missing`). Paths are as stored. Only files still in the list
+    /// whose flag differs and whose disk state agrees change; when none do,
+    /// nothing is written (no revision, no event). Files are never dropped.
+    MarkFiles {
+        paths: Vec<String>,
+        missing: bool,
+    },
 }
 
 impl Mutation {
@@ -59,6 +97,9 @@ pub enum Job {
         id: Option<u64>,
         older_than_ms: i64,
     },
+    /// A bundle, checked and staged in a spool file: applied all at once
+    /// (see `bundle`).
+    Import(std::sync::Arc<super::bundle::ImportJob>),
 }
 
 /// What a successful job reports back.
@@ -72,6 +113,8 @@ pub struct Outcome {
     pub session: Option<SessionInfo>,
     pub trash_id: Option<u64>,
     pub purged: u32,
+    /// What an import brought in.
+    pub import: Option<chronicle_proto::v1::ImportBundleResponse>,
 }
 
 /// Applies one job inside the batch's transaction, appending the events it
@@ -93,10 +136,10 @@ pub fn apply(
             let mut ctx = ProjectCtx::load(t, project, now)?;
             let working_session = ctx.record.working_session;
             let result = match *expected_revision {
-                Some(expected) if mutation.checks_revision() && expected != ctx.record.revision => {
+                Some(expected) if mutation.checks_revision() && expected != ctx.working.revision => {
                     Err(StoreError::Conflict(format!(
                         "the working session of {project} is at revision {}, not {expected} — re-read it and retry",
-                        ctx.record.revision
+                        ctx.working.revision
                     )))
                 }
                 _ => ctx.apply(t, mutation, limits, events),
@@ -111,30 +154,32 @@ pub fn apply(
         }
         Job::RestoreTrash { id, new_name } => restore_trash(t, *id, new_name.as_deref(), now, events),
         Job::PurgeTrash { id, older_than_ms } => purge_trash(t, *id, *older_than_ms, now, events),
+        Job::Import(job) => super::bundle::import(t, job, now, events),
     }
 }
 
 /// A project loaded for one mutation.
-struct ProjectCtx {
-    project: String,
-    record: ProjectRecord,
-    working: SessionRecord,
+pub(super) struct ProjectCtx {
+    pub(super) project: String,
+    pub(super) record: ProjectRecord,
+    /// The record must be written back: the working session was replaced.
+    pub(super) record_changed: bool,
+    pub(super) working: SessionRecord,
     now: i64,
 }
 
 impl ProjectCtx {
     /// Loads the project, opening it (empty, revision 0) if it is new;
     /// [`apply`] undoes the opening if the job is then refused.
-    fn load(t: &mut WriteTables<'_>, project: &str, now: i64) -> Result<Self, StoreError> {
+    pub(super) fn load(t: &mut WriteTables<'_>, project: &str, now: i64) -> Result<Self, StoreError> {
         let record = match t.project(project)? {
             Some(record) => record,
             None => {
                 let (id, _) = t.new_session(project, "", now)?;
                 let record = ProjectRecord {
                     working_session: id,
-                    revision: 0,
                     created_at_ms: now,
-                    updated_at_ms: now,
+                    ..ProjectRecord::default()
                 };
                 t.put_project(project, &record)?;
                 record
@@ -144,6 +189,7 @@ impl ProjectCtx {
         Ok(ProjectCtx {
             project: project.to_owned(),
             record,
+            record_changed: false,
             working,
             now,
         })
@@ -173,29 +219,33 @@ impl ProjectCtx {
             Mutation::Load { name, messages, files } => self.load_session(t, name, *messages, *files, events),
             Mutation::Rename { name, new_name } => self.rename(t, name, new_name, events),
             Mutation::DeleteSession { name } => self.delete_session(t, name, events),
+            Mutation::MarkFiles { paths, missing } => self.mark_files(t, paths, *missing, events),
         }
     }
 
-    /// Writes the working session header and project record with the
-    /// revision bumped by one, and returns the event to publish.
-    fn commit(&mut self, t: &mut WriteTables<'_>, kind: EventKind) -> Result<Event, StoreError> {
+    /// Writes the working session header with the revision bumped by one
+    /// (and the project record, only if the working session was replaced),
+    /// and returns the event to publish.
+    pub(super) fn commit(&mut self, t: &mut WriteTables<'_>, kind: EventKind) -> Result<Event, StoreError> {
         self.working.updated_at_ms = self.now;
-        self.record.revision += 1;
-        self.record.updated_at_ms = self.now;
+        self.working.revision += 1;
         t.put_session(self.record.working_session, &self.working)?;
-        t.put_project(&self.project, &self.record)?;
+        if self.record_changed {
+            t.put_project(&self.project, &self.record)?;
+            self.record_changed = false;
+        }
         Ok(Event {
             project: self.project.clone(),
-            revision: self.record.revision,
+            revision: self.working.revision,
             kind: kind as i32,
             at_ms: self.now,
             ..Event::default()
         })
     }
 
-    fn ack(&self, message_id: u64) -> Outcome {
+    pub(super) fn ack(&self, message_id: u64) -> Outcome {
         Outcome {
-            revision: self.record.revision,
+            revision: self.working.revision,
             message_id,
             ..Outcome::default()
         }
@@ -212,12 +262,7 @@ impl ProjectCtx {
             let event = self.commit(t, EventKind::MessagesCleared)?;
             events.push(event);
         }
-        let state = project_state(
-            &self.project,
-            &self.record,
-            &self.working,
-            t.saved_count(&self.project)?,
-        );
+        let state = project_state(&self.project, &self.working, t.saved_count(&self.project)?);
         Ok(Outcome {
             project: Some(state),
             ..self.ack(0)
@@ -229,12 +274,18 @@ impl ProjectCtx {
     /// working session: O(1) whatever the session's length. The fresh one
     /// keeps the files when they are not replaced, and continues the
     /// message ids so no id is ever reused.
-    fn replace_working(&mut self, t: &mut WriteTables<'_>, reason: &str, files: bool) -> Result<u64, StoreError> {
+    pub(super) fn replace_working(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        reason: &str,
+        files: bool,
+    ) -> Result<u64, StoreError> {
         let old_id = self.record.working_session;
         let mut old = self.working.clone();
         let (new_id, mut fresh) = t.new_session(&self.project, "", self.now)?;
         fresh.created_at_ms = old.created_at_ms;
         fresh.next_message_id = old.next_message_id;
+        fresh.revision = old.revision;
         if !files {
             let kept = t.files(old_id)?;
             fresh.file_count = old.file_count;
@@ -247,6 +298,7 @@ impl ProjectCtx {
         t.put_session(old_id, &old)?;
         let trash_id = t.trash_session(old_id, &self.project, &old.name, reason, self.now)?;
         self.record.working_session = new_id;
+        self.record_changed = true;
         self.working = fresh;
         Ok(trash_id)
     }
@@ -445,10 +497,16 @@ impl ProjectCtx {
         if !missing.is_empty() {
             let mut missing: Vec<_> = missing.into_iter().cloned().collect();
             missing.sort();
+            // Name a few: the error must stay small however many were sent.
+            let named: Vec<String> = missing.iter().take(5).map(|p| validate::excerpt(p)).collect();
+            let more = match missing.len().saturating_sub(named.len()) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
             return Err(StoreError::NotFound(format!(
-                "not in the context of {}: {} — list the files with `chronicle files`",
+                "not in the context of {}: {}{more} — list the files with `chronicle files`",
                 self.project,
-                missing.join(", ")
+                named.join(", ")
             )));
         }
         files.retain(|f| !remove.contains(&f.path));
@@ -631,6 +689,51 @@ impl ProjectCtx {
             ..self.ack(0)
         })
     }
+
+    /// One revision and one event (FILE_MISSING or FILE_RESTORED) for every
+    /// file whose flag flips; the disk is asked again so a stale report
+    /// from the watcher changes nothing.
+    fn mark_files(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        paths: &[String],
+        missing: bool,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
+        let reported: std::collections::HashSet<&str> = paths.iter().map(String::as_str).collect();
+        let mut files = t.files(self.record.working_session)?;
+        if !files.iter().any(|f| reported.contains(f.path.as_str())) {
+            // Also undoes the registration of a project nobody opened.
+            return Err(StoreError::NotFound(format!(
+                "none of the {} reported files is in the context of {}",
+                reported.len(),
+                self.project
+            )));
+        }
+        let mut changed = false;
+        for file in &mut files {
+            if file.missing != missing
+                && reported.contains(file.path.as_str())
+                && is_missing(&self.project, &file.path) == missing
+            {
+                file.missing = missing;
+                changed = true;
+            }
+        }
+        if !changed {
+            return Ok(self.ack(0));
+        }
+        t.put_files(self.record.working_session, files.clone())?;
+        let kind = if missing {
+            EventKind::FileMissing
+        } else {
+            EventKind::FileRestored
+        };
+        let mut event = self.commit(t, kind)?;
+        event.files = files;
+        events.push(event);
+        Ok(self.ack(0))
+    }
 }
 
 /// A file counts as missing when it cannot be stat'ed; files outside the
@@ -650,6 +753,7 @@ fn trash_label(reason: &str, now: i64) -> String {
         "start-empty" => "set aside at start",
         "replaced-by-load" => "replaced by load",
         "messages-deleted" => "deleted messages",
+        "replaced-by-import" => "replaced by import",
         other => other,
     };
     format!("working session, {what} {when}")
@@ -753,13 +857,13 @@ pub fn session_info(record: &SessionRecord) -> SessionInfo {
     }
 }
 
-pub fn project_state(project: &str, record: &ProjectRecord, working: &SessionRecord, saved: u32) -> ProjectState {
+pub fn project_state(project: &str, working: &SessionRecord, saved: u32) -> ProjectState {
     ProjectState {
         project: project.to_owned(),
-        revision: record.revision,
+        revision: working.revision,
         message_count: working.message_count,
         file_count: working.file_count,
-        updated_at_ms: record.updated_at_ms,
+        updated_at_ms: working.updated_at_ms,
         saved_session_count: saved,
     }
 }

@@ -12,7 +12,7 @@ use super::StoreError;
 
 /// The schema this build writes. Bump it, with a migration, whenever a table
 /// changes in a way old readers would misread.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// `"schema_version"`, `"next_session_id"`, `"next_trash_id"` → value.
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
@@ -40,13 +40,16 @@ pub struct ProjectRecord {
     /// replaced: the old id then belongs to a trash entry).
     #[prost(uint64, tag = "1")]
     pub working_session: u64,
-    /// Bumped by exactly one per committed mutation of this project.
+    /// Schema 1 kept the revision here; schema 2 keeps it in the working
+    /// session's header, so a mutation rewrites one record instead of two.
+    /// Read only by the migration.
     #[prost(uint64, tag = "2")]
-    pub revision: u64,
+    pub legacy_revision: u64,
     #[prost(int64, tag = "3")]
     pub created_at_ms: i64,
+    /// Schema 1 only, like `legacy_revision`.
     #[prost(int64, tag = "4")]
-    pub updated_at_ms: i64,
+    pub legacy_updated_at_ms: i64,
 }
 
 /// The header of one session: everything listing needs, so listing never
@@ -72,6 +75,10 @@ pub struct SessionRecord {
     pub usage: Option<Usage>,
     #[prost(uint32, tag = "8")]
     pub file_count: u32,
+    /// Working sessions only: the project's revision, bumped by exactly one
+    /// per committed mutation of the project.
+    #[prost(uint64, tag = "9")]
+    pub revision: u64,
 }
 
 /// The context files of one session.

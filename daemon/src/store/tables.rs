@@ -140,10 +140,8 @@ impl<'t> WriteTables<'t> {
             name: name.to_owned(),
             created_at_ms: now,
             updated_at_ms: now,
-            message_count: 0,
             next_message_id: 1,
-            usage: None,
-            file_count: 0,
+            ..SessionRecord::default()
         };
         self.put_session(id, &record)?;
         self.put_files(id, Vec::new())?;

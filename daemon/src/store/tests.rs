@@ -190,3 +190,203 @@ async fn a_newer_schema_is_refused() {
         "{err:?}"
     );
 }
+
+/// A disk that can be made "full": writes, resizes and syncs fail with
+/// `StorageFull` while the switch is on.
+#[derive(Debug)]
+struct FillableDisk {
+    inner: redb::backends::FileBackend,
+    full: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FillableDisk {
+    fn check(&self) -> std::io::Result<()> {
+        if self.full.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(std::io::Error::from(std::io::ErrorKind::StorageFull))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl redb::StorageBackend for FillableDisk {
+    fn len(&self) -> std::io::Result<u64> {
+        self.inner.len()
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.inner.read(offset, out)
+    }
+
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.set_len(len)
+    }
+
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.sync_data()
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.write(offset, data)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_commit_fails_every_job_in_its_batch_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("chronicle.redb");
+    let full = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (disk_path, disk_full) = (path.clone(), full.clone());
+    let disk = move || {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&disk_path)?;
+        Ok(FillableDisk {
+            inner: redb::backends::FileBackend::new(file).map_err(std::io::Error::other)?,
+            full: disk_full.clone(),
+        })
+    };
+    let room_full = full.clone();
+    let has_room = move || !room_full.load(std::sync::atomic::Ordering::SeqCst);
+    let store = Store::open_with_backend(&path, disk, has_room, StoreConfig::default()).expect("open");
+    store
+        .mutate(
+            P,
+            None,
+            Mutation::Append {
+                message: message("before"),
+            },
+        )
+        .await
+        .expect("append");
+    let mut events = store.subscribe();
+
+    full.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut jobs = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let store = store.clone();
+        jobs.spawn(async move {
+            store
+                .mutate(
+                    P,
+                    None,
+                    Mutation::Append {
+                        message: message(&format!("lost {i}")),
+                    },
+                )
+                .await
+        });
+    }
+    let mut failures = 0;
+    while let Some(result) = jobs.join_next().await {
+        let err = result.expect("task").err();
+        assert!(matches!(err, Some(StoreError::DiskFull)), "{err:?}");
+        failures += 1;
+    }
+    assert_eq!(failures, 32, "every member of every failed batch hears of it");
+    assert!(events.try_recv().is_err(), "nothing is published for a failed commit");
+    let state = store.project_state(P).expect("reads still work").expect("exists");
+    assert_eq!((state.revision, state.message_count), (1, 1));
+
+    // Space comes back: writing works again, and the revision goes on
+    // from where the last durable mutation left it.
+    full.store(false, std::sync::atomic::Ordering::SeqCst);
+    let ack = store
+        .mutate(
+            P,
+            None,
+            Mutation::Append {
+                message: message("after"),
+            },
+        )
+        .await
+        .expect("append after recovery");
+    assert_eq!(ack.revision, 2);
+    let page = store.working_page(P, 0, 0).expect("read").expect("exists");
+    let contents: Vec<&str> = page.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(contents, ["before", "after"]);
+}
+
+/// `daemon/tests/fixtures/schema-v1.redb` was written by schema 1 (revision
+/// in the project record): project `/fixture/project` at revision 9 with one
+/// message after a clear, saved session "saved one", a deleted "saved two"
+/// and a cleared working state in the trash; `/fixture/other` at revision 1.
+#[tokio::test]
+async fn a_schema_1_database_is_backed_up_then_migrated() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-v1.redb");
+    let original = std::fs::read(&fixture).expect("read fixture");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("chronicle.redb");
+    std::fs::write(&path, &original).expect("copy fixture");
+
+    let store = Store::open(&path, StoreConfig::default()).expect("open and migrate");
+    let backup = dir.path().join("chronicle.redb.schema-1.backup");
+    let copy = std::fs::read(&backup).expect("backup written");
+    assert!(copy == original, "the backup is the untouched file");
+
+    let project = "/fixture/project";
+    let page = store.working_page(project, 0, 0).expect("read").expect("project kept");
+    assert_eq!(page.revision, 9);
+    assert_eq!(
+        page.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        ["after clear"]
+    );
+    assert_eq!(
+        page.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+        ["src/main.rs"]
+    );
+    let saved = store
+        .saved_page(project, "saved one", 0, 0)
+        .expect("saved session kept");
+    assert_eq!(saved.messages.len(), 2);
+    assert_eq!(saved.messages[1].model, "fixture-model");
+    let reasons: Vec<String> = store
+        .list_trash(Some(project))
+        .expect("trash")
+        .into_iter()
+        .map(|e| e.reason)
+        .collect();
+    assert!(
+        reasons.contains(&"deleted".to_owned()) && reasons.contains(&"cleared".to_owned()),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        store.project_state("/fixture/other").expect("read").map(|s| s.revision),
+        Some(1)
+    );
+
+    // The revision goes on from where schema 1 left it.
+    let ack = store
+        .mutate(
+            project,
+            Some(9),
+            Mutation::Append {
+                message: message("after migration"),
+            },
+        )
+        .await
+        .expect("append");
+    assert_eq!(ack.revision, 10);
+    store.close();
+    drop(store);
+    // Opening again finds schema 2: no second migration, no second backup.
+    let again = Store::open(&path, StoreConfig::default()).expect("reopen");
+    assert_eq!(
+        again.project_state(project).expect("read").map(|s| s.revision),
+        Some(10)
+    );
+    let backups = std::fs::read_dir(dir.path())
+        .expect("list")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().contains("backup"))
+        })
+        .count();
+    assert_eq!(backups, 1);
+}

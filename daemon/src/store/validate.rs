@@ -12,6 +12,13 @@ use super::StoreError;
 pub const MAX_NAME_CHARS: usize = 128;
 /// Longest context-file path, in bytes (Linux's PATH_MAX).
 pub const MAX_PATH_BYTES: usize = 4096;
+/// Most characters of a client's input quoted back in an error message.
+const EXCERPT_CHARS: usize = 64;
+/// Longest error message sent back, in bytes. Errors travel in a gRPC
+/// trailer, which common clients cap at 8–16 KiB after percent-encoding
+/// (up to three bytes per byte); a longer one reaches the client as an
+/// HTTP/2 protocol error instead of its status code.
+pub const MAX_ERROR_BYTES: usize = 1024;
 
 /// Configurable limits, enforced by the store.
 #[derive(Clone, Debug)]
@@ -35,6 +42,28 @@ fn invalid(msg: impl Into<String>) -> StoreError {
     StoreError::InvalidArgument(msg.into())
 }
 
+/// `raw`, cut to its first characters when long, for quoting a client's
+/// input in an error message.
+pub fn excerpt(raw: &str) -> String {
+    match raw.char_indices().nth(EXCERPT_CHARS) {
+        Some((end, _)) => format!("{}…", &raw[..end]),
+        None => raw.to_owned(),
+    }
+}
+
+/// An error message cut to [`MAX_ERROR_BYTES`] (on a character boundary).
+pub fn bounded_message(mut message: String) -> String {
+    if message.len() > MAX_ERROR_BYTES {
+        let mut end = MAX_ERROR_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str("… (cut)");
+    }
+    message
+}
+
 /// Checks that `raw` is an absolute path and returns it normalised
 /// lexically (no `.`, no `..`, no trailing or doubled slashes). Symlinks are
 /// not resolved: the project need not exist, and the key must not change
@@ -53,6 +82,7 @@ pub fn project_path(raw: &str) -> Result<String, StoreError> {
     }
     let path = Path::new(raw);
     if !path.is_absolute() {
+        let raw = excerpt(raw);
         return Err(invalid(format!(
             "project path \"{raw}\" is relative — pass an absolute path such as /home/me/{raw}"
         )));
@@ -104,7 +134,10 @@ pub fn context_path(project: &str, raw: &str) -> Result<String, StoreError> {
         return Err(invalid("context file path is empty"));
     }
     if raw.contains('\0') {
-        return Err(invalid(format!("context file path {raw:?} contains a NUL byte")));
+        return Err(invalid(format!(
+            "context file path {:?} contains a NUL byte",
+            excerpt(raw)
+        )));
     }
     if raw.len() > MAX_PATH_BYTES {
         return Err(invalid(format!(
@@ -116,7 +149,8 @@ pub fn context_path(project: &str, raw: &str) -> Result<String, StoreError> {
     match absolute.strip_prefix(root) {
         Ok(relative) if !relative.as_os_str().is_empty() => Ok(relative.to_string_lossy().into_owned()),
         Ok(_) => Err(invalid(format!(
-            "context file path {raw:?} is the project root itself — name a file inside it"
+            "context file path {:?} is the project root itself — name a file inside it",
+            excerpt(raw)
         ))),
         Err(_) => Ok(absolute.to_string_lossy().into_owned()),
     }
@@ -259,6 +293,22 @@ mod tests {
         let out = context_files("/p", &files, &Limits::default()).unwrap_or_default();
         assert_eq!(out.len(), 1);
         assert!(out[0].read_only);
+    }
+
+    #[test]
+    fn long_input_is_quoted_as_an_excerpt() {
+        assert_eq!(excerpt("short"), "short");
+        let quoted = excerpt(&"é".repeat(10_000));
+        assert_eq!(quoted.chars().count(), EXCERPT_CHARS + 1, "{quoted}");
+        assert!(quoted.ends_with('…'));
+    }
+
+    #[test]
+    fn error_messages_are_cut_on_a_character_boundary() {
+        assert_eq!(bounded_message("fine".into()), "fine");
+        let cut = bounded_message("é".repeat(MAX_ERROR_BYTES));
+        assert!(cut.len() <= MAX_ERROR_BYTES + "… (cut)".len(), "{}", cut.len());
+        assert!(cut.ends_with("… (cut)"));
     }
 
     #[test]

@@ -6,9 +6,10 @@
 use std::{io, sync::Arc, thread::JoinHandle};
 
 use chronicle_proto::v1::Event;
-use redb::{Database, Durability};
+use redb::Durability;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::database::DatabaseSlot;
 use super::ops::{self, Job, Outcome};
 use super::tables::WriteTables;
 use super::{StoreConfig, StoreError, now_ms};
@@ -20,7 +21,7 @@ pub struct Request {
 }
 
 pub fn spawn(
-    db: Arc<Database>,
+    db: Arc<DatabaseSlot>,
     mut queue: mpsc::Receiver<Request>,
     events: broadcast::Sender<Arc<Event>>,
     config: StoreConfig,
@@ -30,6 +31,7 @@ pub fn spawn(
         .spawn(move || {
             let max_batch = config.max_batch.max(1);
             let mut batch = Vec::with_capacity(max_batch);
+            let mut broken = false;
             while let Some(first) = queue.blocking_recv() {
                 batch.push(first);
                 while batch.len() < max_batch {
@@ -38,7 +40,19 @@ pub fn spawn(
                         Err(_) => break,
                     }
                 }
-                run_batch(&db, &mut batch, &events, &config);
+                // redb refuses every write after an I/O error until the file
+                // is opened again. The broken handle still serves reads, so
+                // it is kept while the disk is full; writes fail fast then.
+                if broken {
+                    if !db.has_room() {
+                        refuse(&mut batch, || StoreError::DiskFull);
+                        continue;
+                    }
+                    if let Err(err) = db.reopen() {
+                        tracing::error!(error = %err, "could not reopen the database; will retry with the next write");
+                    }
+                }
+                broken = !run_batch(&db, &mut batch, &events, &config);
             }
         })
 }
@@ -46,10 +60,17 @@ pub fn spawn(
 /// Applies a batch in one transaction. Refused jobs get their own error and
 /// leave the transaction untouched (see `ops`); a storage failure fails
 /// every job in the batch, and nothing of it is committed or published.
-fn run_batch(db: &Database, batch: &mut Vec<Request>, events: &broadcast::Sender<Arc<Event>>, config: &StoreConfig) {
+/// Returns false after a storage failure.
+fn run_batch(
+    db: &DatabaseSlot,
+    batch: &mut Vec<Request>,
+    events: &broadcast::Sender<Arc<Event>>,
+    config: &StoreConfig,
+) -> bool {
     let now = now_ms();
     let mut produced = Vec::new();
     let result = (|| -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+        let db = db.get()?;
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)
             .map_err(|err| StoreError::Storage(redb::Error::from(err)))?;
@@ -68,25 +89,37 @@ fn run_batch(db: &Database, batch: &mut Vec<Request>, events: &broadcast::Sender
     })();
     match result {
         Ok(results) => {
-            for (request, result) in batch.drain(..).zip(results) {
-                // A caller that gave up no longer listens; the change stands.
-                let _ = request.reply.send(result);
-            }
+            // Publish before acknowledging: once a caller hears back, its
+            // event is out, so a Watch begun after an ack never sees it as
+            // news (and never misses it either).
             for event in produced {
                 // No subscriber is not an error.
                 let _ = events.send(Arc::new(event));
             }
+            for (request, result) in batch.drain(..).zip(results) {
+                // A caller that gave up no longer listens; the change stands.
+                let _ = request.reply.send(result);
+            }
+            true
         }
         Err(err) => {
             tracing::error!(jobs = batch.len(), error = %err, "write transaction failed; every job in it was refused");
-            let message = err.to_string();
-            for request in batch.drain(..) {
-                let _ = request
-                    .reply
-                    .send(Err(StoreError::Storage(redb::Error::Io(io::Error::other(
-                        message.clone(),
-                    )))));
+            if err.is_disk_full() {
+                refuse(batch, || StoreError::DiskFull);
+            } else {
+                let message = err.to_string();
+                refuse(batch, || {
+                    StoreError::Storage(redb::Error::Io(io::Error::other(message.clone())))
+                });
             }
+            false
         }
+    }
+}
+
+/// Answers every job of a batch with the same error.
+fn refuse(batch: &mut Vec<Request>, error: impl Fn() -> StoreError) {
+    for request in batch.drain(..) {
+        let _ = request.reply.send(Err(error()));
     }
 }

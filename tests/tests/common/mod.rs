@@ -204,3 +204,69 @@ pub fn expect_code<T: Debug>(result: Result<tonic::Response<T>, Status>, code: C
         }
     }
 }
+
+/// Resident memory of a process, in KiB (VmRSS of /proc/PID/status).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|err| panic!("read /proc/{pid}/status: {err}"));
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in /proc/{pid}/status"))
+}
+
+/// Number of file descriptors a process holds open.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap_or_else(|err| panic!("list /proc/{pid}/fd: {err}"))
+        .count()
+}
+
+/// A request body that sends its bytes in one frame and ends.
+struct OnceBody(Option<tonic::codegen::Bytes>);
+
+impl http_body::Body for OnceBody {
+    type Data = tonic::codegen::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.take().map(|bytes| Ok(http_body::Frame::data(bytes))))
+    }
+}
+
+/// Sends `body` as the whole HTTP/2 body of a gRPC call to `path`
+/// (`/package.Service/Method`), below any generated client, and returns
+/// the gRPC status of the answer.
+pub async fn raw_grpc_call(channel: &mut Channel, path: &str, body: Vec<u8>) -> Status {
+    use http_body::Body as _;
+    use tonic::codegen::{Service as _, http};
+    let request = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(format!("http://chronicle.local{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(tonic::body::Body::new(OnceBody(Some(body.into()))))
+        .expect("build the request");
+    std::future::poll_fn(|cx| channel.poll_ready(cx))
+        .await
+        .expect("the channel is ready");
+    let response = channel.call(request).await.expect("an HTTP/2 answer");
+    let (parts, body) = response.into_parts();
+    if let Some(status) = Status::from_header_map(&parts.headers) {
+        return status;
+    }
+    let mut body = std::pin::pin!(body);
+    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame.expect("read the answer");
+        if let Ok(trailers) = frame.into_trailers()
+            && let Some(status) = Status::from_header_map(&trailers)
+        {
+            return status;
+        }
+    }
+    panic!("{path}: the answer carried no grpc-status");
+}

@@ -1,0 +1,812 @@
+//! The app's only link to the daemon: gRPC calls run on a background tokio
+//! runtime, so the UI thread never waits on a socket. The UI sends a
+//! [`Request`] (never blocks: the channel is unbounded) and drains
+//! [`Update`]s once per frame; every update wakes the UI with a repaint.
+//!
+//! The backend also keeps the connection alive: when a call or the `Watch`
+//! stream finds the daemon gone, it says so and polls the socket until a
+//! daemon answers again, then reports [`Update::Connected`] so the UI
+//! re-opens its project and re-reads everything (a resync).
+
+use std::{
+    fs,
+    io::Write as _,
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use chronicle_proto::{
+    daemon::{self, Client},
+    v1::{
+        AddContextFilesRequest, AppendMessageRequest, ContextFile, DeleteSessionRequest, Event, ExportChunk,
+        ExportImageRequest, ExportRequest, GetStatusRequest, GetWorkingSessionRequest, ListProjectsRequest,
+        ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message, OpenProjectRequest, ProjectState,
+        RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, SaveMode, SaveSessionRequest,
+        SessionContent, SessionInfo, StartMode, Theme, TrashEntry, WatchRequest,
+    },
+};
+use tokio::{runtime::Runtime, sync::mpsc, task::JoinHandle};
+use tonic::{Code, Status, Streaming};
+
+/// Messages per page when reading a working session: enough to fill any
+/// window, small enough that the first page of a huge chat arrives at once.
+pub const PAGE_MESSAGES: u32 = 500;
+
+/// How often a lost daemon is looked for again.
+const RECONNECT_EVERY: Duration = Duration::from_millis(400);
+
+/// What the UI asks the backend to do. Each request runs as its own task,
+/// so a slow export never holds up a save.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// Connect; with `start_daemon`, start one when none answers.
+    Connect {
+        start_daemon: bool,
+    },
+    ListProjects,
+    /// Reads a project's state without changing it, for the start-up choice.
+    Probe {
+        project: String,
+    },
+    /// `OpenProject`, then follow its `Watch` stream (replacing any other).
+    Open {
+        project: String,
+        start: StartMode,
+    },
+    /// One page of the working session after message id `after`.
+    LoadPage {
+        project: String,
+        after: u64,
+        generation: u64,
+    },
+    ListSessions {
+        project: String,
+    },
+    ListTrash {
+        project: String,
+    },
+    Append {
+        project: String,
+        message: Box<Message>,
+    },
+    Save {
+        project: String,
+        name: String,
+        overwrite: bool,
+    },
+    LoadSession {
+        project: String,
+        name: String,
+        messages: bool,
+        files: bool,
+    },
+    Rename {
+        project: String,
+        name: String,
+        new_name: String,
+    },
+    Delete {
+        project: String,
+        name: String,
+    },
+    Restore {
+        id: String,
+        label: String,
+    },
+    AddFiles {
+        project: String,
+        paths: Vec<String>,
+        read_only: bool,
+    },
+    RemoveFile {
+        project: String,
+        path: String,
+    },
+    /// Asks for a folder with the system's picker, then reports it.
+    PickProject,
+    /// Asks for files inside `project` to add to the context.
+    PickFiles {
+        project: String,
+    },
+    /// `name` empty = the working session.
+    ExportMarkdown {
+        project: String,
+        name: String,
+    },
+    ExportImage {
+        project: String,
+        name: String,
+        dark: bool,
+        scale: f32,
+    },
+}
+
+/// What the backend tells the UI.
+#[derive(Debug, Clone)]
+pub enum Update {
+    Connected {
+        daemon_version: String,
+    },
+    /// No daemon answers; `reason` is a sentence for the banner.
+    Disconnected {
+        reason: String,
+    },
+    Projects(Vec<ProjectState>),
+    Probed {
+        project: String,
+        state: Option<ProjectState>,
+    },
+    Opened {
+        state: ProjectState,
+    },
+    Page {
+        project: String,
+        generation: u64,
+        after: u64,
+        content: Box<SessionContent>,
+    },
+    /// One event from the project's `Watch` stream (SNAPSHOT included).
+    Event(Box<Event>),
+    Sessions {
+        project: String,
+        sessions: Vec<SessionInfo>,
+    },
+    Trash {
+        project: String,
+        entries: Vec<TrashEntry>,
+    },
+    /// A finished action worth a short confirmation.
+    Done(String),
+    /// A failed action: what was tried and the daemon's sentence.
+    Failed {
+        action: String,
+        message: String,
+    },
+    /// `SaveSession(CREATE_NEW)` found the name taken: the popup offers
+    /// Overwrite instead of a toast.
+    NameTaken {
+        name: String,
+        message: String,
+    },
+    /// A folder the user picked with "Open project…".
+    ProjectPicked(PathBuf),
+    /// Files the user picked to add to the context.
+    FilesPicked {
+        project: String,
+        paths: Vec<String>,
+    },
+}
+
+/// Wakes the UI when an update arrives. Set once the UI has a context;
+/// before that, updates simply wait in the channel for the first frame.
+#[derive(Clone, Default)]
+pub struct Waker(Arc<Mutex<Option<eframe::egui::Context>>>);
+
+impl Waker {
+    pub fn set(&self, ctx: &eframe::egui::Context) {
+        if let Ok(mut slot) = self.0.lock()
+            && slot.is_none()
+        {
+            *slot = Some(ctx.clone());
+        }
+    }
+
+    fn wake(&self) {
+        if let Ok(slot) = self.0.lock()
+            && let Some(ctx) = slot.as_ref()
+        {
+            ctx.request_repaint();
+        }
+    }
+}
+
+/// The UI's handle on the backend. Dropping it stops the runtime (and with
+/// it every call in flight), which is what closing the window should do.
+pub struct Backend {
+    requests: mpsc::UnboundedSender<Request>,
+    updates: std::sync::mpsc::Receiver<Update>,
+    pub waker: Waker,
+    _runtime: Runtime,
+}
+
+impl Backend {
+    /// Starts the runtime and the dispatcher for the daemon on `socket`.
+    pub fn start(socket: PathBuf) -> std::io::Result<Backend> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("chronicle-gui-io")
+            .enable_all()
+            .build()?;
+        let (requests, mut inbox) = mpsc::unbounded_channel();
+        let (out, updates) = std::sync::mpsc::channel();
+        let waker = Waker::default();
+        let shared = Shared {
+            socket,
+            client: Arc::new(Mutex::new(None)),
+            out,
+            waker: waker.clone(),
+            reconnecting: Arc::new(AtomicBool::new(false)),
+            watch: Arc::new(Mutex::new(None)),
+        };
+        runtime.spawn(async move {
+            while let Some(request) = inbox.recv().await {
+                let shared = shared.clone();
+                tokio::spawn(async move { shared.handle(request).await });
+            }
+        });
+        Ok(Backend {
+            requests,
+            updates,
+            waker,
+            _runtime: runtime,
+        })
+    }
+
+    /// Queues a request; never blocks.
+    pub fn send(&self, request: Request) {
+        // The dispatcher lives as long as the runtime, which lives as long
+        // as `self`: a send cannot fail while we exist.
+        let _ = self.requests.send(request);
+    }
+
+    /// Every update that arrived since the last call.
+    pub fn drain(&self) -> Vec<Update> {
+        self.updates.try_iter().collect()
+    }
+}
+
+/// What every backend task shares.
+#[derive(Clone)]
+struct Shared {
+    socket: PathBuf,
+    client: Arc<Mutex<Option<Client>>>,
+    out: std::sync::mpsc::Sender<Update>,
+    waker: Waker,
+    /// True while a reconnect loop runs, so only one ever does.
+    reconnecting: Arc<AtomicBool>,
+    /// The task following the open project's `Watch` stream.
+    watch: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+/// A call's failure: the daemon's sentence, and whether the daemon is gone.
+struct Failure {
+    message: String,
+    lost: bool,
+}
+
+impl From<Status> for Failure {
+    fn from(status: Status) -> Self {
+        let lost = matches!(status.code(), Code::Unavailable | Code::Cancelled)
+            || (status.code() == Code::Unknown && status.message().contains("transport"));
+        let message = match status.code() {
+            Code::Unimplemented => format!("this daemon cannot do that yet: {}", status.message()),
+            _ if lost => "lost the connection to the daemon — reconnecting".to_owned(),
+            _ if status.message().is_empty() => format!("the daemon refused ({:?})", status.code()),
+            _ => status.message().to_owned(),
+        };
+        Failure { message, lost }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(err: std::io::Error) -> Self {
+        Failure {
+            message: err.to_string(),
+            lost: false,
+        }
+    }
+}
+
+impl Shared {
+    fn send(&self, update: Update) {
+        if self.out.send(update).is_ok() {
+            self.waker.wake();
+        }
+    }
+
+    fn client(&self) -> Option<Client> {
+        self.client.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    fn set_client(&self, client: Option<Client>) {
+        if let Ok(mut slot) = self.client.lock() {
+            *slot = client;
+        }
+    }
+
+    async fn handle(&self, request: Request) {
+        if let Request::Connect { start_daemon } = request {
+            self.connect(start_daemon).await;
+            return;
+        }
+        let action = describe(&request);
+        let Some(client) = self.client() else {
+            self.send(Update::Failed {
+                action,
+                message: "not connected to the daemon — use Retry in the banner".into(),
+            });
+            return;
+        };
+        if let Err(failure) = self.run(client, request).await {
+            if failure.lost {
+                self.lost();
+            }
+            self.send(Update::Failed {
+                action,
+                message: failure.message,
+            });
+        }
+    }
+
+    async fn connect(&self, start_daemon: bool) {
+        let result = if start_daemon {
+            daemon::connect_or_start(&self.socket).await.map(Some)
+        } else {
+            daemon::try_connect(&self.socket).await
+        };
+        let reason = match result {
+            Ok(Some(client)) => return self.connected(client).await,
+            Ok(None) => format!("no Chronicle daemon is listening on {}", self.socket.display()),
+            Err(err) => err.to_string(),
+        };
+        self.send(Update::Disconnected { reason });
+        // A daemon started some other way (the CLI, systemd) is picked up
+        // without a click.
+        self.look_for_daemon();
+    }
+
+    async fn connected(&self, mut client: Client) {
+        let version = match client.get_status(GetStatusRequest {}).await {
+            Ok(status) => status.into_inner().version,
+            Err(_) => String::new(),
+        };
+        self.set_client(Some(client));
+        self.send(Update::Connected {
+            daemon_version: version,
+        });
+    }
+
+    /// The daemon went away: say so once, and look for it until it is back.
+    fn lost(&self) {
+        self.set_client(None);
+        if self.reconnecting.load(Ordering::SeqCst) {
+            return;
+        }
+        self.send(Update::Disconnected {
+            reason: "lost the connection to the daemon — reconnecting…".into(),
+        });
+        self.look_for_daemon();
+    }
+
+    /// Polls the socket until a daemon answers; only one poller runs.
+    fn look_for_daemon(&self) {
+        if self.reconnecting.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let shared = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RECONNECT_EVERY).await;
+                // Retry may have connected meanwhile.
+                if shared.client().is_some() {
+                    shared.reconnecting.store(false, Ordering::SeqCst);
+                    return;
+                }
+                if let Ok(Some(client)) = daemon::try_connect(&shared.socket).await {
+                    shared.reconnecting.store(false, Ordering::SeqCst);
+                    shared.connected(client).await;
+                    return;
+                }
+            }
+        });
+    }
+
+    async fn run(&self, mut client: Client, request: Request) -> Result<(), Failure> {
+        match request {
+            Request::Connect { .. } => {}
+            Request::ListProjects => {
+                let projects = client
+                    .list_projects(ListProjectsRequest {})
+                    .await?
+                    .into_inner()
+                    .projects;
+                self.send(Update::Projects(projects));
+            }
+            Request::Probe { project } => {
+                let projects = client
+                    .list_projects(ListProjectsRequest {})
+                    .await?
+                    .into_inner()
+                    .projects;
+                let state = projects.into_iter().find(|p| p.project == project);
+                self.send(Update::Probed { project, state });
+            }
+            Request::Open { project, start } => {
+                let state = client
+                    .open_project(OpenProjectRequest {
+                        project: project.clone(),
+                        start: start as i32,
+                    })
+                    .await?
+                    .into_inner();
+                // Subscribe before the UI reads anything, so no change
+                // between its first read and the stream is missed.
+                let stream = client.watch(WatchRequest { project }).await?.into_inner();
+                self.send(Update::Opened { state });
+                self.follow(stream);
+            }
+            Request::LoadPage {
+                project,
+                after,
+                generation,
+            } => {
+                let content = client
+                    .get_working_session(GetWorkingSessionRequest {
+                        project: project.clone(),
+                        after_message_id: after,
+                        limit: PAGE_MESSAGES,
+                    })
+                    .await?
+                    .into_inner();
+                self.send(Update::Page {
+                    project,
+                    generation,
+                    after,
+                    content: Box::new(content),
+                });
+            }
+            Request::ListSessions { project } => {
+                let sessions = client
+                    .list_sessions(ListSessionsRequest {
+                        project: project.clone(),
+                    })
+                    .await?
+                    .into_inner()
+                    .sessions;
+                self.send(Update::Sessions { project, sessions });
+            }
+            Request::ListTrash { project } => {
+                let entries = client
+                    .list_trash(ListTrashRequest {
+                        project: project.clone(),
+                    })
+                    .await?
+                    .into_inner()
+                    .entries;
+                self.send(Update::Trash { project, entries });
+            }
+            Request::Append { project, message } => {
+                client
+                    .append_message(AppendMessageRequest {
+                        project,
+                        message: Some(*message),
+                        expected_revision: None,
+                    })
+                    .await?;
+            }
+            Request::Save {
+                project,
+                name,
+                overwrite,
+            } => {
+                let mode = if overwrite {
+                    SaveMode::Overwrite
+                } else {
+                    SaveMode::CreateNew
+                };
+                let result = client
+                    .save_session(SaveSessionRequest {
+                        project,
+                        name: name.clone(),
+                        mode: mode as i32,
+                    })
+                    .await;
+                match result {
+                    Ok(_) if overwrite => self.send(Update::Done(format!("Overwrote “{name}”"))),
+                    Ok(_) => self.send(Update::Done(format!("Saved “{name}”"))),
+                    Err(status) if status.code() == Code::AlreadyExists => {
+                        self.send(Update::NameTaken {
+                            name,
+                            message: status.message().to_owned(),
+                        });
+                    }
+                    Err(status) => return Err(status.into()),
+                }
+            }
+            Request::LoadSession {
+                project,
+                name,
+                messages,
+                files,
+            } => {
+                client
+                    .load_session(LoadSessionRequest {
+                        project,
+                        name: name.clone(),
+                        messages,
+                        files,
+                        expected_revision: None,
+                    })
+                    .await?;
+                let what = match (messages, files) {
+                    (true, true) => "messages and files",
+                    (true, false) => "messages",
+                    _ => "files",
+                };
+                self.send(Update::Done(format!(
+                    "Loaded the {what} of “{name}” — what they replaced is in the trash"
+                )));
+            }
+            Request::Rename {
+                project,
+                name,
+                new_name,
+            } => {
+                client
+                    .rename_session(RenameSessionRequest {
+                        project,
+                        name: name.clone(),
+                        new_name: new_name.clone(),
+                    })
+                    .await?;
+                self.send(Update::Done(format!("Renamed “{name}” to “{new_name}”")));
+            }
+            Request::Delete { project, name } => {
+                client
+                    .delete_session(DeleteSessionRequest {
+                        project,
+                        name: name.clone(),
+                    })
+                    .await?;
+                self.send(Update::Done(format!(
+                    "Moved “{name}” to the trash — restore it from the Trash tab"
+                )));
+            }
+            Request::Restore { id, label } => {
+                let request = |new_name: String| RestoreTrashRequest {
+                    id: id.clone(),
+                    new_name,
+                };
+                // A name taken meanwhile is no reason to fail: restore
+                // beside it under a name that says what it is.
+                let info = match client.restore_trash(request(String::new())).await {
+                    Err(status) if status.code() == Code::AlreadyExists => {
+                        client.restore_trash(request(format!("{label} (restored)"))).await?
+                    }
+                    other => other?,
+                }
+                .into_inner();
+                self.send(Update::Done(format!("Restored as “{}”", info.name)));
+            }
+            Request::AddFiles {
+                project,
+                paths,
+                read_only,
+            } => {
+                let files = paths
+                    .into_iter()
+                    .map(|path| ContextFile {
+                        path,
+                        read_only,
+                        ..ContextFile::default()
+                    })
+                    .collect();
+                client
+                    .add_context_files(AddContextFilesRequest {
+                        project,
+                        files,
+                        expected_revision: None,
+                    })
+                    .await?;
+            }
+            Request::RemoveFile { project, path } => {
+                client
+                    .remove_context_files(RemoveContextFilesRequest {
+                        project,
+                        paths: vec![path],
+                        expected_revision: None,
+                    })
+                    .await?;
+            }
+            Request::PickProject => {
+                if let Some(folder) = rfd::AsyncFileDialog::new()
+                    .set_title("Open project")
+                    .pick_folder()
+                    .await
+                {
+                    self.send(Update::ProjectPicked(folder.path().to_path_buf()));
+                }
+            }
+            Request::PickFiles { project } => {
+                if let Some(files) = rfd::AsyncFileDialog::new()
+                    .set_title("Add context files")
+                    .set_directory(&project)
+                    .pick_files()
+                    .await
+                {
+                    let paths = files
+                        .iter()
+                        .map(|file| relative_to(file.path(), Path::new(&project)))
+                        .collect();
+                    self.send(Update::FilesPicked { project, paths });
+                }
+            }
+            Request::ExportMarkdown { project, name } => {
+                let mut stream = client
+                    .export_markdown(ExportRequest { project, name })
+                    .await?
+                    .into_inner();
+                self.export(&mut stream, "Markdown", "md").await?;
+            }
+            Request::ExportImage {
+                project,
+                name,
+                dark,
+                scale,
+            } => {
+                let theme = if dark { Theme::Dark } else { Theme::Light };
+                let request = ExportImageRequest {
+                    project,
+                    name,
+                    theme: theme as i32,
+                    scale,
+                    ..ExportImageRequest::default()
+                };
+                let mut stream = client.export_image(request).await?.into_inner();
+                self.export(&mut stream, "PNG image", "png").await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows the `Watch` stream of the open project until it ends; an end
+    /// means the daemon went away.
+    fn follow(&self, mut stream: Streaming<Event>) {
+        let shared = self.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                match stream.message().await {
+                    Ok(Some(event)) => shared.send(Update::Event(Box::new(event))),
+                    Ok(None) | Err(_) => {
+                        shared.lost();
+                        return;
+                    }
+                }
+            }
+        });
+        if let Ok(mut slot) = self.watch.lock()
+            && let Some(previous) = slot.replace(task)
+        {
+            previous.abort();
+        }
+    }
+
+    /// Reads the first chunk (so a daemon that cannot export says so before
+    /// any dialog), asks where to save, then writes every page.
+    async fn export(&self, stream: &mut Streaming<ExportChunk>, kind: &str, extension: &str) -> Result<(), Failure> {
+        let Some(first) = stream.message().await? else {
+            return Err(Failure {
+                message: "the daemon sent an empty export".into(),
+                lost: false,
+            });
+        };
+        let suggested = if first.suggested_file_name.is_empty() {
+            format!("chronicle.{extension}")
+        } else {
+            // Pages are numbered from the chosen name; offer it without
+            // the first page's number.
+            let page_suffix = format!("-{:03}.{extension}", first.page);
+            match first.suggested_file_name.strip_suffix(&page_suffix) {
+                Some(stem) if first.page_count > 1 => format!("{stem}.{extension}"),
+                _ => first.suggested_file_name.clone(),
+            }
+        };
+        let Some(target) = rfd::AsyncFileDialog::new()
+            .set_title(format!("Export as {kind}"))
+            .set_file_name(&suggested)
+            .add_filter(kind, &[extension])
+            .save_file()
+            .await
+        else {
+            return Ok(());
+        };
+        let written = write_export(target.path(), first, stream).await?;
+        let shown = written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.send(Update::Done(format!("Exported {shown}")));
+        Ok(())
+    }
+}
+
+/// Writes an export to `target`; a multi-page image becomes
+/// `stem-001.png`, `stem-002.png`, … beside it.
+async fn write_export(
+    target: &Path,
+    first: ExportChunk,
+    stream: &mut Streaming<ExportChunk>,
+) -> Result<Vec<PathBuf>, Failure> {
+    let pages = first.page_count.max(1);
+    let path_of = |page: u32| -> PathBuf {
+        if pages <= 1 {
+            return target.to_path_buf();
+        }
+        let stem = target.with_extension("");
+        let extension = target.extension().and_then(|e| e.to_str()).unwrap_or("png");
+        PathBuf::from(format!("{}-{page:03}.{extension}", stem.display()))
+    };
+    let mut written = Vec::new();
+    let mut current: Option<(PathBuf, fs::File)> = None;
+    let mut chunk = Some(first);
+    while let Some(c) = chunk {
+        if current.is_none() {
+            let path = path_of(c.page.max(1));
+            let file = fs::File::create(&path).map_err(|err| Failure {
+                message: format!("cannot create {}: {err}", path.display()),
+                lost: false,
+            })?;
+            current = Some((path, file));
+        }
+        if let Some((path, file)) = current.as_mut() {
+            file.write_all(&c.data).map_err(|err| Failure {
+                message: format!("cannot write {}: {err}", path.display()),
+                lost: false,
+            })?;
+        }
+        // Markdown and one-page images end with the stream; each page of
+        // a longer image is its own file.
+        if c.last_in_page
+            && pages > 1
+            && let Some((path, file)) = current.take()
+        {
+            file.sync_all()?;
+            written.push(path);
+        }
+        chunk = stream.message().await?;
+    }
+    if let Some((path, file)) = current.take() {
+        file.sync_all()?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// `path` relative to `root` when inside it (how the daemon stores context
+/// files), else absolute.
+fn relative_to(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| path.to_string_lossy().into_owned())
+}
+
+/// The action a request stands for, as a toast names it.
+fn describe(request: &Request) -> String {
+    match request {
+        Request::Connect { .. } => "Connect".into(),
+        Request::ListProjects => "List projects".into(),
+        Request::Probe { .. } | Request::Open { .. } => "Open project".into(),
+        Request::LoadPage { .. } => "Read messages".into(),
+        Request::ListSessions { .. } => "List sessions".into(),
+        Request::ListTrash { .. } => "List trash".into(),
+        Request::Append { .. } => "Send message".into(),
+        Request::Save {
+            name, overwrite: true, ..
+        } => format!("Overwrite “{name}”"),
+        Request::Save { name, .. } => format!("Save “{name}”"),
+        Request::LoadSession { name, .. } => format!("Load “{name}”"),
+        Request::Rename { name, .. } => format!("Rename “{name}”"),
+        Request::Delete { name, .. } => format!("Delete “{name}”"),
+        Request::Restore { label, .. } => format!("Restore “{label}”"),
+        Request::AddFiles { .. } => "Add files".into(),
+        Request::RemoveFile { path, .. } => format!("Remove {path}"),
+        Request::PickProject | Request::PickFiles { .. } => "File dialog".into(),
+        Request::ExportMarkdown { .. } => "Export as Markdown".into(),
+        Request::ExportImage { .. } => "Export as image".into(),
+    }
+}

@@ -1,0 +1,156 @@
+//! Small pieces every view uses: icon buttons that carry an accessible name
+//! (so a screen reader, and a test, finds them by what they do, not by
+//! their glyph), role colours, and how times and token counts read.
+
+use chronicle_proto::v1::{Role, Usage};
+use eframe::egui::{self, Color32, RichText, Ui};
+
+/// Glyphs of egui's bundled fonts, so icons look the same everywhere.
+pub mod icon {
+    pub const HISTORY: &str = "🕓";
+    pub const SAVE: &str = "💾";
+    pub const MESSAGES: &str = "💬";
+    pub const FILES: &str = "📄";
+    pub const RENAME: &str = "✏";
+    pub const MARKDOWN: &str = "📝";
+    pub const IMAGE: &str = "🖼";
+    pub const TRASH: &str = "🗑";
+    pub const RESTORE: &str = "♻";
+    pub const FOLDER: &str = "📂";
+    pub const SETTINGS: &str = "⚙";
+    pub const SUN: &str = "☀";
+    pub const MOON: &str = "🌙";
+    pub const LOCK: &str = "🔒";
+    pub const CLOSE: &str = "✖";
+    pub const WARNING: &str = "⚠";
+    pub const TOOL: &str = "🔧";
+}
+
+/// A button showing `glyph`, named `name` for accessibility and showing
+/// `tooltip` on hover.
+pub fn icon_button(ui: &mut Ui, glyph: &str, name: &str, tooltip: &str) -> egui::Response {
+    let response = ui.add(egui::Button::new(RichText::new(glyph).size(15.0)).frame_when_inactive(false));
+    name_widget(ui, &response, name);
+    response.on_hover_text(tooltip)
+}
+
+/// Gives a widget its accessible name (what `get_by_label` matches).
+pub fn name_widget(ui: &Ui, response: &egui::Response, name: &str) {
+    ui.ctx()
+        .accesskit_node_builder(response.id, |node| node.set_label(name));
+}
+
+/// The colour a role's label is drawn in, readable on both themes.
+pub fn role_colour(role: Role, dark: bool) -> Color32 {
+    let (light, dark_c) = match role {
+        Role::User => (Color32::from_rgb(0x1f, 0x5f, 0xbf), Color32::from_rgb(0x7a, 0xb4, 0xff)),
+        Role::Assistant => (Color32::from_rgb(0x1b, 0x7f, 0x3b), Color32::from_rgb(0x6f, 0xd6, 0x8c)),
+        Role::Tool => (Color32::from_rgb(0x8a, 0x3f, 0xb0), Color32::from_rgb(0xc8, 0x8c, 0xf0)),
+        Role::System => (Color32::from_rgb(0xa0, 0x62, 0x00), Color32::from_rgb(0xf0, 0xb4, 0x4c)),
+        Role::CommandOutput => (Color32::from_rgb(0x00, 0x7a, 0x80), Color32::from_rgb(0x5c, 0xd0, 0xd6)),
+        Role::Log | Role::Unspecified => (Color32::from_gray(0x70), Color32::from_gray(0xa0)),
+    };
+    if dark { dark_c } else { light }
+}
+
+/// The card background behind a message: a faint tint of its role.
+pub fn role_fill(role: Role, dark: bool) -> Color32 {
+    let base = role_colour(role, dark);
+    let alpha = if dark { 18 } else { 14 };
+    Color32::from_rgba_unmultiplied(base.r(), base.g(), base.b(), alpha)
+}
+
+/// The name a role is shown with.
+pub fn role_title(role: Role) -> &'static str {
+    match role {
+        Role::User => "User",
+        Role::Assistant => "Assistant",
+        Role::Tool => "Tool",
+        Role::System => "System",
+        Role::CommandOutput => "Command",
+        Role::Log => "Log",
+        Role::Unspecified => "Message",
+    }
+}
+
+/// A local date and time to the minute, e.g. `2026-11-26 01:49`.
+pub fn local_time(ms: i64, tz: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) if ms > 0 => t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string(),
+        _ => String::new(),
+    }
+}
+
+/// "just now", "5 minutes ago", "3 days ago", or a date for old times.
+pub fn relative_time(ms: i64, now_ms: i64, tz: &jiff::tz::TimeZone) -> String {
+    let seconds = (now_ms - ms) / 1000;
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
+    match seconds {
+        s if s < 45 => "just now".into(),
+        s if s < 3600 => plural((s + 30) / 60, "minute"),
+        s if s < 86_400 => plural((s + 1800) / 3600, "hour"),
+        s if s < 30 * 86_400 => plural((s + 43_200) / 86_400, "day"),
+        _ => local_time(ms, tz),
+    }
+}
+
+/// "1.2k sent · 300 received · $0.0120", or empty without usage.
+pub fn usage_line(usage: Option<&Usage>) -> String {
+    let Some(u) = usage else { return String::new() };
+    let mut parts = Vec::new();
+    if u.sent_tokens > 0 || u.received_tokens > 0 {
+        parts.push(format!(
+            "{} sent · {} received",
+            tokens(u.sent_tokens),
+            tokens(u.received_tokens)
+        ));
+    }
+    if u.cost > 0.0 {
+        parts.push(format!("${:.4}", u.cost));
+    }
+    parts.join(" · ")
+}
+
+fn tokens(n: u64) -> String {
+    if n >= 10_000 {
+        format!("{:.0}k", n as f64 / 1000.0)
+    } else if n >= 1000 {
+        format!("{:.1}k", n as f64 / 1000.0)
+    } else {
+        n.to_string()
+    }
+}
+
+/// "1 message", "3 messages".
+pub fn count(n: u64, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_reads_like_the_cli() {
+        let usage = Usage {
+            sent_tokens: 1200,
+            received_tokens: 300,
+            cost: 0.012,
+            ..Usage::default()
+        };
+        assert_eq!(usage_line(Some(&usage)), "1.2k sent · 300 received · $0.0120");
+        assert_eq!(usage_line(None), "");
+    }
+
+    #[test]
+    fn times_use_the_given_zone() {
+        let tz = jiff::tz::TimeZone::UTC;
+        assert_eq!(local_time(1_764_121_740_000, &tz), "2025-11-26 01:49");
+        assert_eq!(relative_time(0, 30_000, &tz), "just now");
+        assert_eq!(relative_time(0, 7_200_000, &tz), "2 hours ago");
+    }
+}
