@@ -6,7 +6,7 @@ use std::{
     collections::VecDeque,
     fs,
     io::{self, IsTerminal, Read, Write},
-    path::{Component, Path, PathBuf},
+    path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
@@ -45,39 +45,12 @@ impl Ctx {
     }
 
     /// The project root: `-C`, else the git top-level of the current
-    /// directory, else the current directory; always absolute.
+    /// directory, else the current directory; always absolute (the rule
+    /// the desktop app shares).
     pub(crate) fn project(&self) -> anyhow::Result<String> {
-        let cwd = std::env::current_dir().context("cannot read the current directory")?;
-        let root = match &self.project_flag {
-            Some(path) => {
-                let path = absolute(&cwd, path);
-                fs::canonicalize(&path).unwrap_or(path)
-            }
-            None => {
-                let cwd = fs::canonicalize(&cwd).unwrap_or(cwd);
-                cwd.ancestors()
-                    .find(|dir| dir.join(".git").exists())
-                    .unwrap_or(&cwd)
-                    .to_path_buf()
-            }
-        };
-        Ok(root.to_string_lossy().into_owned())
+        chronicle_proto::client::resolve_project(self.project_flag.as_deref())
+            .context("cannot read the current directory")
     }
-}
-
-/// `base.join(path)`, with `.` and `..` resolved lexically.
-fn absolute(base: &Path, path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in base.join(path).components() {
-        match component {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 fn now_ms() -> i64 {
@@ -496,7 +469,9 @@ pub async fn files(ctx: &Ctx, command: Option<FilesCommand>, json: bool, out: &m
         paths
             .iter()
             .map(|p| ContextFile {
-                path: absolute(&cwd, p).to_string_lossy().into_owned(),
+                path: chronicle_proto::client::absolute(&cwd, p)
+                    .to_string_lossy()
+                    .into_owned(),
                 read_only,
                 ..ContextFile::default()
             })
@@ -1086,15 +1061,6 @@ mod tests {
         assert!(parse_age("30").is_err());
         assert!(parse_age("d").is_err());
         assert!(parse_age("5y").is_err());
-    }
-
-    #[test]
-    fn paths_are_made_absolute_lexically() {
-        assert_eq!(
-            absolute(Path::new("/p/src"), Path::new("../a.rs")),
-            PathBuf::from("/p/a.rs")
-        );
-        assert_eq!(absolute(Path::new("/p"), Path::new("/etc/x")), PathBuf::from("/etc/x"));
     }
 
     #[test]

@@ -95,32 +95,7 @@ pub fn cost(usage: Option<&Usage>) -> String {
     }
 }
 
-/// "1.2k sent · 300 received · $0.0120", or empty without usage.
-pub fn usage_line(usage: Option<&Usage>) -> String {
-    let Some(u) = usage else { return String::new() };
-    let mut parts = Vec::new();
-    if u.sent_tokens > 0 || u.received_tokens > 0 {
-        parts.push(format!(
-            "{} sent · {} received",
-            tokens(u.sent_tokens),
-            tokens(u.received_tokens)
-        ));
-    }
-    if u.cost > 0.0 {
-        parts.push(format!("${:.4}", u.cost));
-    }
-    parts.join(" · ")
-}
-
-fn tokens(n: u64) -> String {
-    if n >= 10_000 {
-        format!("{:.0}k", n as f64 / 1000.0)
-    } else if n >= 1000 {
-        format!("{:.1}k", n as f64 / 1000.0)
-    } else {
-        n.to_string()
-    }
-}
+pub use chronicle_proto::client::usage_line;
 
 /// Prints rows as left-aligned columns (the last column is not padded).
 pub fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>], style: Style) -> io::Result<()> {

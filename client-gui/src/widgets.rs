@@ -2,7 +2,7 @@
 //! (so a screen reader, and a test, finds them by what they do, not by
 //! their glyph), role colours, and how times and token counts read.
 
-use chronicle_proto::v1::{Role, Usage};
+use chronicle_proto::v1::Role;
 use eframe::egui::{self, Color32, RichText, Ui};
 
 /// Glyphs of egui's bundled fonts, so icons look the same everywhere.
@@ -94,32 +94,7 @@ pub fn relative_time(ms: i64, now_ms: i64, tz: &jiff::tz::TimeZone) -> String {
     }
 }
 
-/// "1.2k sent · 300 received · $0.0120", or empty without usage.
-pub fn usage_line(usage: Option<&Usage>) -> String {
-    let Some(u) = usage else { return String::new() };
-    let mut parts = Vec::new();
-    if u.sent_tokens > 0 || u.received_tokens > 0 {
-        parts.push(format!(
-            "{} sent · {} received",
-            tokens(u.sent_tokens),
-            tokens(u.received_tokens)
-        ));
-    }
-    if u.cost > 0.0 {
-        parts.push(format!("${:.4}", u.cost));
-    }
-    parts.join(" · ")
-}
-
-fn tokens(n: u64) -> String {
-    if n >= 10_000 {
-        format!("{:.0}k", n as f64 / 1000.0)
-    } else if n >= 1000 {
-        format!("{:.1}k", n as f64 / 1000.0)
-    } else {
-        n.to_string()
-    }
-}
+pub use chronicle_proto::client::usage_line;
 
 /// "1 message", "3 messages".
 pub fn count(n: u64, one: &str) -> String {
@@ -133,18 +108,6 @@ pub fn count(n: u64, one: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn usage_reads_like_the_cli() {
-        let usage = Usage {
-            sent_tokens: 1200,
-            received_tokens: 300,
-            cost: 0.012,
-            ..Usage::default()
-        };
-        assert_eq!(usage_line(Some(&usage)), "1.2k sent · 300 received · $0.0120");
-        assert_eq!(usage_line(None), "");
-    }
 
     #[test]
     fn times_use_the_given_zone() {

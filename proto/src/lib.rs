@@ -16,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 use tonic::transport::{Channel, Endpoint, Uri};
 
+pub mod client;
 pub mod daemon;
 
 /// Generated messages and services of `chronicle.v1`.
