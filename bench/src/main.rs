@@ -67,9 +67,23 @@ impl Plan {
                     plan.per_client = 25;
                 }
                 "--json" => plan.json_path = args.next().context("--json needs a path")?.into(),
+                "--lengths" => {
+                    let list = args.next().context("--lengths needs a list such as 0,100000")?;
+                    plan.lengths = list
+                        .split(',')
+                        .map(|n| {
+                            n.trim()
+                                .parse::<u64>()
+                                .with_context(|| format!("{n:?} is not a session length"))
+                        })
+                        .collect::<anyhow::Result<_>>()?;
+                    if plan.lengths.is_empty() {
+                        bail!("--lengths needs at least one length");
+                    }
+                }
                 "--help" | "-h" => {
                     println!(
-                        "chronicle-bench [--quick] [--json PATH]\n\nRun it through scripts/bench.sh, which builds chronicled in release first."
+                        "chronicle-bench [--quick] [--lengths 0,10000,100000] [--json PATH]\n\nRun it through scripts/bench.sh, which builds chronicled in release first."
                     );
                     std::process::exit(0);
                 }
