@@ -12,12 +12,14 @@ mod common;
 use chronicle_proto::v1::{
     AddContextFilesRequest, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest, DeleteMessagesRequest,
     DeleteSessionRequest, ExportImageRequest, ExportRequest, GetSessionRequest, GetStatusRequest,
-    GetWorkingSessionRequest, ListProjectsRequest, ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message,
-    OpenProjectRequest, PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, Role,
-    SaveMode, SaveSessionRequest, SetContextFilesRequest, Theme, UpdateMessageRequest, WatchRequest,
+    GetWorkingSessionRequest, ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message, OpenProjectRequest,
+    PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, Role, SaveMode,
+    SaveSessionRequest, SetContextFilesRequest, Theme, UpdateMessageRequest, WatchRequest,
 };
 use chronicle_tests::Sandbox;
-use common::{Client, add_files, append, expect_code, file, message, open, path_str, save, snapshot, working};
+use common::{
+    Client, add_files, append, expect_code, file, message, open, path_str, project_count, save, snapshot, working,
+};
 use tonic::Code;
 
 /// Project paths the daemon must refuse.
@@ -35,16 +37,6 @@ fn bad_names() -> Vec<(String, &'static str)> {
         ("tab\tinside".into(), "a tab"),
         ("del\u{7f}".into(), "DEL"),
     ]
-}
-
-async fn project_count(client: &mut Client) -> usize {
-    client
-        .list_projects(ListProjectsRequest {})
-        .await
-        .expect("ListProjects")
-        .into_inner()
-        .projects
-        .len()
 }
 
 /// A project holding two messages, a file and a saved session "saved".

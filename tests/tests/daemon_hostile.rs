@@ -14,12 +14,12 @@ mod common;
 
 use chronicle_proto::v1::{
     AddContextFilesRequest, AppendMessageRequest, AppendToMessageRequest, ContextFile, DeleteMessagesRequest,
-    DeleteSessionRequest, ExportRequest, GetSessionRequest, GetWorkingSessionRequest, ListProjectsRequest,
-    ListTrashRequest, Message, OpenProjectRequest, PurgeTrashRequest, RemoveContextFilesRequest, RestoreTrashRequest,
-    Role, SaveMode, SaveSessionRequest, SetContextFilesRequest, UpdateMessageRequest, WatchRequest,
+    DeleteSessionRequest, ExportRequest, GetSessionRequest, GetWorkingSessionRequest, ListTrashRequest, Message,
+    OpenProjectRequest, PurgeTrashRequest, RemoveContextFilesRequest, RestoreTrashRequest, Role, SaveMode,
+    SaveSessionRequest, SetContextFilesRequest, UpdateMessageRequest, WatchRequest,
 };
 use chronicle_tests::Sandbox;
-use common::{Client, Snapshot, add_files, append, file, message, path_str, save, snapshot};
+use common::{Client, Snapshot, add_files, append, file, message, path_str, project_count, save, snapshot};
 use tonic::{Code, Status};
 
 /// Longest error message accepted: it must name the problem, not echo a
@@ -96,16 +96,6 @@ const NOT_FOUND: &[Code] = &[Code::NotFound];
 /// Too many context files: a limit (RESOURCE_EXHAUSTED) or a malformed
 /// request (INVALID_ARGUMENT) are both clear.
 const TOO_MANY: &[Code] = &[Code::ResourceExhausted, Code::InvalidArgument];
-
-async fn project_count(client: &mut Client) -> usize {
-    client
-        .list_projects(ListProjectsRequest {})
-        .await
-        .expect("ListProjects")
-        .into_inner()
-        .projects
-        .len()
-}
 
 /// A project with two messages, a file, a saved session "saved" and a
 /// trash entry (an overwritten "saved").

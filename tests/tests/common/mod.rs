@@ -11,8 +11,8 @@ use chronicle_proto::{
     SessionsClient,
     v1::{
         AddContextFilesRequest, AppendMessageRequest, ContextFile, GetSessionRequest, GetWorkingSessionRequest,
-        ListSessionsRequest, ListTrashRequest, Message, MutationAck, OpenProjectRequest, ProjectState, Role, SaveMode,
-        SaveSessionRequest, SessionContent, SessionInfo, StartMode, TrashEntry,
+        ListProjectsRequest, ListSessionsRequest, ListTrashRequest, Message, MutationAck, OpenProjectRequest,
+        ProjectState, Role, SaveMode, SaveSessionRequest, SessionContent, SessionInfo, StartMode, TrashEntry,
     },
 };
 use tonic::{Code, Status, transport::Channel};
@@ -181,6 +181,17 @@ pub struct Snapshot {
 }
 
 /// Takes a [`Snapshot`] of a project.
+/// How many projects the daemon knows.
+pub async fn project_count(client: &mut Client) -> usize {
+    client
+        .list_projects(ListProjectsRequest {})
+        .await
+        .expect("ListProjects")
+        .into_inner()
+        .projects
+        .len()
+}
+
 pub async fn snapshot(client: &mut Client, project: &str) -> Snapshot {
     Snapshot {
         working: working(client, project).await,
