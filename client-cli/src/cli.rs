@@ -314,6 +314,15 @@ pub struct ExportArgs {
     /// Image scale for HiDPI (0.5–4)
     #[arg(long, value_name = "F")]
     pub scale: Option<f32>,
+    /// Tallest image page, in physical pixels (1024–32767) [default: 16384]
+    #[arg(long, value_name = "PX", conflicts_with = "markdown")]
+    pub page_height: Option<u32>,
+    /// Image: start at this message id
+    #[arg(long, value_name = "ID", conflicts_with = "markdown")]
+    pub from: Option<u64>,
+    /// Image: end at this message id
+    #[arg(long, value_name = "ID", conflicts_with = "markdown")]
+    pub to: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

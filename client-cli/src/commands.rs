@@ -928,7 +928,9 @@ pub async fn export(ctx: &Ctx, args: ExportArgs, out: &mut Out<'_>) -> anyhow::R
         theme: theme as i32,
         width_px: args.width.unwrap_or(0),
         scale: args.scale.unwrap_or(0.0),
-        ..ExportImageRequest::default()
+        max_page_height_px: args.page_height.unwrap_or(0),
+        first_message_id: args.from.unwrap_or(0),
+        last_message_id: args.to.unwrap_or(0),
     };
     let mut stream = client.export_image(request).await.map_err(Failure::from)?.into_inner();
     let mut progress = Progress::new();

@@ -67,6 +67,48 @@ async fn several_pages_become_numbered_files_and_each_path_is_printed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn page_height_and_message_range_reach_the_daemon() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let dir = sandbox.project("ranged");
+    fill(&mut client, &project_of(&dir), 30).await;
+
+    let run = sandbox
+        .chronicle(&dir, &["export", "--image", "--page-height", "1024", "-o", "short.png"])
+        .ok();
+    let pages: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        pages.len() >= 2,
+        "30 messages do not fit on one 1,024-pixel page: {}",
+        run.stdout
+    );
+    for path in &pages {
+        assert!(
+            decode(&fs::read(dir.join(path)).expect("page")).height() <= 1024,
+            "{path}"
+        );
+    }
+
+    let whole = sandbox.chronicle(&dir, &["export", "--image", "-o", "all.png"]).ok();
+    let one = sandbox
+        .chronicle(
+            &dir,
+            &["export", "--image", "--from", "5", "--to", "5", "-o", "one.png"],
+        )
+        .ok();
+    assert_eq!(whole.stdout.trim(), "all.png");
+    assert_eq!(one.stdout.trim(), "one.png");
+    let all_height = decode(&fs::read(dir.join("all.png")).expect("all")).height();
+    let one_height = decode(&fs::read(dir.join("one.png")).expect("one")).height();
+    assert!(
+        one_height < all_height / 4,
+        "one message renders far shorter: {one_height} vs {all_height}"
+    );
+    drop(daemon);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn one_page_is_one_file_at_the_asked_size_or_stdout() {
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();
@@ -104,12 +146,17 @@ fn bad_image_sizes_are_bad_usage() {
     for (args, needle) in [
         (&["export", "--image", "--width", "10"][..], "480 to 2400"),
         (&["export", "--image", "--scale", "9"][..], "0.5 to 4"),
+        (&["export", "--image", "--page-height", "100"][..], "1024"),
     ] {
         let run = sandbox.chronicle(&dir, args);
         assert_eq!(run.code, Some(2), "chronicle {args:?}: {}", run.stderr);
         assert!(run.stderr.contains(needle), "chronicle {args:?}: {}", run.stderr);
         assert_eq!(run.stderr.trim().lines().count(), 1, "one-line error: {}", run.stderr);
     }
+    // Image-only options are refused with --markdown by the parser itself.
+    let run = sandbox.chronicle(&dir, &["export", "--markdown", "--from", "3"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
     assert!(
         fs::read_dir(&dir).expect("read dir").next().is_none(),
         "nothing was written"
