@@ -26,16 +26,12 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use chronicle_proto::{
-    SessionsClient,
-    v1::{
-        AppendMessageRequest, ExportRequest, GetStatusRequest, GetWorkingSessionRequest, ListSessionsRequest, Message,
-        Role,
-    },
+use chronicle_client::{
+    Client, Session,
+    v1::{Message, Role},
 };
 use chronicled::store::{Mutation, Store, StoreConfig};
 use serde::Serialize;
-use tonic::transport::Channel;
 
 const MESSAGE_BYTES: usize = 2048;
 
@@ -385,8 +381,8 @@ impl Daemon {
         Ok(Daemon { child, socket })
     }
 
-    async fn client(&self) -> anyhow::Result<SessionsClient<Channel>> {
-        Ok(chronicle_proto::connect(&self.socket).await?)
+    async fn client(&self) -> anyhow::Result<Client> {
+        Ok(Client::connect(&self.socket).await?)
     }
 
     /// (VmRSS, VmHWM) in MiB, from /proc.
@@ -411,13 +407,8 @@ impl Drop for Daemon {
     }
 }
 
-async fn append(client: &mut SessionsClient<Channel>, project: &str, n: u64) -> anyhow::Result<()> {
-    let request = AppendMessageRequest {
-        project: project.to_owned(),
-        message: Some(message(n)),
-        expected_revision: None,
-    };
-    client.append_message(request).await?;
+async fn append(client: &Client, project: &str, n: u64) -> anyhow::Result<()> {
+    client.append(project, message(n), None).await?;
     Ok(())
 }
 
@@ -433,13 +424,13 @@ async fn chronicle_concurrent(
     }
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for mut client in connected {
+    for client in connected {
         let project = project.to_owned();
         tasks.spawn(async move {
             let mut samples = Samples::default();
             for n in 0..each {
                 let t = Instant::now();
-                append(&mut client, &project, n as u64).await?;
+                append(&client, &project, n as u64).await?;
                 samples.0.push(t.elapsed());
             }
             anyhow::Ok(samples)
@@ -452,36 +443,14 @@ async fn chronicle_concurrent(
     Ok((all, start.elapsed()))
 }
 
-async fn read_all(client: &mut SessionsClient<Channel>, project: &str) -> anyhow::Result<usize> {
-    let mut after = 0;
-    let mut count = 0;
-    loop {
-        let page = client
-            .get_working_session(GetWorkingSessionRequest {
-                project: project.to_owned(),
-                after_message_id: after,
-                limit: 0,
-            })
-            .await?
-            .into_inner();
-        count += page.messages.len();
-        after = page.messages.last().map_or(after, |m| m.id);
-        if !page.more {
-            return Ok(count);
-        }
-    }
+async fn read_all(client: &Client, project: &str) -> anyhow::Result<usize> {
+    Ok(client.read_session(project, Session::Working).await?.messages.len())
 }
 
-async fn export_markdown(client: &mut SessionsClient<Channel>, project: &str) -> anyhow::Result<usize> {
-    let mut stream = client
-        .export_markdown(ExportRequest {
-            project: project.to_owned(),
-            name: String::new(),
-        })
-        .await?
-        .into_inner();
+async fn export_markdown(client: &Client, project: &str) -> anyhow::Result<usize> {
+    let mut stream = client.export_markdown(project, "").await?;
     let mut bytes = 0;
-    while let Some(chunk) = stream.message().await? {
+    while let Some(chunk) = Client::next_chunk(&mut stream).await? {
         bytes += chunk.data.len();
     }
     Ok(bytes)
@@ -505,7 +474,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         fs::create_dir_all(&dir)?;
         chronicle_prepare(&dir.join("chronicle"), project, length, 0).await?;
         let daemon = Daemon::start(&dir.join("chronicle"))?;
-        let mut client = daemon.client().await?;
+        let client = daemon.client().await?;
         if length == plan.lengths[0] {
             tokio::time::sleep(Duration::from_millis(500)).await;
             figures.push(figure("daemon idle RSS", daemon.rss_mib().0, "MiB"));
@@ -513,7 +482,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             let mut rpc = Samples::default();
             for _ in 0..plan.single {
                 let t = Instant::now();
-                client.get_status(GetStatusRequest {}).await?;
+                client.status().await?;
                 rpc.0.push(t.elapsed());
             }
             figures.push(figure(
@@ -554,7 +523,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             for _ in 0..plan.single / plan.rounds {
                 n += 1;
                 let t = Instant::now();
-                append(&mut client, project, n).await?;
+                append(&client, project, n).await?;
                 s_chronicle.0.push(t.elapsed());
             }
             for _ in 0..plan.single / plan.rounds {
@@ -590,13 +559,13 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             let mut exports = Samples::default();
             for _ in 0..5 {
                 let t = Instant::now();
-                let count = read_all(&mut client, project).await?;
+                let count = read_all(&client, project).await?;
                 reads.0.push(t.elapsed());
                 if count < 10_000 {
                     bail!("read {count} messages, expected at least 10,000");
                 }
                 let t = Instant::now();
-                export_markdown(&mut client, project).await?;
+                export_markdown(&client, project).await?;
                 exports.0.push(t.elapsed());
             }
             let reads = reads.row("", 1, length, None);
@@ -616,17 +585,11 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
     let dir = work.path().join("listing");
     chronicle_prepare(&dir, project, 1, 1000).await?;
     let daemon = Daemon::start(&dir)?;
-    let mut client = daemon.client().await?;
+    let client = daemon.client().await?;
     let mut listing = Samples::default();
     for _ in 0..30 {
         let t = Instant::now();
-        let sessions = client
-            .list_sessions(ListSessionsRequest {
-                project: project.into(),
-            })
-            .await?
-            .into_inner()
-            .sessions;
+        let sessions = client.sessions(project).await?;
         listing.0.push(t.elapsed());
         if sessions.len() != 1000 {
             bail!("listed {} sessions, expected 1,000", sessions.len());

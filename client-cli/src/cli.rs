@@ -49,6 +49,7 @@ pub enum Command {
         /// Whole message contents instead of their first lines
         #[arg(long)]
         full: bool,
+        /// One JSON document on stdout, for scripts
         #[arg(long)]
         json: bool,
     },
@@ -85,6 +86,7 @@ pub enum Command {
     Files {
         #[command(subcommand)]
         command: Option<FilesCommand>,
+        /// One JSON document on stdout, for scripts
         #[arg(long)]
         json: bool,
     },
@@ -115,11 +117,8 @@ pub enum Command {
     Trash {
         #[command(subcommand)]
         command: Option<TrashCommand>,
-        /// Every project's trash, not only this project's
-        #[arg(long)]
-        all: bool,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        list: TrashListArgs,
     },
     /// Export a saved session (or the working session) as Markdown, PNG or aider history
     Export(ExportArgs),
@@ -128,6 +127,7 @@ pub enum Command {
         /// Every project, not only this one
         #[arg(long)]
         all: bool,
+        /// One JSON object per event on stdout, for scripts
         #[arg(long)]
         json: bool,
     },
@@ -164,6 +164,17 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// How `chronicle trash` and `chronicle trash ls` list.
+#[derive(Debug, Default, Args)]
+pub struct TrashListArgs {
+    /// Every project's trash, not only this project's
+    #[arg(long)]
+    pub all: bool,
+    /// One JSON document on stdout, for scripts
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -267,7 +278,7 @@ pub enum FilesCommand {
 #[derive(Debug, Subcommand)]
 pub enum TrashCommand {
     /// List trash entries, newest first
-    Ls,
+    Ls(TrashListArgs),
     /// Restore an entry as a saved session
     Restore {
         id: String,

@@ -3,10 +3,11 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use chronicle_proto::{
-    role_name,
+use chronicle_client::{
+    text, time,
     v1::{ContextFile, Message, Role, SessionInfo, TrashEntry, Usage},
 };
+use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
 /// ANSI styling, switched off when stdout is not a terminal.
@@ -40,7 +41,7 @@ impl Style {
     }
 
     pub fn role(self, role: i32, text: &str) -> String {
-        let code = match Role::try_from(role).unwrap_or(Role::Unspecified) {
+        let code = match text::role(role) {
             Role::User => "1;34",
             Role::Assistant => "1;32",
             Role::Tool => "1;35",
@@ -52,41 +53,22 @@ impl Style {
     }
 }
 
+/// A role's short name, from its wire value.
 pub fn role_label(role: i32) -> &'static str {
-    role_name(Role::try_from(role).unwrap_or(Role::Unspecified))
+    text::role_name(text::role(role))
 }
 
 /// "just now", "5 minutes ago", "3 days ago", or a date for old times.
-pub fn relative_time(ms: i64, now_ms: i64) -> String {
-    let seconds = (now_ms - ms) / 1000;
-    let plural = |n: i64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
-    match seconds {
-        s if s < 45 => "just now".into(),
-        s if s < 3600 => plural((s + 30) / 60, "minute"),
-        s if s < 86_400 => plural((s + 1800) / 3600, "hour"),
-        s if s < 30 * 86_400 => plural((s + 43_200) / 86_400, "day"),
-        _ => local_time(ms),
-    }
+pub fn relative_time(ms: i64) -> String {
+    text::relative_time(ms, time::now_ms(), &TimeZone::system())
 }
 
 /// A local date and time to the minute, e.g. `2026-11-26 01:49`.
 pub fn local_time(ms: i64) -> String {
-    match jiff::Timestamp::from_millisecond(ms) {
-        Ok(t) => t
-            .to_zoned_datetime(jiff::tz::TimeZone::system())
-            .strftime("%Y-%m-%d %H:%M")
-            .to_string(),
-        Err(_) => "?".into(),
-    }
+    text::local_time(ms, &TimeZone::system()).unwrap_or_else(|| "?".into())
 }
 
-/// An ISO-8601 UTC time, the form JSON output uses.
-pub fn iso_time(ms: i64) -> String {
-    match jiff::Timestamp::from_millisecond(ms) {
-        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        Err(_) => ms.to_string(),
-    }
-}
+pub use chronicle_client::text::{count, count_as, iso_time, size, usage_line};
 
 pub fn cost(usage: Option<&Usage>) -> String {
     match usage {
@@ -94,8 +76,6 @@ pub fn cost(usage: Option<&Usage>) -> String {
         _ => "-".into(),
     }
 }
-
-pub use chronicle_proto::client::usage_line;
 
 /// Prints rows as left-aligned columns (the last column is not padded).
 pub fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>], style: Style) -> io::Result<()> {
@@ -215,15 +195,6 @@ pub fn print_json(out: &mut impl Write, value: &Value) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn relative_times_read_naturally() {
-        let now = 1_000_000_000_000;
-        assert_eq!(relative_time(now - 5_000, now), "just now");
-        assert_eq!(relative_time(now - 60_000, now), "1 minute ago");
-        assert_eq!(relative_time(now - 5 * 3_600_000, now), "5 hours ago");
-        assert_eq!(relative_time(now - 2 * 86_400_000, now), "2 days ago");
-    }
 
     #[test]
     fn tables_align_columns() {

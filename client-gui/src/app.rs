@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chronicle_proto::v1::{Message, ProjectState, Role, SessionInfo, StartMode, TrashEntry};
+use chronicle_client::v1::{Message, ProjectState, Role, SessionInfo, StartMode, TrashEntry};
 use eframe::egui::{self, Key, Panel, RichText, Ui};
 use egui_commonmark::CommonMarkCache;
 
@@ -667,7 +667,7 @@ impl App {
                 short_path(&state.project),
                 widgets::count(state.message_count, "message"),
                 widgets::count(u64::from(state.file_count), "context file"),
-                widgets::relative_time(state.updated_at_ms, jiff::Timestamp::now().as_millisecond(), &self.tz)
+                widgets::relative_time(state.updated_at_ms, chronicle_client::time::now_ms(), &self.tz)
             ));
             ui.label(
                 RichText::new("Starting empty moves the last session to the trash; you can restore it from History.")

@@ -9,7 +9,6 @@
 //! re-opens its project and re-reads everything (a resync).
 
 use std::{
-    fs,
     io::Write as _,
     path::{Path, PathBuf},
     sync::{
@@ -19,18 +18,16 @@ use std::{
     time::Duration,
 };
 
-use chronicle_proto::{
-    daemon::{self, Client},
+use chronicle_client::{
+    Client, ErrorKind, Session, daemon,
+    fs::AtomicFile,
     v1::{
-        AddContextFilesRequest, AppendMessageRequest, ContextFile, DeleteSessionRequest, Event, ExportChunk,
-        ExportImageRequest, ExportRequest, GetStatusRequest, GetWorkingSessionRequest, ListProjectsRequest,
-        ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message, OpenProjectRequest, ProjectState,
-        RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, SaveMode, SaveSessionRequest,
-        SessionContent, SessionInfo, StartMode, Theme, TrashEntry, WatchRequest,
+        ContextFile, Event, ExportChunk, ExportImageRequest, Message, ProjectState, SaveMode, SessionContent,
+        SessionInfo, StartMode, Theme, TrashEntry,
     },
 };
 use tokio::{runtime::Runtime, sync::mpsc, task::JoinHandle};
-use tonic::{Code, Status, Streaming};
+use tonic::{Code, Streaming};
 
 /// Messages per page when reading a working session: enough to fill any
 /// window, small enough that the first page of a huge chat arrives at once.
@@ -272,23 +269,28 @@ struct Shared {
     watch: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
-/// A call's failure: the daemon's sentence, and whether the daemon is gone.
+/// A call's failure: the sentence a toast shows, and whether the daemon
+/// is gone (the kinds are `chronicle_client`'s, shared with the CLI).
 struct Failure {
     message: String,
     lost: bool,
 }
 
-impl From<Status> for Failure {
-    fn from(status: Status) -> Self {
-        let lost = matches!(status.code(), Code::Unavailable | Code::Cancelled)
-            || (status.code() == Code::Unknown && status.message().contains("transport"));
-        let message = match status.code() {
-            Code::Unimplemented => format!("this daemon cannot do that yet: {}", status.message()),
+impl From<chronicle_client::Error> for Failure {
+    fn from(err: chronicle_client::Error) -> Self {
+        let lost = err.kind() == ErrorKind::Unavailable;
+        let message = match err.code() {
+            Some(Code::Unimplemented) => format!("this daemon cannot do that yet: {err}"),
             _ if lost => "lost the connection to the daemon — reconnecting".to_owned(),
-            _ if status.message().is_empty() => format!("the daemon refused ({:?})", status.code()),
-            _ => status.message().to_owned(),
+            _ => err.to_string(),
         };
         Failure { message, lost }
+    }
+}
+
+impl From<tonic::Status> for Failure {
+    fn from(status: tonic::Status) -> Self {
+        Failure::from(chronicle_client::Error::from(status))
     }
 }
 
@@ -344,9 +346,11 @@ impl Shared {
 
     async fn connect(&self, start_daemon: bool) {
         let result = if start_daemon {
-            daemon::connect_or_start(&self.socket).await.map(Some)
+            daemon::connect_or_start(&self.socket)
+                .await
+                .map(|(client, _)| Some(client))
         } else {
-            daemon::try_connect(&self.socket).await
+            Client::try_connect(&self.socket).await
         };
         let reason = match result {
             Ok(Some(client)) => return self.connected(client).await,
@@ -359,9 +363,9 @@ impl Shared {
         self.look_for_daemon();
     }
 
-    async fn connected(&self, mut client: Client) {
-        let version = match client.get_status(GetStatusRequest {}).await {
-            Ok(status) => status.into_inner().version,
+    async fn connected(&self, client: Client) {
+        let version = match client.status().await {
+            Ok(status) => status.version,
             Err(_) => String::new(),
         };
         self.set_client(Some(client));
@@ -396,7 +400,7 @@ impl Shared {
                     shared.reconnecting.store(false, Ordering::SeqCst);
                     return;
                 }
-                if let Ok(Some(client)) = daemon::try_connect(&shared.socket).await {
+                if let Ok(Some(client)) = Client::try_connect(&shared.socket).await {
                     shared.reconnecting.store(false, Ordering::SeqCst);
                     shared.connected(client).await;
                     return;
@@ -405,183 +409,52 @@ impl Shared {
         });
     }
 
-    async fn run(&self, mut client: Client, request: Request) -> Result<(), Failure> {
+    /// Sends each request to the function that carries it out.
+    async fn run(&self, client: Client, request: Request) -> Result<(), Failure> {
         match request {
-            Request::Connect { .. } => {}
-            Request::ListProjects => {
-                let projects = client
-                    .list_projects(ListProjectsRequest {})
-                    .await?
-                    .into_inner()
-                    .projects;
-                self.send(Update::Projects(projects));
-            }
-            Request::Probe { project } => {
-                let projects = client
-                    .list_projects(ListProjectsRequest {})
-                    .await?
-                    .into_inner()
-                    .projects;
-                let state = projects.into_iter().find(|p| p.project == project);
-                self.send(Update::Probed { project, state });
-            }
-            Request::Open { project, start } => {
-                let state = client
-                    .open_project(OpenProjectRequest {
-                        project: project.clone(),
-                        start: start as i32,
-                    })
-                    .await?
-                    .into_inner();
-                // Subscribe before the UI reads anything, so no change
-                // between its first read and the stream is missed.
-                let stream = client.watch(WatchRequest { project }).await?.into_inner();
-                self.send(Update::Opened { state });
-                self.follow(stream);
-            }
+            Request::Connect { .. } => Ok(()),
+            Request::ListProjects => self.list_projects(&client).await,
+            Request::Probe { project } => self.probe(&client, project).await,
+            Request::Open { project, start } => self.open(&client, project, start).await,
             Request::LoadPage {
                 project,
                 after,
                 generation,
-            } => {
-                let content = client
-                    .get_working_session(GetWorkingSessionRequest {
-                        project: project.clone(),
-                        after_message_id: after,
-                        limit: PAGE_MESSAGES,
-                    })
-                    .await?
-                    .into_inner();
-                self.send(Update::Page {
-                    project,
-                    generation,
-                    after,
-                    content: Box::new(content),
-                });
-            }
-            Request::ListSessions { project } => {
-                let sessions = client
-                    .list_sessions(ListSessionsRequest {
-                        project: project.clone(),
-                    })
-                    .await?
-                    .into_inner()
-                    .sessions;
-                self.send(Update::Sessions { project, sessions });
-            }
-            Request::ListTrash { project } => {
-                let entries = client
-                    .list_trash(ListTrashRequest {
-                        project: project.clone(),
-                    })
-                    .await?
-                    .into_inner()
-                    .entries;
-                self.send(Update::Trash { project, entries });
-            }
+            } => self.load_page(&client, project, after, generation).await,
+            Request::ListSessions { project } => self.list_sessions(&client, project).await,
+            Request::ListTrash { project } => self.list_trash(&client, project).await,
             Request::Append { project, message } => {
-                client
-                    .append_message(AppendMessageRequest {
-                        project,
-                        message: Some(*message),
-                        expected_revision: None,
-                    })
-                    .await?;
+                client.append(&project, *message, None).await?;
+                Ok(())
             }
             Request::Save {
                 project,
                 name,
                 overwrite,
-            } => {
-                let mode = if overwrite {
-                    SaveMode::Overwrite
-                } else {
-                    SaveMode::CreateNew
-                };
-                let result = client
-                    .save_session(SaveSessionRequest {
-                        project,
-                        name: name.clone(),
-                        mode: mode as i32,
-                    })
-                    .await;
-                match result {
-                    Ok(_) if overwrite => self.send(Update::Done(format!("Overwrote “{name}”"))),
-                    Ok(_) => self.send(Update::Done(format!("Saved “{name}”"))),
-                    Err(status) if status.code() == Code::AlreadyExists => {
-                        self.send(Update::NameTaken {
-                            name,
-                            message: status.message().to_owned(),
-                        });
-                    }
-                    Err(status) => return Err(status.into()),
-                }
-            }
+            } => self.save(&client, project, name, overwrite).await,
             Request::LoadSession {
                 project,
                 name,
                 messages,
                 files,
-            } => {
-                client
-                    .load_session(LoadSessionRequest {
-                        project,
-                        name: name.clone(),
-                        messages,
-                        files,
-                        expected_revision: None,
-                    })
-                    .await?;
-                let what = match (messages, files) {
-                    (true, true) => "messages and files",
-                    (true, false) => "messages",
-                    _ => "files",
-                };
-                self.send(Update::Done(format!(
-                    "Loaded the {what} of “{name}” — what they replaced is in the trash"
-                )));
-            }
+            } => self.load_session(&client, project, name, messages, files).await,
             Request::Rename {
                 project,
                 name,
                 new_name,
             } => {
-                client
-                    .rename_session(RenameSessionRequest {
-                        project,
-                        name: name.clone(),
-                        new_name: new_name.clone(),
-                    })
-                    .await?;
+                client.rename(&project, &name, &new_name).await?;
                 self.send(Update::Done(format!("Renamed “{name}” to “{new_name}”")));
+                Ok(())
             }
             Request::Delete { project, name } => {
-                client
-                    .delete_session(DeleteSessionRequest {
-                        project,
-                        name: name.clone(),
-                    })
-                    .await?;
+                client.delete_session(&project, &name).await?;
                 self.send(Update::Done(format!(
                     "Moved “{name}” to the trash — restore it from the Trash tab"
                 )));
+                Ok(())
             }
-            Request::Restore { id, label } => {
-                let request = |new_name: String| RestoreTrashRequest {
-                    id: id.clone(),
-                    new_name,
-                };
-                // A name taken meanwhile is no reason to fail: restore
-                // beside it under a name that says what it is.
-                let info = match client.restore_trash(request(String::new())).await {
-                    Err(status) if status.code() == Code::AlreadyExists => {
-                        client.restore_trash(request(format!("{label} (restored)"))).await?
-                    }
-                    other => other?,
-                }
-                .into_inner();
-                self.send(Update::Done(format!("Restored as “{}”", info.name)));
-            }
+            Request::Restore { id, label } => self.restore(&client, id, label).await,
             Request::AddFiles {
                 project,
                 paths,
@@ -595,52 +468,24 @@ impl Shared {
                         ..ContextFile::default()
                     })
                     .collect();
-                client
-                    .add_context_files(AddContextFilesRequest {
-                        project,
-                        files,
-                        expected_revision: None,
-                    })
-                    .await?;
+                client.add_files(&project, files).await?;
+                Ok(())
             }
             Request::RemoveFile { project, path } => {
-                client
-                    .remove_context_files(RemoveContextFilesRequest {
-                        project,
-                        paths: vec![path],
-                        expected_revision: None,
-                    })
-                    .await?;
+                client.remove_files(&project, vec![path]).await?;
+                Ok(())
             }
             Request::PickProject => {
-                if let Some(folder) = rfd::AsyncFileDialog::new()
-                    .set_title("Open project")
-                    .pick_folder()
-                    .await
-                {
-                    self.send(Update::ProjectPicked(folder.path().to_path_buf()));
-                }
+                self.pick_project().await;
+                Ok(())
             }
             Request::PickFiles { project } => {
-                if let Some(files) = rfd::AsyncFileDialog::new()
-                    .set_title("Add context files")
-                    .set_directory(&project)
-                    .pick_files()
-                    .await
-                {
-                    let paths = files
-                        .iter()
-                        .map(|file| relative_to(file.path(), Path::new(&project)))
-                        .collect();
-                    self.send(Update::FilesPicked { project, paths });
-                }
+                self.pick_files(project).await;
+                Ok(())
             }
             Request::ExportMarkdown { project, name } => {
-                let mut stream = client
-                    .export_markdown(ExportRequest { project, name })
-                    .await?
-                    .into_inner();
-                self.export(&mut stream, "Markdown", "md").await?;
+                let mut stream = client.export_markdown(&project, &name).await?;
+                self.export(&mut stream, "Markdown", "md").await
             }
             Request::ExportImage {
                 project,
@@ -656,11 +501,132 @@ impl Shared {
                     scale,
                     ..ExportImageRequest::default()
                 };
-                let mut stream = client.export_image(request).await?.into_inner();
-                self.export(&mut stream, "PNG image", "png").await?;
+                let mut stream = client.export_image(request).await?;
+                self.export(&mut stream, "PNG image", "png").await
             }
         }
+    }
+
+    async fn list_projects(&self, client: &Client) -> Result<(), Failure> {
+        self.send(Update::Projects(client.projects().await?));
         Ok(())
+    }
+
+    async fn probe(&self, client: &Client, project: String) -> Result<(), Failure> {
+        let state = client.projects().await?.into_iter().find(|p| p.project == project);
+        self.send(Update::Probed { project, state });
+        Ok(())
+    }
+
+    async fn open(&self, client: &Client, project: String, start: StartMode) -> Result<(), Failure> {
+        let state = client.open_project(&project, start).await?;
+        // Subscribe before the UI reads anything, so no change between its
+        // first read and the stream is missed.
+        let stream = client.watch(&project).await?;
+        self.send(Update::Opened { state });
+        self.follow(stream);
+        Ok(())
+    }
+
+    async fn load_page(&self, client: &Client, project: String, after: u64, generation: u64) -> Result<(), Failure> {
+        let content = client.page(&project, &Session::Working, after, PAGE_MESSAGES).await?;
+        self.send(Update::Page {
+            project,
+            generation,
+            after,
+            content: Box::new(content),
+        });
+        Ok(())
+    }
+
+    async fn list_sessions(&self, client: &Client, project: String) -> Result<(), Failure> {
+        let sessions = client.sessions(&project).await?;
+        self.send(Update::Sessions { project, sessions });
+        Ok(())
+    }
+
+    async fn list_trash(&self, client: &Client, project: String) -> Result<(), Failure> {
+        let entries = client.trash(&project).await?;
+        self.send(Update::Trash { project, entries });
+        Ok(())
+    }
+
+    async fn save(&self, client: &Client, project: String, name: String, overwrite: bool) -> Result<(), Failure> {
+        let mode = if overwrite {
+            SaveMode::Overwrite
+        } else {
+            SaveMode::CreateNew
+        };
+        match client.save(&project, &name, mode).await {
+            Ok(_) if overwrite => self.send(Update::Done(format!("Overwrote “{name}”"))),
+            Ok(_) => self.send(Update::Done(format!("Saved “{name}”"))),
+            Err(err) if err.code() == Some(Code::AlreadyExists) => {
+                self.send(Update::NameTaken {
+                    name,
+                    message: err.message().to_owned(),
+                });
+            }
+            Err(err) => return Err(err.into()),
+        }
+        Ok(())
+    }
+
+    async fn load_session(
+        &self,
+        client: &Client,
+        project: String,
+        name: String,
+        messages: bool,
+        files: bool,
+    ) -> Result<(), Failure> {
+        client.load(&project, &name, messages, files).await?;
+        let what = match (messages, files) {
+            (true, true) => "messages and files",
+            (true, false) => "messages",
+            _ => "files",
+        };
+        self.send(Update::Done(format!(
+            "Loaded the {what} of “{name}” — what they replaced is in the trash"
+        )));
+        Ok(())
+    }
+
+    async fn restore(&self, client: &Client, id: String, label: String) -> Result<(), Failure> {
+        // A name taken meanwhile is no reason to fail: restore beside it
+        // under a name that says what it is.
+        let info = match client.restore(&id, "").await {
+            Err(err) if err.code() == Some(Code::AlreadyExists) => {
+                client.restore(&id, &format!("{label} (restored)")).await?
+            }
+            other => other?,
+        };
+        self.send(Update::Done(format!("Restored as “{}”", info.name)));
+        Ok(())
+    }
+
+    async fn pick_project(&self) {
+        if let Some(folder) = rfd::AsyncFileDialog::new()
+            .set_title("Open project")
+            .pick_folder()
+            .await
+        {
+            self.send(Update::ProjectPicked(folder.path().to_path_buf()));
+        }
+    }
+
+    async fn pick_files(&self, project: String) {
+        if let Some(files) = rfd::AsyncFileDialog::new()
+            .set_title("Add context files")
+            .set_directory(&project)
+            .pick_files()
+            .await
+        {
+            let paths = files
+                .iter()
+                .map(|file| relative_to(file.path(), Path::new(&project)))
+                .collect();
+            self.send(Update::FilesPicked { project, paths });
+        }
     }
 
     /// Follows the `Watch` stream of the open project until it ends; an end
@@ -726,7 +692,8 @@ impl Shared {
 }
 
 /// Writes an export to `target`; a multi-page image becomes
-/// `stem-001.png`, `stem-002.png`, … beside it.
+/// `stem-001.png`, `stem-002.png`, … beside it. Each file appears only
+/// once it is whole.
 async fn write_export(
     target: &Path,
     first: ExportChunk,
@@ -741,40 +708,45 @@ async fn write_export(
         let extension = target.extension().and_then(|e| e.to_str()).unwrap_or("png");
         PathBuf::from(format!("{}-{page:03}.{extension}", stem.display()))
     };
+    let failed = |what: &str, path: &Path, err: std::io::Error| Failure {
+        message: format!("cannot {what} {}: {err}", path.display()),
+        lost: false,
+    };
     let mut written = Vec::new();
-    let mut current: Option<(PathBuf, fs::File)> = None;
+    let mut current: Option<AtomicFile> = None;
     let mut chunk = Some(first);
     while let Some(c) = chunk {
-        if current.is_none() {
-            let path = path_of(c.page.max(1));
-            let file = fs::File::create(&path).map_err(|err| Failure {
-                message: format!("cannot create {}: {err}", path.display()),
-                lost: false,
-            })?;
-            current = Some((path, file));
-        }
-        if let Some((path, file)) = current.as_mut() {
-            file.write_all(&c.data).map_err(|err| Failure {
-                message: format!("cannot write {}: {err}", path.display()),
-                lost: false,
-            })?;
-        }
-        // Markdown and one-page images end with the stream; each page of
-        // a longer image is its own file.
+        let file = match current.as_mut() {
+            Some(file) => file,
+            None => {
+                let path = path_of(c.page.max(1));
+                current.insert(AtomicFile::create(&path).map_err(|err| failed("create", &path, err))?)
+            }
+        };
+        file.write_all(&c.data)
+            .map_err(|err| failed("write", &file.target().to_path_buf(), err))?;
+        // Each page of a longer image is its own file.
         if c.last_in_page
             && pages > 1
-            && let Some((path, file)) = current.take()
+            && let Some(file) = current.take()
         {
-            file.sync_all()?;
-            written.push(path);
+            written.push(commit(file)?);
         }
         chunk = stream.message().await?;
     }
-    if let Some((path, file)) = current.take() {
-        file.sync_all()?;
-        written.push(path);
+    // Markdown and one-page images end with the stream.
+    if let Some(file) = current.take() {
+        written.push(commit(file)?);
     }
     Ok(written)
+}
+
+fn commit(file: AtomicFile) -> Result<PathBuf, Failure> {
+    let path = file.target().to_path_buf();
+    file.commit().map_err(|err| Failure {
+        message: format!("cannot write {}: {err}", path.display()),
+        lost: false,
+    })
 }
 
 /// `path` relative to `root` when inside it (how the daemon stores context

@@ -4,7 +4,7 @@
 //! it cannot apply exactly (a gap in revisions, a deletion, a load) makes it
 //! ask for a re-read instead of guessing.
 
-use chronicle_proto::v1::{ContextFile, Event, EventKind, Message, SessionContent};
+use chronicle_client::v1::{ContextFile, Event, EventKind, Message, SessionContent};
 
 /// What the caller should do after an event was applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,4 +21,4 @@ pub use prefs::{Prefs, StartChoice, ThemeChoice};
 
 /// The project a bare `chronicle-gui` opens, by the CLI's rule (shared, so
 /// both open the same working session).
-pub use chronicle_proto::client::resolve_project;
+pub use chronicle_client::paths::resolve_project;

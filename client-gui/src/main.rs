@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         }
     };
     let config = AppConfig {
-        socket: cli.socket.unwrap_or_else(chronicle_proto::default_socket_path),
+        socket: cli.socket.unwrap_or_else(chronicle_client::paths::default_socket_path),
         project,
         prefs_path: prefs::default_path(),
         start: cli.start.map(|s| match s {

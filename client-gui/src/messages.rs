@@ -6,7 +6,7 @@
 //! sized from those heights and only the rows crossing the viewport are
 //! laid out.
 
-use chronicle_proto::v1::{Message, Role};
+use chronicle_client::v1::{Message, Role};
 use eframe::egui::{self, CollapsingHeader, Color32, Frame, Margin, RichText, Ui, UiBuilder};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 

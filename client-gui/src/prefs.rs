@@ -6,7 +6,6 @@
 
 use std::{
     fs,
-    io::Write as _,
     path::{Path, PathBuf},
 };
 
@@ -73,11 +72,7 @@ impl Prefs {
             fs::create_dir_all(dir)?;
         }
         let text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        let temp = path.with_extension("json.tmp");
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(&text)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)
+        chronicle_client::fs::write_atomic(path, &text)
     }
 
     /// Puts `project` first in the recent list.

@@ -121,7 +121,7 @@ impl App {
             ui.label(RichText::new("No saved sessions yet. Save the current chat with “Save as new”.").weak());
             return;
         }
-        let now = jiff::Timestamp::now().as_millisecond();
+        let now = chronicle_client::time::now_ms();
         let sessions = self.sessions.clone();
         egui::ScrollArea::vertical()
             .id_salt("saved_sessions")
@@ -201,7 +201,7 @@ impl App {
         }
     }
 
-    fn session_row(&mut self, ui: &mut Ui, session: &chronicle_proto::v1::SessionInfo, now: i64) {
+    fn session_row(&mut self, ui: &mut Ui, session: &chronicle_client::v1::SessionInfo, now: i64) {
         let name = session.name.clone();
         if self.popup.confirm_delete.as_deref() == Some(name.as_str()) {
             ui.label(format!(
@@ -342,7 +342,7 @@ impl App {
             ui.label(RichText::new("The trash is empty.").weak());
             return;
         }
-        let now = jiff::Timestamp::now().as_millisecond();
+        let now = chronicle_client::time::now_ms();
         let entries = self.trash.clone();
         egui::ScrollArea::vertical()
             .id_salt("trash_entries")

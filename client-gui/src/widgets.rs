@@ -2,7 +2,7 @@
 //! (so a screen reader, and a test, finds them by what they do, not by
 //! their glyph), role colours, and how times and token counts read.
 
-use chronicle_proto::v1::Role;
+use chronicle_client::{text, v1::Role};
 use eframe::egui::{self, Color32, RichText, Ui};
 
 /// Glyphs of egui's bundled fonts, so icons look the same everywhere.
@@ -60,50 +60,13 @@ pub fn role_fill(role: Role, dark: bool) -> Color32 {
     Color32::from_rgba_unmultiplied(base.r(), base.g(), base.b(), alpha)
 }
 
-/// The name a role is shown with.
-pub fn role_title(role: Role) -> &'static str {
-    match role {
-        Role::User => "User",
-        Role::Assistant => "Assistant",
-        Role::Tool => "Tool",
-        Role::System => "System",
-        Role::CommandOutput => "Command",
-        Role::Log => "Log",
-        Role::Unspecified => "Message",
-    }
-}
-
-/// A local date and time to the minute, e.g. `2026-11-26 01:49`.
+/// A local date and time to the minute, e.g. `2026-11-26 01:49`; empty
+/// for a time that is not set.
 pub fn local_time(ms: i64, tz: &jiff::tz::TimeZone) -> String {
-    match jiff::Timestamp::from_millisecond(ms) {
-        Ok(t) if ms > 0 => t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string(),
-        _ => String::new(),
-    }
+    text::local_time(ms, tz).unwrap_or_default()
 }
 
-/// "just now", "5 minutes ago", "3 days ago", or a date for old times.
-pub fn relative_time(ms: i64, now_ms: i64, tz: &jiff::tz::TimeZone) -> String {
-    let seconds = (now_ms - ms) / 1000;
-    let plural = |n: i64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
-    match seconds {
-        s if s < 45 => "just now".into(),
-        s if s < 3600 => plural((s + 30) / 60, "minute"),
-        s if s < 86_400 => plural((s + 1800) / 3600, "hour"),
-        s if s < 30 * 86_400 => plural((s + 43_200) / 86_400, "day"),
-        _ => local_time(ms, tz),
-    }
-}
-
-pub use chronicle_proto::client::usage_line;
-
-/// "1 message", "3 messages".
-pub fn count(n: u64, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
-    }
-}
+pub use chronicle_client::text::{count, relative_time, role_title, usage_line};
 
 #[cfg(test)]
 mod tests {

@@ -139,10 +139,10 @@ fn run(args: Args, inherited: Option<std::os::unix::net::UnixListener>) -> anyho
         // keep running.
         let _ = rustix::process::setsid();
     }
-    let socket = args.socket.unwrap_or_else(chronicle_proto::default_socket_path);
+    let socket = args.socket.unwrap_or_else(chronicle_client::paths::default_socket_path);
     let data_dir = args
         .data_dir
-        .or_else(chronicle_proto::default_data_dir)
+        .or_else(chronicle_client::paths::default_data_dir)
         .context("no data directory: set --data-dir, CHRONICLE_DATA_DIR or HOME")?;
     if args.check || args.repair {
         let report = if args.check {

@@ -19,7 +19,7 @@ use tokio::net::UnixListener;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::{Request, Status, service::InterceptorLayer, transport::server::UdsConnectInfo};
+use tonic::{Request, Status, codegen::http, service::InterceptorLayer, transport::server::UdsConnectInfo};
 
 use crate::activity::Activity;
 use crate::service::{DaemonFacts, SessionsService};
@@ -388,6 +388,7 @@ async fn serve(
     // ready is true from here on.
     tell_systemd(sd_notify::NotifyState::Ready);
     let result = tonic::transport::Server::builder()
+        .layer(tower::util::MapResponseLayer::new(stamp_version))
         .layer(InterceptorLayer::new(move |request| {
             let request = check_peer(request)?;
             calls.call();
@@ -417,6 +418,16 @@ async fn serve(
     purger.abort();
     watcher.abort();
     result.map_err(ServerError::from)
+}
+
+/// Every answer carries the daemon's version, so a client learns it from
+/// its first call instead of asking separately.
+fn stamp_version<B>(mut response: http::Response<B>) -> http::Response<B> {
+    response.headers_mut().insert(
+        chronicle_client::VERSION_HEADER,
+        http::HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+    );
+    response
 }
 
 /// Purges trash older than the retention at start-up and then daily;

@@ -5,19 +5,14 @@
 
 use std::{io::Write, process::Command};
 
-use chronicle_proto::v1::GetStatusRequest;
+use chronicle_client::{Client, paths};
 
-use crate::commands::Ctx;
-use crate::daemon;
+use crate::ctx::Ctx;
 use crate::error::Failure;
 
 pub async fn run(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
-    if let Some(mut client) = daemon::try_connect(&ctx.socket).await? {
-        let status = client
-            .get_status(GetStatusRequest {})
-            .await
-            .map_err(Failure::from)?
-            .into_inner();
+    if let Some(client) = Client::try_connect(&ctx.socket).await? {
+        let status = client.status().await?;
         writeln!(
             out,
             "ok  daemon running (pid {}, version {}) on {}",
@@ -39,9 +34,9 @@ pub async fn run(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
         return Ok(());
     }
     writeln!(out, "--  no daemon is running on {}", ctx.socket.display())?;
-    let binary = chronicle_proto::daemon::daemon_binary();
+    let binary = paths::daemon_binary();
     let check = Command::new(&binary).arg("--check").output().map_err(|err| {
-        Failure::Unavailable(format!(
+        Failure::unavailable(format!(
             "cannot run {} --check: {err} — install chronicled next to chronicle or on PATH",
             binary.display()
         ))
@@ -60,9 +55,8 @@ pub async fn run(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
     for line in problem.lines() {
         writeln!(out, "!!  {line}")?;
     }
-    Err(Failure::Refused(
+    Err(Failure::refused(
         "the database needs attention — stop any other chronicled, then run `chronicled --repair` to keep a copy and recover what can be read"
-            .into(),
     )
     .into())
 }

@@ -15,16 +15,15 @@ use std::{
     ffi::OsString,
     fs,
     io::{self, Write},
-    os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
+    os::unix::fs::{DirBuilderExt, PermissionsExt},
     path::{Path, PathBuf},
     process::{Command, Stdio},
 };
 
-use chronicle_proto::v1::GetStatusRequest;
+use chronicle_client::{Client, daemon, fs::write_atomic_with, paths, time};
 
 use crate::cli::{ManagerArg, ServiceCommand, ServiceTarget};
-use crate::commands::Ctx;
-use crate::daemon;
+use crate::ctx::Ctx;
 use crate::error::Failure;
 
 /// The socket unit's file name.
@@ -104,7 +103,7 @@ fn systemd_dir() -> Result<PathBuf, Failure> {
         .filter(|p| p.is_absolute())
         .or_else(|| env("HOME").map(|home| home.join(".config")))
         .map(|config| config.join("systemd").join("user"))
-        .ok_or_else(|| Failure::Usage("cannot find your config directory: set HOME or XDG_CONFIG_HOME".into()))
+        .ok_or_else(|| Failure::usage("cannot find your config directory: set HOME or XDG_CONFIG_HOME"))
 }
 
 /// `~/Library/LaunchAgents`.
@@ -112,7 +111,7 @@ fn launchd_dir() -> Result<PathBuf, Failure> {
     std::env::var_os("HOME")
         .filter(|v| !v.is_empty())
         .map(|home| PathBuf::from(home).join("Library").join("LaunchAgents"))
-        .ok_or_else(|| Failure::Usage("cannot find your home directory: set HOME".into()))
+        .ok_or_else(|| Failure::usage("cannot find your home directory: set HOME"))
 }
 
 fn file_paths(manager: Manager) -> Result<Vec<PathBuf>, Failure> {
@@ -140,9 +139,8 @@ fn daemon_path() -> Result<PathBuf, Failure> {
         })
     };
     let found = beside.or_else(on_path).ok_or_else(|| {
-        Failure::Usage(
-            "cannot find chronicled next to chronicle or on PATH — install it first (`cargo install --path daemon`)"
-                .into(),
+        Failure::usage(
+            "cannot find chronicled next to chronicle or on PATH — install it first (`cargo install --path daemon`)",
         )
     })?;
     Ok(if found.is_absolute() {
@@ -155,15 +153,11 @@ fn daemon_path() -> Result<PathBuf, Failure> {
 /// Checks a duration for `--idle-exit` the way chronicled reads it, so a
 /// typo never ends up inside a unit file.
 fn check_duration(text: &str) -> Result<(), Failure> {
-    let digits = text.chars().take_while(char::is_ascii_digit).count();
-    let unit = &text[digits..];
-    if digits > 0 && ["", "ms", "s", "m", "min", "h", "d"].contains(&unit) {
-        Ok(())
-    } else {
-        Err(Failure::Usage(format!(
+    time::parse_duration(text).map(drop).map_err(|_| {
+        Failure::usage(format!(
             "--idle-exit {text:?} is not a duration — write e.g. 10m, 30s or 2h"
-        )))
-    }
+        ))
+    })
 }
 
 /// What the daemon is started with: its own path, then flags that make it
@@ -172,7 +166,7 @@ fn daemon_argv(ctx: &Ctx, manager: Manager, idle_exit: Option<&str>) -> Result<V
     let lossless = |p: &Path, what: &str| {
         p.to_str()
             .map(str::to_owned)
-            .ok_or_else(|| Failure::Usage(format!("the {what} path {} is not UTF-8", p.display())))
+            .ok_or_else(|| Failure::usage(format!("the {what} path {} is not UTF-8", p.display())))
     };
     let mut argv = vec![lossless(&daemon_path()?, "chronicled")?];
     if manager == Manager::Launchd {
@@ -182,7 +176,7 @@ fn daemon_argv(ctx: &Ctx, manager: Manager, idle_exit: Option<&str>) -> Result<V
     }
     // The service manager's environment may lack this shell's
     // CHRONICLE_DATA_DIR or XDG_DATA_HOME: name the data dir outright.
-    if let Some(data_dir) = chronicle_proto::default_data_dir() {
+    if let Some(data_dir) = paths::default_data_dir() {
         argv.push("--data-dir".into());
         argv.push(lossless(&data_dir, "data directory")?);
     }
@@ -207,7 +201,7 @@ fn plan(ctx: &Ctx, manager: Manager, idle_exit: Option<&str>) -> Result<Plan, Fa
                 .collect()
         }
         Manager::Launchd => {
-            let log = chronicle_proto::default_data_dir().map(|dir| dir.join("chronicled.log"));
+            let log = paths::daemon_log_path();
             paths
                 .into_iter()
                 .map(|path| ServiceFile {
@@ -325,9 +319,9 @@ fn launchd_plist(argv: &[String], log: Option<&Path>) -> String {
     plist
 }
 
-/// Writes a file whole or not at all (a temporary file renamed over it).
+/// Writes a file whole or not at all, readable by the service manager.
 fn write_file(file: &ServiceFile) -> Result<(), Failure> {
-    let refused = |err: io::Error| Failure::Refused(format!("cannot write {}: {err}", file.path.display()));
+    let refused = |err: io::Error| Failure::refused(format!("cannot write {}: {err}", file.path.display()));
     if let Some(dir) = file.path.parent() {
         fs::DirBuilder::new()
             .recursive(true)
@@ -335,25 +329,11 @@ fn write_file(file: &ServiceFile) -> Result<(), Failure> {
             .create(dir)
             .map_err(refused)?;
     }
-    let mut temporary = file.path.clone().into_os_string();
-    temporary.push(format!(".tmp-{}", std::process::id()));
-    let temporary = PathBuf::from(temporary);
-    let result = (|| {
-        let mut out = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&temporary)?;
+    write_atomic_with(&file.path, |out| {
         out.write_all(file.contents.as_bytes())?;
-        out.sync_all()?;
-        fs::set_permissions(&temporary, fs::Permissions::from_mode(0o644))?;
-        fs::rename(&temporary, &file.path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    result.map_err(refused)
+        out.file().set_permissions(fs::Permissions::from_mode(0o644))
+    })
+    .map_err(refused)
 }
 
 // ------------------------------------------------------------------ tools
@@ -455,7 +435,7 @@ fn print_paths(paths: &[PathBuf], out: &mut impl Write) -> io::Result<()> {
 }
 
 fn foreign(manager: Manager) -> Failure {
-    Failure::Usage(format!(
+    Failure::usage(format!(
         "{} is not this system's service manager — add --dry-run to see its files, or drop --manager",
         manager.name()
     ))
@@ -554,7 +534,7 @@ async fn install(
     }
     match manager {
         Manager::Systemd => {
-            systemctl(&["enable", "--now", SOCKET_UNIT]).map_err(|e| Failure::Refused(e.to_string()))?;
+            systemctl(&["enable", "--now", SOCKET_UNIT]).map_err(|e| Failure::refused(e.to_string()))?;
             writeln!(
                 out,
                 "enabled {SOCKET_UNIT}: listening from login on, chronicled starts on the first connection"
@@ -566,7 +546,7 @@ async fn install(
             let _ = tool(Manager::Launchd, &["bootout", &format!("{domain}/{LAUNCHD_LABEL}")]);
             for file in &plan.files {
                 let path = file.path.to_string_lossy();
-                tool(Manager::Launchd, &["bootstrap", &domain, &path]).map_err(|e| Failure::Refused(e.to_string()))?;
+                tool(Manager::Launchd, &["bootstrap", &domain, &path]).map_err(|e| Failure::refused(e.to_string()))?;
             }
             writeln!(out, "loaded {LAUNCHD_LABEL}: chronicled runs now and at every login")?;
         }
@@ -586,15 +566,14 @@ async fn verify(ctx: &Ctx, manager: Manager, out: &mut impl Write) -> anyhow::Re
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        if let Ok(Some(mut client)) = daemon::try_connect(&ctx.socket).await
-            && let Ok(status) = client.get_status(GetStatusRequest {}).await
+        if let Ok(Some(client)) = Client::try_connect(&ctx.socket).await
+            && let Ok(status) = client.status().await
         {
-            let status = status.into_inner();
             writeln!(out, "chronicled answers on {} (pid {})", status.socket, status.pid)?;
             return Ok(());
         }
         if std::time::Instant::now() > deadline {
-            return Err(Failure::Unavailable(format!(
+            return Err(Failure::unavailable(format!(
                 "installed, but chronicled does not answer on {} — see `{logs}`",
                 ctx.socket.display()
             ))
@@ -648,7 +627,7 @@ fn uninstall(target: &ServiceTarget, dry_run: bool, out: &mut impl Write) -> any
         Err(err) => eprintln!("chronicle: warning: {err}"),
     }
     for path in &present {
-        fs::remove_file(path).map_err(|err| Failure::Refused(format!("cannot remove {}: {err}", path.display())))?;
+        fs::remove_file(path).map_err(|err| Failure::refused(format!("cannot remove {}: {err}", path.display())))?;
         writeln!(out, "removed {}", path.display())?;
     }
     if manager == Manager::Systemd && stopped.is_ok() {
