@@ -1,10 +1,45 @@
-//! Rendering sessions into documents people keep: Markdown, and PNG
-//! pages that look like the chat window. Exporters see messages as an
-//! iterator and write to any `io::Write`, so a session of any length is
-//! rendered in bounded memory and never touches the database directly.
+//! `chronicle-export` owns the renderers that turn one session into a
+//! document people keep: a Markdown file ([`markdown`]) and PNG pages that
+//! look like the chat window ([`png`]). It takes plain data — a
+//! [`SessionHeader`], the context files and an iterator of messages (the
+//! API's generated types, used as data) — and writes to any `io::Write`,
+//! so a session of any length renders in bounded memory. It knows nothing
+//! of the database, gRPC or the daemon: the daemon builds the header from
+//! its records and streams what the renderers write.
 
 pub mod markdown;
 pub mod png;
+
+use chronicle_proto::v1::Usage;
+
+/// What the renderers show about the session itself, above its messages.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionHeader {
+    /// The project's absolute path.
+    pub project: String,
+    /// The saved session's name; empty for the working session.
+    pub name: String,
+    /// When the session last changed, in ms since the Unix epoch.
+    pub updated_at_ms: i64,
+    /// How many messages the whole session holds (not only those shown).
+    pub message_count: u64,
+    /// Token and cost totals over the whole session, when known.
+    pub total_usage: Option<Usage>,
+    /// When the export was made (Markdown prints it; PNG pages do not, so
+    /// the same session renders to the same bytes).
+    pub exported_at_ms: i64,
+}
+
+impl SessionHeader {
+    /// The title documents carry: the name, or "Working session".
+    pub fn title(&self) -> &str {
+        if self.name.is_empty() {
+            "Working session"
+        } else {
+            &self.name
+        }
+    }
+}
 
 /// Why an export stopped.
 #[derive(Debug, thiserror::Error)]
