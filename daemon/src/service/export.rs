@@ -14,8 +14,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::chunks::{CHUNK_QUEUE, ChunkSink};
+use super::context::{SessionsService, project, session_name};
 use super::errors::{fail, invalid, stream_failure};
-use super::{SessionsService, project, session_name};
 use crate::store::{self, ExportSource, ProjectPath};
 
 type Download = ReceiverStream<Result<ExportChunk, Status>>;

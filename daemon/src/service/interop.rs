@@ -15,7 +15,7 @@ use std::{
     fs::{self, File, OpenOptions},
     io::{self, BufWriter},
     os::unix::fs::OpenOptionsExt,
-    path::{Path, PathBuf},
+    path::Path,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -32,32 +32,15 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::SessionsService;
 use super::chunks::{CHUNK_QUEUE, ChunkSink};
+use super::context::{Interop, SessionsService};
 use super::errors::{fail, invalid, stream_failure};
 use crate::activity::Activity;
-use crate::sources::aider::{self, Follows};
+
 use crate::store::{BundleItem, ImportJob, Job, Limits, ProjectPath, SessionName, Store, StoreError, validate};
 
 /// Chunks buffered between a fast client and the import checker.
 const QUEUE: usize = CHUNK_QUEUE;
-
-/// State the interop handlers keep: where to stage imports, and the
-/// aider follows.
-#[derive(Clone)]
-pub struct Interop {
-    data_dir: PathBuf,
-    pub follows: Follows,
-}
-
-impl Interop {
-    pub fn new(data_dir: PathBuf) -> Self {
-        Interop {
-            follows: Follows::new(data_dir.join(aider::STATE_FILE)),
-            data_dir,
-        }
-    }
-}
 
 // ------------------------------------------------------------------- handlers
 

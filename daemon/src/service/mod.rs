@@ -12,16 +12,17 @@
 //! - [`status`] — `GetStatus`: facts about the running daemon.
 //! - [`errors`] — `StoreError` → `tonic::Status`, once.
 //! - [`chunks`] — the 1 MiB chunk writer every download streams through.
+//! - [`context`] — the service's state and the request checks every area
+//!   uses; the areas import it, never each other or this module.
 
 mod chunks;
+mod context;
 mod errors;
 mod export;
 mod interop;
 mod sessions;
 mod status;
 mod trash;
-
-use std::sync::Arc;
 
 use chronicle_proto::v1::{
     AddContextFilesRequest, AiderFollow, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
@@ -35,80 +36,10 @@ use chronicle_proto::v1::{
     UnfollowAiderResponse, UpdateMessageRequest, WatchRequest, sessions_server::Sessions,
 };
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 pub use self::chunks::EXPORT_CHUNK_BYTES;
-use self::errors::fail;
-pub use self::status::DaemonFacts;
-use crate::activity::Activity;
-use crate::sources::aider::FollowCtx;
-use crate::store::{Outcome, ProjectPath, SessionName, Store, StoreError};
-
-/// The `chronicle.v1.Sessions` service.
-#[derive(Clone)]
-pub struct SessionsService {
-    store: Store,
-    facts: Arc<DaemonFacts>,
-    /// Cancelled when the daemon shuts down, so endless `Watch` streams end
-    /// and the server can drain.
-    shutdown: CancellationToken,
-    /// Where successful calls and open streams are recorded, for the idle
-    /// exit and the file watcher.
-    activity: Activity,
-    /// Bundle imports' staging and the aider follows.
-    interop: interop::Interop,
-}
-
-impl SessionsService {
-    pub fn new(store: Store, facts: DaemonFacts, shutdown: CancellationToken) -> Self {
-        SessionsService {
-            store,
-            interop: interop::Interop::new(facts.data_dir.clone()),
-            facts: Arc::new(facts),
-            shutdown,
-            activity: Activity::new(std::time::Duration::ZERO),
-        }
-    }
-
-    /// Records calls and streams in `activity` (the server's shared one).
-    pub fn with_activity(mut self, activity: Activity) -> Self {
-        self.activity = activity;
-        self
-    }
-
-    fn follow_ctx(&self) -> FollowCtx {
-        FollowCtx {
-            store: self.store.clone(),
-            activity: self.activity.clone(),
-            shutdown: self.shutdown.clone(),
-        }
-    }
-
-    /// Starts again the aider follows that ran when the daemon stopped.
-    pub fn resume_follows(&self) {
-        self.interop.follows.resume(&self.follow_ctx());
-    }
-}
-
-/// The request's project path, checked and normalised: the one place a
-/// client's path becomes a [`ProjectPath`].
-fn project(rpc: &'static str, raw: &str) -> Result<ProjectPath, Status> {
-    ProjectPath::new(raw).map_err(|err| fail(rpc, err))
-}
-
-/// A session name from the request, trimmed and checked.
-fn session_name(rpc: &'static str, raw: &str) -> Result<SessionName, Status> {
-    SessionName::new(raw).map_err(|err| fail(rpc, err))
-}
-
-/// The session an outcome reports, as the response.
-fn session_info(rpc: &'static str, outcome: Outcome) -> Result<Response<SessionInfo>, Status> {
-    outcome
-        .session
-        .map(Response::new)
-        .ok_or_else(|| fail(rpc, StoreError::NotFound("the store returned no session".into())))
-}
+pub use self::context::{DaemonFacts, SessionsService};
 
 #[tonic::async_trait]
 impl Sessions for SessionsService {

@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use super::context::{SessionsService, project, session_info, session_name};
 use super::errors::{fail, invalid};
-use super::{SessionsService, project, session_info, session_name};
 use crate::event_stream::{self, WATCH_QUEUE};
 use crate::store::{Mutation, Outcome, ProjectPath, StoreError};
 

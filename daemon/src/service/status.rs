@@ -1,21 +1,11 @@
 //! `GetStatus`: what the running daemon reports about itself — version,
 //! pid, socket, data directory, counts and schema version.
 
-use std::path::PathBuf;
-
 use chronicle_proto::v1::{DaemonStatus, GetStatusRequest};
 use tonic::{Request, Response, Status};
 
-use super::SessionsService;
+use super::context::SessionsService;
 use super::errors::fail;
-
-/// Facts about the running daemon that `GetStatus` reports.
-#[derive(Clone, Debug)]
-pub struct DaemonFacts {
-    pub socket: PathBuf,
-    pub data_dir: PathBuf,
-    pub started_at_ms: i64,
-}
 
 pub(super) async fn get_status(
     svc: &SessionsService,

@@ -7,8 +7,8 @@ use chronicle_proto::v1::{
 };
 use tonic::{Request, Response, Status};
 
+use super::context::{SessionsService, project, session_info, session_name};
 use super::errors::fail;
-use super::{SessionsService, project, session_info, session_name};
 use crate::store::{Job, TrashId};
 
 pub(super) async fn list_trash(

@@ -464,6 +464,21 @@ impl Importer<'_> {
         let file_count = u32::try_from(session.files.len()).unwrap_or(u32::MAX);
         let line = &session.line;
         let empty = session.messages == 0 && session.files.is_empty();
+        // A saved or trashed session as the bundle describes it, ordered
+        // by its own time of last change (no revision of this store wrote
+        // it).
+        let imported = |name: String| SessionRecord {
+            project: project.ctx.project.clone(),
+            name,
+            created_at_ms: line.created_at_ms,
+            updated_at_ms: line.updated_at_ms,
+            message_count: session.messages,
+            next_message_id: line.next_message_id,
+            usage: session.usage,
+            file_count,
+            revision: 0,
+            updated_revision: 0,
+        };
         let (kind, name) = match &session.target {
             // An empty working session says nothing about a project that
             // exists already: only a new project takes its times.
@@ -480,39 +495,13 @@ impl Importer<'_> {
                 (BundleSessionKind::Working, String::new())
             }
             Target::Saved(name) | Target::LaterSaved(name) => {
-                let record = SessionRecord {
-                    project: project.ctx.project.clone(),
-                    name: name.clone(),
-                    created_at_ms: line.created_at_ms,
-                    updated_at_ms: line.updated_at_ms,
-                    message_count: session.messages,
-                    next_message_id: line.next_message_id,
-                    usage: session.usage,
-                    file_count,
-                    revision: 0,
-                    // Imported: ordered by its own time of last change.
-                    updated_revision: 0,
-                };
-                t.put_session(id, &record)?;
+                t.put_session(id, &imported(name.clone()))?;
                 t.put_files(id, session.files)?;
                 project.saved.push(name.clone());
                 (BundleSessionKind::Saved, name.clone())
             }
             Target::Trash | Target::ReplaceWorking => {
-                let record = SessionRecord {
-                    project: project.ctx.project.clone(),
-                    name: line.name.clone(),
-                    created_at_ms: line.created_at_ms,
-                    updated_at_ms: line.updated_at_ms,
-                    message_count: session.messages,
-                    next_message_id: line.next_message_id,
-                    usage: session.usage,
-                    file_count,
-                    revision: 0,
-                    // Imported: ordered by its own time of last change.
-                    updated_revision: 0,
-                };
-                t.put_session(id, &record)?;
+                t.put_session(id, &imported(line.name.clone()))?;
                 t.put_files(id, session.files)?;
                 t.trash_session(id, &project.ctx.project, &line.name, &line.reason, line.trashed_at_ms)?;
                 project.trashed += 1;
