@@ -184,6 +184,17 @@ pub(super) struct Done {
     pub(super) trash_id: Option<u64>,
 }
 
+impl Done {
+    /// A saved session named in the event and reported in the outcome.
+    pub(super) fn saved_session(name: String, record: &SessionRecord) -> Done {
+        Done {
+            session_name: name,
+            session: Some(session_info(record)),
+            ..Done::default()
+        }
+    }
+}
+
 /// A project loaded for one mutation.
 pub(super) struct ProjectCtx {
     pub(super) project: String,
@@ -640,12 +651,7 @@ impl ProjectCtx {
         };
         t.put_session(id, &saved)?;
         t.saved.insert((self.project.as_str(), name.as_str()), id)?;
-        let done = Done {
-            session_name: name,
-            session: Some(session_info(&saved)),
-            ..Done::default()
-        };
-        self.finish(t, EventKind::SessionSaved, events, done)
+        self.finish(t, EventKind::SessionSaved, events, Done::saved_session(name, &saved))
     }
 
     fn load_session(
@@ -723,11 +729,7 @@ impl ProjectCtx {
         t.put_session(id, &record)?;
         t.saved.remove((self.project.as_str(), name.as_str()))?;
         t.saved.insert((self.project.as_str(), new_name.as_str()), id)?;
-        let done = Done {
-            session_name: new_name,
-            session: Some(session_info(&record)),
-            ..Done::default()
-        };
+        let done = Done::saved_session(new_name, &record);
         self.finish(t, EventKind::SessionRenamed, events, done)
     }
 

@@ -5,7 +5,7 @@
 
 use chronicle_proto::v1::{Event, EventKind};
 
-use super::{Done, Outcome, ProjectCtx, session_info};
+use super::{Done, Outcome, ProjectCtx};
 use crate::store::StoreError;
 use crate::store::records::{self, TrashRecord};
 use crate::store::tables::WriteTables;
@@ -42,12 +42,7 @@ pub(super) fn restore_trash(
     t.saved
         .insert((entry.project.as_str(), name.as_str()), entry.session_id)?;
     t.trash.remove(id)?;
-    let done = Done {
-        session_name: name,
-        session: Some(session_info(&record)),
-        ..Done::default()
-    };
-    ctx.finish(t, EventKind::TrashChanged, events, done)
+    ctx.finish(t, EventKind::TrashChanged, events, Done::saved_session(name, &record))
 }
 
 pub(super) fn purge_trash(
