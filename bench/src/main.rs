@@ -30,7 +30,7 @@ use chronicle_client::{
     Client, Session,
     v1::{Message, Role},
 };
-use chronicled::store::{Mutation, Store, StoreConfig};
+use chronicled::store::{Mutation, ProjectPath, SessionName, Store, StoreConfig};
 use serde::Serialize;
 
 const MESSAGE_BYTES: usize = 2048;
@@ -317,6 +317,7 @@ fn sqlite_concurrent(path: &Path, writers: usize, each: usize) -> anyhow::Result
 async fn chronicle_prepare(data_dir: &Path, project: &str, length: u64, saved_sessions: usize) -> anyhow::Result<()> {
     fs::create_dir_all(data_dir)?;
     let store = Store::open(&data_dir.join("chronicle.redb"), StoreConfig::default())?;
+    let project = &ProjectPath::new(project)?;
     let mut next = 0;
     while next < length {
         let mut tasks = tokio::task::JoinSet::new();
@@ -336,7 +337,7 @@ async fn chronicle_prepare(data_dir: &Path, project: &str, length: u64, saved_se
     }
     for n in 0..saved_sessions {
         let save = Mutation::Save {
-            name: format!("session {n:04}"),
+            name: SessionName::new(&format!("session {n:04}"))?,
             overwrite: false,
         };
         store.mutate(project, None, save).await?;
@@ -494,6 +495,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         // The same store in this process, without gRPC: what the socket costs.
         chronicle_prepare(&dir.join("in-process"), project, length, 0).await?;
         let store = Store::open(&dir.join("in-process").join("chronicle.redb"), StoreConfig::default())?;
+        let store_project = ProjectPath::new(project)?;
         let mut floor = Floor::new(&dir)?;
         let mut json = JsonRewrite::new(&dir, length);
         let sqlite_path = dir.join("sqlite.db");
@@ -530,7 +532,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
                 n += 1;
                 let t = Instant::now();
                 store
-                    .mutate(project, None, Mutation::Append { message: message(n) })
+                    .mutate(&store_project, None, Mutation::Append { message: message(n) })
                     .await?;
                 s_store.0.push(t.elapsed());
             }

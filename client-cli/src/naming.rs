@@ -2,23 +2,12 @@
 //! a session or project name, plus the local time, so two exports never
 //! collide and every name says what and when.
 
-/// A file-name-safe stem: lowercase letters, digits, `-` and `_`; runs of
-/// anything else become one `-`. Never empty.
+use chronicle_client::text;
+
+/// A file-name-safe stem (see `chronicle_client::text::file_stem`);
+/// `session` when nothing of the name is left.
 pub fn stem(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if c.is_alphanumeric() || c == '-' || c == '_' {
-            out.extend(c.to_lowercase());
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let out = out.trim_matches('-');
-    if out.is_empty() {
-        "session".to_owned()
-    } else {
-        out.chars().take(64).collect()
-    }
+    text::file_stem(name).unwrap_or_else(|| "session".to_owned())
 }
 
 /// The local time as `YYYYmmdd-HHMMSS`.

@@ -15,20 +15,26 @@ pub fn role_name(role: Role) -> &'static str {
     role_names(role).0
 }
 
-/// A role's title, as headings and message cards show it.
+/// A role's short title, as the app's message cards and menus show it.
 pub fn role_title(role: Role) -> &'static str {
     role_names(role).1
 }
 
-fn role_names(role: Role) -> (&'static str, &'static str) {
+/// A role's full title, as the exports' headings show it.
+pub fn role_heading(role: Role) -> &'static str {
+    role_names(role).2
+}
+
+/// Every name of a role: (CLI and JSON, app, export headings).
+fn role_names(role: Role) -> (&'static str, &'static str, &'static str) {
     match role {
-        Role::Unspecified => ("unspecified", "Message"),
-        Role::User => ("user", "User"),
-        Role::Assistant => ("assistant", "Assistant"),
-        Role::Tool => ("tool", "Tool"),
-        Role::System => ("system", "System"),
-        Role::CommandOutput => ("command", "Command"),
-        Role::Log => ("log", "Log"),
+        Role::Unspecified => ("unspecified", "Message", "Message"),
+        Role::User => ("user", "User", "User"),
+        Role::Assistant => ("assistant", "Assistant", "Assistant"),
+        Role::Tool => ("tool", "Tool", "Tool"),
+        Role::System => ("system", "System", "System"),
+        Role::CommandOutput => ("command", "Command", "Command output"),
+        Role::Log => ("log", "Log", "Log"),
     }
 }
 
@@ -106,6 +112,22 @@ pub fn relative_time(ms: i64, now_ms: i64, tz: &TimeZone) -> String {
     }
 }
 
+/// A file-name-safe stem of `name`: lowercase letters, digits, `-` and
+/// `_`, runs of anything else as one `-`, at most 64 characters; `None`
+/// when nothing of `name` is left.
+pub fn file_stem(name: &str) -> Option<String> {
+    let mut stem = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_alphanumeric() || c == '-' || c == '_' {
+            stem.extend(c.to_lowercase());
+        } else if !stem.ends_with('-') {
+            stem.push('-');
+        }
+    }
+    let stem: String = stem.trim_matches('-').chars().take(64).collect();
+    (!stem.is_empty()).then_some(stem)
+}
+
 /// An ISO-8601 UTC time to the millisecond, the form JSON output uses.
 pub fn iso_time(ms: i64) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
@@ -126,6 +148,7 @@ mod tests {
         assert_eq!((names.len(), titles.len()), (7, 7));
         assert_eq!(role_name(role(2)), "assistant");
         assert_eq!(role_title(role(99)), "Message");
+        assert_eq!(role_heading(Role::CommandOutput), "Command output");
     }
 
     #[test]
@@ -168,6 +191,13 @@ mod tests {
             relative_time(1_764_121_740_000, 1_764_121_740_000 + 90 * 86_400_000, &tz),
             "2025-11-26 01:49"
         );
+    }
+
+    #[test]
+    fn file_stems_are_safe() {
+        assert_eq!(file_stem("Fix login: part 2/3").as_deref(), Some("fix-login-part-2-3"));
+        assert_eq!(file_stem("///"), None);
+        assert_eq!(file_stem(&"x".repeat(100)).map(|s| s.len()), Some(64));
     }
 
     #[test]

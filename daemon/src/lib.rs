@@ -2,23 +2,26 @@
 //!
 //! - [`server`] — socket (its own, or systemd's), peer credentials, lock
 //!   file, readiness, idle exit, lifecycle.
-//! - [`service`] — the gRPC handlers: translate requests and errors.
+//! - [`service`] — the gRPC handlers by area: validate once, translate
+//!   requests and errors.
 //! - [`store`] — redb: decides and commits every mutation, durably, then
 //!   publishes its event.
-//! - [`export`] — renders sessions as Markdown (and, later, PNG).
-//! - [`interop`] — bundles out and in, and following aider's history.
+//! - [`event_stream`] — the pump behind each `Watch` stream.
+//! - [`sources`] — the agents' own files read and followed (aider today).
 //! - [`activity`] — who is using the daemon: calls, streams, open projects.
-//! - [`watch`] — watches the context files of open projects and reports
-//!   vanished and returned files to the store.
+//! - [`files_on_disk`] — watches the context files of open projects and
+//!   reports vanished and returned files to the store.
+//! - [`maintenance`] — `--check` and `--repair`, offline.
 //!
-//! The binary only parses flags and calls [`server::run`] with a shutdown
+//! Rendering (Markdown, PNG) lives in the `chronicle-export` crate. The
+//! binary only parses flags and calls [`server::run`] with a shutdown
 //! signal, so tests can run the same code on a temporary socket.
 
 pub mod activity;
-pub mod export;
-pub mod interop;
+pub mod event_stream;
+pub mod files_on_disk;
 pub mod maintenance;
 pub mod server;
 pub mod service;
+pub mod sources;
 pub mod store;
-pub mod watch;

@@ -58,26 +58,22 @@ struct Args {
     repair: bool,
 }
 
-/// `500ms`, `30s`, `10m`, `2h`, `1d`, or a bare number of seconds.
+/// A duration in humantime's grammar in whole units (`500ms`, `30s`,
+/// `10m`, `2h`, `1d`, `1h 30m`), or a bare number of seconds as before.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration — write e.g. 30s, 10m or 2h"))?;
-    let unit_ms: u64 = match unit.trim() {
-        "ms" => 1,
-        "" | "s" => 1000,
-        "m" | "min" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        other => return Err(format!("unknown unit {other:?} in {text:?} — use ms, s, m, h or d")),
-    };
-    number
-        .checked_mul(unit_ms)
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("{text:?} is too long"))
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("{text:?} is too long"));
+    }
+    // humantime 2.4 also takes fractions ("1.5h"); the flags never did.
+    if text.contains('.') {
+        return Err(format!("{text:?} has a fraction — write whole units, e.g. 1h 30m"));
+    }
+    humantime::parse_duration(text)
+        .map_err(|err| format!("{text:?} is not a duration ({err}) — write e.g. 30s, 10m or 2h"))
 }
 
 /// The listening socket systemd passed in, if it passed one to us: the
@@ -193,6 +189,8 @@ mod tests {
         assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
     }
 
     #[test]

@@ -22,9 +22,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Status, codegen::http, service::InterceptorLayer, transport::server::UdsConnectInfo};
 
 use crate::activity::Activity;
+use crate::files_on_disk::{self, WatchConfig};
 use crate::service::{DaemonFacts, SessionsService};
 use crate::store::{self, Job, Store, StoreConfig, StoreError};
-use crate::watch::{self, WatchConfig};
 
 /// Name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "chronicle.redb";
@@ -366,7 +366,7 @@ async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let watcher = watch::spawn(
+    let watcher = files_on_disk::spawn(
         store.clone(),
         activity.clone(),
         config.watch.clone(),

@@ -7,7 +7,7 @@
 //! messages read lazily, so memory stays flat whatever the size.
 //!
 //! Import gets a bundle the service has already checked line by line and
-//! staged in a spool file (see `crate::interop`), so nothing here can be
+//! staged in a spool file (see `crate::service::interop`), so nothing here can be
 //! refused: it reads the spool back a line at a time and writes as it
 //! goes, inside the batch's one transaction. All or nothing is the
 //! transaction's: a failure (only storage can fail now) fails the batch
@@ -33,7 +33,7 @@ use redb::ReadableTable;
 use super::ops::{Outcome, ProjectCtx};
 use super::records::{self, SessionRecord, TrashRecord};
 use super::tables::{self, WriteTables};
-use super::validate::MAX_NAME_CHARS;
+use super::validate::{MAX_NAME_CHARS, ProjectPath, SessionName};
 use super::{Reader, Store, StoreError};
 
 /// The name a working session gets when it is imported as a saved
@@ -58,7 +58,8 @@ pub struct BundleSource {
 impl Store {
     /// A snapshot of `project` (normalised), or of every project. An
     /// unknown project is `NotFound`.
-    pub fn bundle_source(&self, project: Option<&str>) -> Result<BundleSource, StoreError> {
+    pub fn bundle_source(&self, project: Option<&ProjectPath>) -> Result<BundleSource, StoreError> {
+        let project = project.map(ProjectPath::as_str);
         let reader = self.read()?;
         if let Some(project) = project
             && reader.project(project)?.is_none()
@@ -236,10 +237,10 @@ impl fmt::Debug for ImportJob {
 impl ImportJob {
     /// `spool` holds the normalised lines of a bundle that passed every
     /// check: projects are the target paths, names and paths normalised.
-    pub fn new(spool: File, as_name: Option<String>, replace_working: bool) -> Self {
+    pub fn new(spool: File, as_name: Option<SessionName>, replace_working: bool) -> Self {
         ImportJob {
             spool: Mutex::new(Some(spool)),
-            as_name,
+            as_name: as_name.map(SessionName::into_string),
             replace_working,
         }
     }
@@ -463,6 +464,21 @@ impl Importer<'_> {
         let file_count = u32::try_from(session.files.len()).unwrap_or(u32::MAX);
         let line = &session.line;
         let empty = session.messages == 0 && session.files.is_empty();
+        // A saved or trashed session as the bundle describes it, ordered
+        // by its own time of last change (no revision of this store wrote
+        // it).
+        let imported = |name: String| SessionRecord {
+            project: project.ctx.project.clone(),
+            name,
+            created_at_ms: line.created_at_ms,
+            updated_at_ms: line.updated_at_ms,
+            message_count: session.messages,
+            next_message_id: line.next_message_id,
+            usage: session.usage,
+            file_count,
+            revision: 0,
+            updated_revision: 0,
+        };
         let (kind, name) = match &session.target {
             // An empty working session says nothing about a project that
             // exists already: only a new project takes its times.
@@ -479,35 +495,13 @@ impl Importer<'_> {
                 (BundleSessionKind::Working, String::new())
             }
             Target::Saved(name) | Target::LaterSaved(name) => {
-                let record = SessionRecord {
-                    project: project.ctx.project.clone(),
-                    name: name.clone(),
-                    created_at_ms: line.created_at_ms,
-                    updated_at_ms: line.updated_at_ms,
-                    message_count: session.messages,
-                    next_message_id: line.next_message_id,
-                    usage: session.usage,
-                    file_count,
-                    revision: 0,
-                };
-                t.put_session(id, &record)?;
+                t.put_session(id, &imported(name.clone()))?;
                 t.put_files(id, session.files)?;
                 project.saved.push(name.clone());
                 (BundleSessionKind::Saved, name.clone())
             }
             Target::Trash | Target::ReplaceWorking => {
-                let record = SessionRecord {
-                    project: project.ctx.project.clone(),
-                    name: line.name.clone(),
-                    created_at_ms: line.created_at_ms,
-                    updated_at_ms: line.updated_at_ms,
-                    message_count: session.messages,
-                    next_message_id: line.next_message_id,
-                    usage: session.usage,
-                    file_count,
-                    revision: 0,
-                };
-                t.put_session(id, &record)?;
+                t.put_session(id, &imported(line.name.clone()))?;
                 t.put_files(id, session.files)?;
                 t.trash_session(id, &project.ctx.project, &line.name, &line.reason, line.trashed_at_ms)?;
                 project.trashed += 1;
@@ -604,6 +598,14 @@ pub(super) fn unique_name(t: &WriteTables<'_>, project: &str, base: &str) -> Res
 mod tests {
     use std::io::Write as _;
 
+    fn pp(raw: &str) -> ProjectPath {
+        ProjectPath::new(raw).expect("a valid project path")
+    }
+
+    fn sn(raw: &str) -> SessionName {
+        SessionName::new(raw).expect("a valid session name")
+    }
+
     use chronicle_proto::v1::Role;
 
     use super::*;
@@ -661,15 +663,15 @@ mod tests {
             ..Message::default()
         };
         store
-            .mutate("/p", None, Mutation::Append { message })
+            .mutate(&pp("/p"), None, Mutation::Append { message })
             .await
             .expect("append");
         store
             .mutate(
-                "/p",
+                &pp("/p"),
                 None,
                 Mutation::Save {
-                    name: long.clone(),
+                    name: sn(&long),
                     overwrite: false,
                 },
             )
@@ -699,11 +701,11 @@ mod tests {
                 ..Message::default()
             };
             store
-                .mutate(project, None, Mutation::Append { message })
+                .mutate(&pp(project), None, Mutation::Append { message })
                 .await
                 .expect("append");
         }
-        store.mutate("/a", None, Mutation::Clear).await.expect("clear");
+        store.mutate(&pp("/a"), None, Mutation::Clear).await.expect("clear");
         let bundle = export(&store);
         store.close();
 

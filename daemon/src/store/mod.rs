@@ -34,7 +34,7 @@ pub use bundle::{BundleSource, IMPORTED_WORKING_NAME, ImportJob, Item as BundleI
 pub use error::StoreError;
 pub use ops::{Job, Mutation, Outcome};
 pub use records::SCHEMA_VERSION;
-pub use validate::Limits;
+pub use validate::{Limits, ProjectPath, SessionName, TrashId};
 
 use records::{FILES, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS, SessionRecord, TRASH, TrashRecord};
 
@@ -106,9 +106,7 @@ struct Inner {
 }
 
 /// Milliseconds since the Unix epoch, the time base of every record.
-pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
+pub use chronicle_client::time::now_ms;
 
 impl Store {
     /// Opens (or creates, mode 0600) the database at `path`, checks its
@@ -252,16 +250,15 @@ impl Store {
         answer.await.map_err(|_| StoreError::ShuttingDown)?
     }
 
-    /// Validates the project path, then runs a mutation of that project.
+    /// Runs a mutation of one project.
     pub async fn mutate(
         &self,
-        project: &str,
+        project: &ProjectPath,
         expected_revision: Option<u64>,
         mutation: Mutation,
     ) -> Result<Outcome, StoreError> {
-        let project = validate::project_path(project)?;
         self.run(Job::Project {
-            project,
+            project: project.clone(),
             expected_revision,
             mutation,
         })
@@ -290,7 +287,7 @@ impl Store {
     }
 
     /// The project's state, or `None` if it was never opened.
-    pub fn project_state(&self, project: &str) -> Result<Option<ProjectState>, StoreError> {
+    pub fn project_state(&self, project: &ProjectPath) -> Result<Option<ProjectState>, StoreError> {
         let r = self.read()?;
         r.project_state(project)
     }
@@ -313,30 +310,42 @@ impl Store {
     }
 
     /// A page of the working session, or `None` if the project is unknown.
-    pub fn working_page(&self, project: &str, after: u64, limit: u32) -> Result<Option<SessionContent>, StoreError> {
+    pub fn working_page(
+        &self,
+        project: &ProjectPath,
+        after: u64,
+        limit: u32,
+    ) -> Result<Option<SessionContent>, StoreError> {
         let r = self.read()?;
         let Some((id, header)) = r.working(project)? else {
             return Ok(None);
         };
         let mut content = r.page(id, &header, after, limit)?;
-        content.project = project.to_owned();
+        content.project = project.to_string();
         content.revision = header.revision;
         Ok(Some(content))
     }
 
     /// A page of a saved session.
-    pub fn saved_page(&self, project: &str, name: &str, after: u64, limit: u32) -> Result<SessionContent, StoreError> {
+    pub fn saved_page(
+        &self,
+        project: &ProjectPath,
+        name: &SessionName,
+        after: u64,
+        limit: u32,
+    ) -> Result<SessionContent, StoreError> {
         let r = self.read()?;
         let (id, header) = r.saved(project, name)?;
         let mut content = r.page(id, &header, after, limit)?;
-        content.project = project.to_owned();
+        content.project = project.to_string();
         content.name = header.name.clone();
         content.revision = r.working(project)?.map_or(0, |(_, w)| w.revision);
         Ok(content)
     }
 
     /// Saved sessions of a project, most recently updated first.
-    pub fn list_sessions(&self, project: &str) -> Result<Vec<SessionInfo>, StoreError> {
+    pub fn list_sessions(&self, project: &ProjectPath) -> Result<Vec<SessionInfo>, StoreError> {
+        let project = project.as_str();
         let r = self.read()?;
         let mut sessions = Vec::new();
         for row in r.saved.range((project, "")..)? {
@@ -345,14 +354,21 @@ impl Store {
                 break;
             }
             let header = tables::read_session(&r.sessions, id.value())?;
-            sessions.push(ops::session_info(&header));
+            sessions.push((
+                (header.updated_at_ms, header.updated_revision),
+                ops::session_info(&header),
+            ));
         }
-        sessions.sort_by(|a, b| b.updated_at_ms.cmp(&a.updated_at_ms).then(a.name.cmp(&b.name)));
-        Ok(sessions)
+        // Newest update first: by time, and within one millisecond (one
+        // group-commit batch shares its clock reading) by the project
+        // revision that wrote it; the name settles what is left.
+        sessions.sort_by(|(a_key, a), (b_key, b)| b_key.cmp(a_key).then(a.name.cmp(&b.name)));
+        Ok(sessions.into_iter().map(|(_, info)| info).collect())
     }
 
     /// Trash entries (of one project, or all), newest first.
-    pub fn list_trash(&self, project: Option<&str>) -> Result<Vec<TrashEntry>, StoreError> {
+    pub fn list_trash(&self, project: Option<&ProjectPath>) -> Result<Vec<TrashEntry>, StoreError> {
+        let project = project.map(ProjectPath::as_str);
         let r = self.read()?;
         let mut entries = Vec::new();
         for row in r.trash.iter()? {
@@ -378,7 +394,8 @@ impl Store {
     }
 
     /// Current revision of one project (0 if unknown) or of every project.
-    pub fn revisions(&self, project: Option<&str>) -> Result<Vec<(String, u64)>, StoreError> {
+    pub fn revisions(&self, project: Option<&ProjectPath>) -> Result<Vec<(String, u64)>, StoreError> {
+        let project = project.map(ProjectPath::as_str);
         let r = self.read()?;
         match project {
             Some(project) => Ok(vec![(
@@ -411,7 +428,8 @@ impl Store {
 
     /// A consistent snapshot of one session for export: its header, files,
     /// and a cursor over its messages.
-    pub fn export_source(&self, project: &str, name: Option<&str>) -> Result<ExportSource, StoreError> {
+    pub fn export_source(&self, project: &ProjectPath, name: Option<&SessionName>) -> Result<ExportSource, StoreError> {
+        let project = project.as_str();
         let r = self.read()?;
         let (id, header) = match name {
             Some(name) => r.saved(project, name)?,
@@ -508,8 +526,7 @@ impl Reader {
         Ok(Some(ops::project_state(project, &working, saved)))
     }
 
-    fn saved(&self, project: &str, name: &str) -> Result<(u64, SessionRecord), StoreError> {
-        let name = validate::session_name(name)?;
+    fn saved(&self, project: &str, name: &SessionName) -> Result<(u64, SessionRecord), StoreError> {
         let id = self
             .saved
             .get((project, name.as_str()))?

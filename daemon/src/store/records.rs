@@ -79,6 +79,12 @@ pub struct SessionRecord {
     /// per committed mutation of the project.
     #[prost(uint64, tag = "9")]
     pub revision: u64,
+    /// Saved sessions: the project's revision when the session was last
+    /// written (saved or overwritten) — a sequence that, unlike the clock,
+    /// never ties or steps back. 0 in records written before it existed
+    /// (and for imported sessions), which sort by time alone.
+    #[prost(uint64, tag = "10")]
+    pub updated_revision: u64,
 }
 
 /// The context files of one session.

@@ -18,6 +18,14 @@ fn open(dir: &tempfile::TempDir) -> Store {
 
 const P: &str = "/work/project";
 
+fn pp(raw: &str) -> ProjectPath {
+    ProjectPath::new(raw).expect("a valid project path")
+}
+
+fn sn(raw: &str) -> SessionName {
+    SessionName::new(raw).expect("a valid session name")
+}
+
 #[tokio::test]
 async fn appends_get_increasing_ids_and_contiguous_revisions() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -25,7 +33,7 @@ async fn appends_get_increasing_ids_and_contiguous_revisions() {
     for i in 1..=5u64 {
         let ack = store
             .mutate(
-                P,
+                &pp(P),
                 None,
                 Mutation::Append {
                     message: message(&format!("m{i}")),
@@ -36,14 +44,14 @@ async fn appends_get_increasing_ids_and_contiguous_revisions() {
         assert_eq!(ack.revision, i);
         assert_eq!(ack.message_id, i);
     }
-    let page = store.working_page(P, 0, 2).expect("read").expect("project exists");
+    let page = store.working_page(&pp(P), 0, 2).expect("read").expect("project exists");
     assert_eq!(
         page.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
         ["m1", "m2"]
     );
     assert!(page.more);
     assert_eq!(page.total_messages, 5);
-    let rest = store.working_page(P, 2, 0).expect("read").expect("project exists");
+    let rest = store.working_page(&pp(P), 2, 0).expect("read").expect("project exists");
     assert_eq!(rest.messages.len(), 3);
     assert!(!rest.more);
 }
@@ -53,18 +61,18 @@ async fn a_stale_expected_revision_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(&dir);
     store
-        .mutate(P, None, Mutation::Append { message: message("a") })
+        .mutate(&pp(P), None, Mutation::Append { message: message("a") })
         .await
         .expect("append");
     let err = store
-        .mutate(P, Some(0), Mutation::Append { message: message("b") })
+        .mutate(&pp(P), Some(0), Mutation::Append { message: message("b") })
         .await
         .err();
     assert!(
         matches!(err, Some(StoreError::Conflict(ref m)) if m.contains("revision 1")),
         "{err:?}"
     );
-    let state = store.project_state(P).expect("read").expect("exists");
+    let state = store.project_state(&pp(P)).expect("read").expect("exists");
     assert_eq!((state.revision, state.message_count), (1, 1));
 }
 
@@ -79,16 +87,16 @@ async fn usage_totals_follow_updates_and_deletes() {
         ..Usage::default()
     });
     store
-        .mutate(P, None, Mutation::Append { message: m.clone() })
+        .mutate(&pp(P), None, Mutation::Append { message: m.clone() })
         .await
         .expect("append");
     store
-        .mutate(P, None, Mutation::Append { message: m.clone() })
+        .mutate(&pp(P), None, Mutation::Append { message: m.clone() })
         .await
         .expect("append");
     store
         .mutate(
-            P,
+            &pp(P),
             None,
             Mutation::Delete {
                 message_id: 1,
@@ -99,19 +107,56 @@ async fn usage_totals_follow_updates_and_deletes() {
         .expect("delete");
     store
         .mutate(
-            P,
+            &pp(P),
             None,
             Mutation::Save {
-                name: "s".into(),
+                name: sn("s"),
                 overwrite: false,
             },
         )
         .await
         .expect("save");
-    let sessions = store.list_sessions(P).expect("list");
+    let sessions = store.list_sessions(&pp(P)).expect("list");
     let usage = sessions[0].total_usage.unwrap_or_default();
     assert_eq!((sessions[0].message_count, usage.sent_tokens), (1, 10));
     assert!((usage.cost - 0.5).abs() < 1e-9);
+}
+
+/// Two saves committed in one group-commit batch share its clock reading;
+/// the later one must still list first.
+#[tokio::test]
+async fn saves_in_the_same_millisecond_list_newest_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    store
+        .mutate(&pp(P), None, Mutation::Append { message: message("a") })
+        .await
+        .expect("append");
+    let now = now_ms();
+    {
+        let db = store.inner.db.get().expect("database");
+        let txn = db.begin_write().expect("write transaction");
+        {
+            let mut t = tables::WriteTables::open(&txn).expect("tables");
+            let mut events = Vec::new();
+            for name in ["a saved first", "b saved second"] {
+                let job = Job::Project {
+                    project: pp(P),
+                    expected_revision: None,
+                    mutation: Mutation::Save {
+                        name: sn(name),
+                        overwrite: false,
+                    },
+                };
+                ops::apply(&mut t, &job, now, store.limits(), &mut events).expect("save");
+            }
+        }
+        txn.commit().expect("commit");
+    }
+    let sessions = store.list_sessions(&pp(P)).expect("list");
+    let names: Vec<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["b saved second", "a saved first"]);
+    assert_eq!(sessions[0].updated_at_ms, sessions[1].updated_at_ms);
 }
 
 #[tokio::test]
@@ -119,7 +164,7 @@ async fn clear_keeps_files_and_trashes_messages() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(&dir);
     store
-        .mutate(P, None, Mutation::Append { message: message("a") })
+        .mutate(&pp(P), None, Mutation::Append { message: message("a") })
         .await
         .expect("append");
     let file = ContextFile {
@@ -127,14 +172,14 @@ async fn clear_keeps_files_and_trashes_messages() {
         ..ContextFile::default()
     };
     store
-        .mutate(P, None, Mutation::AddFiles { files: vec![file] })
+        .mutate(&pp(P), None, Mutation::AddFiles { files: vec![file] })
         .await
         .expect("files");
-    store.mutate(P, None, Mutation::Clear).await.expect("clear");
-    let page = store.working_page(P, 0, 0).expect("read").expect("exists");
+    store.mutate(&pp(P), None, Mutation::Clear).await.expect("clear");
+    let page = store.working_page(&pp(P), 0, 0).expect("read").expect("exists");
     assert!(page.messages.is_empty());
     assert_eq!(page.files.len(), 1);
-    let trash = store.list_trash(Some(P)).expect("trash");
+    let trash = store.list_trash(Some(&pp(P))).expect("trash");
     assert_eq!(trash.len(), 1);
     assert_eq!(
         (trash[0].reason.as_str(), trash[0].message_count, trash[0].file_count),
@@ -142,7 +187,7 @@ async fn clear_keeps_files_and_trashes_messages() {
     );
     // Ids continue after a clear: none is reused.
     let ack = store
-        .mutate(P, None, Mutation::Append { message: message("b") })
+        .mutate(&pp(P), None, Mutation::Append { message: message("b") })
         .await
         .expect("append");
     assert_eq!(ack.message_id, 2);
@@ -155,7 +200,7 @@ async fn data_survives_reopening() {
         let store = open(&dir);
         store
             .mutate(
-                P,
+                &pp(P),
                 None,
                 Mutation::Append {
                     message: message("kept"),
@@ -166,7 +211,7 @@ async fn data_survives_reopening() {
         store.close();
     }
     let store = open(&dir);
-    let page = store.working_page(P, 0, 0).expect("read").expect("exists");
+    let page = store.working_page(&pp(P), 0, 0).expect("read").expect("exists");
     assert_eq!(page.messages[0].content, "kept");
     assert_eq!(page.revision, 1);
 }
@@ -257,7 +302,7 @@ async fn a_failed_commit_fails_every_job_in_its_batch_and_changes_nothing() {
     let store = Store::open_with_backend(&path, disk, has_room, StoreConfig::default()).expect("open");
     store
         .mutate(
-            P,
+            &pp(P),
             None,
             Mutation::Append {
                 message: message("before"),
@@ -274,7 +319,7 @@ async fn a_failed_commit_fails_every_job_in_its_batch_and_changes_nothing() {
         jobs.spawn(async move {
             store
                 .mutate(
-                    P,
+                    &pp(P),
                     None,
                     Mutation::Append {
                         message: message(&format!("lost {i}")),
@@ -291,7 +336,7 @@ async fn a_failed_commit_fails_every_job_in_its_batch_and_changes_nothing() {
     }
     assert_eq!(failures, 32, "every member of every failed batch hears of it");
     assert!(events.try_recv().is_err(), "nothing is published for a failed commit");
-    let state = store.project_state(P).expect("reads still work").expect("exists");
+    let state = store.project_state(&pp(P)).expect("reads still work").expect("exists");
     assert_eq!((state.revision, state.message_count), (1, 1));
 
     // Space comes back: writing works again, and the revision goes on
@@ -299,7 +344,7 @@ async fn a_failed_commit_fails_every_job_in_its_batch_and_changes_nothing() {
     full.store(false, std::sync::atomic::Ordering::SeqCst);
     let ack = store
         .mutate(
-            P,
+            &pp(P),
             None,
             Mutation::Append {
                 message: message("after"),
@@ -308,7 +353,7 @@ async fn a_failed_commit_fails_every_job_in_its_batch_and_changes_nothing() {
         .await
         .expect("append after recovery");
     assert_eq!(ack.revision, 2);
-    let page = store.working_page(P, 0, 0).expect("read").expect("exists");
+    let page = store.working_page(&pp(P), 0, 0).expect("read").expect("exists");
     let contents: Vec<&str> = page.messages.iter().map(|m| m.content.as_str()).collect();
     assert_eq!(contents, ["before", "after"]);
 }
@@ -331,7 +376,10 @@ async fn a_schema_1_database_is_backed_up_then_migrated() {
     assert!(copy == original, "the backup is the untouched file");
 
     let project = "/fixture/project";
-    let page = store.working_page(project, 0, 0).expect("read").expect("project kept");
+    let page = store
+        .working_page(&pp(project), 0, 0)
+        .expect("read")
+        .expect("project kept");
     assert_eq!(page.revision, 9);
     assert_eq!(
         page.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
@@ -342,12 +390,12 @@ async fn a_schema_1_database_is_backed_up_then_migrated() {
         ["src/main.rs"]
     );
     let saved = store
-        .saved_page(project, "saved one", 0, 0)
+        .saved_page(&pp(project), &sn("saved one"), 0, 0)
         .expect("saved session kept");
     assert_eq!(saved.messages.len(), 2);
     assert_eq!(saved.messages[1].model, "fixture-model");
     let reasons: Vec<String> = store
-        .list_trash(Some(project))
+        .list_trash(Some(&pp(project)))
         .expect("trash")
         .into_iter()
         .map(|e| e.reason)
@@ -357,14 +405,17 @@ async fn a_schema_1_database_is_backed_up_then_migrated() {
         "{reasons:?}"
     );
     assert_eq!(
-        store.project_state("/fixture/other").expect("read").map(|s| s.revision),
+        store
+            .project_state(&pp("/fixture/other"))
+            .expect("read")
+            .map(|s| s.revision),
         Some(1)
     );
 
     // The revision goes on from where schema 1 left it.
     let ack = store
         .mutate(
-            project,
+            &pp(project),
             Some(9),
             Mutation::Append {
                 message: message("after migration"),
@@ -378,7 +429,7 @@ async fn a_schema_1_database_is_backed_up_then_migrated() {
     // Opening again finds schema 2: no second migration, no second backup.
     let again = Store::open(&path, StoreConfig::default()).expect("reopen");
     assert_eq!(
-        again.project_state(project).expect("read").map(|s| s.revision),
+        again.project_state(&pp(project)).expect("read").map(|s| s.revision),
         Some(10)
     );
     let backups = std::fs::read_dir(dir.path())

@@ -2,7 +2,11 @@
 //! project paths, session names, context-file paths, messages and limits.
 //! Each error message says which rule was broken and how to fix it.
 
-use std::path::{Component, Path, PathBuf};
+use std::{
+    fmt,
+    ops::Deref,
+    path::{Component, Path, PathBuf},
+};
 
 use chronicle_proto::v1::{ContextFile, Message, Role};
 
@@ -64,11 +68,101 @@ pub fn bounded_message(mut message: String) -> String {
     message
 }
 
+/// A project path that passed the rules: absolute and lexically
+/// normalised. Built once, where a request (or a file on disk) enters the
+/// daemon; the store takes it as proof and never checks again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProjectPath(String);
+
+impl ProjectPath {
+    /// Checks `raw` (see [`project_path`]) and keeps its normal form.
+    pub fn new(raw: &str) -> Result<ProjectPath, StoreError> {
+        project_path(raw).map(ProjectPath)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A saved session's name that passed the rules: trimmed, 1–128
+/// characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionName(String);
+
+impl SessionName {
+    /// Trims and checks `raw` (see [`session_name`]).
+    pub fn new(raw: &str) -> Result<SessionName, StoreError> {
+        session_name(raw).map(SessionName)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// The id of a trash entry, parsed from the string clients pass around.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TrashId(pub u64);
+
+impl TrashId {
+    /// Parses an id as `chronicle trash` lists it.
+    pub fn parse(raw: &str) -> Result<TrashId, StoreError> {
+        raw.trim().parse().map(TrashId).map_err(|_| {
+            invalid(format!(
+                "trash id {:?} is not a trash id — `chronicle trash` lists them",
+                excerpt(raw)
+            ))
+        })
+    }
+}
+
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+    };
+}
+
+string_newtype!(ProjectPath);
+string_newtype!(SessionName);
+
 /// Checks that `raw` is an absolute path and returns it normalised
 /// lexically (no `.`, no `..`, no trailing or doubled slashes). Symlinks are
 /// not resolved: the project need not exist, and the key must not change
 /// when a link does.
-pub fn project_path(raw: &str) -> Result<String, StoreError> {
+fn project_path(raw: &str) -> Result<String, StoreError> {
     if raw.is_empty() {
         return Err(invalid(
             "project path is empty — pass the absolute path of the project root",
@@ -107,7 +201,7 @@ fn normalise(path: &Path) -> PathBuf {
 
 /// Trims a session name and checks it: 1–128 characters, no control
 /// characters.
-pub fn session_name(raw: &str) -> Result<String, StoreError> {
+fn session_name(raw: &str) -> Result<String, StoreError> {
     let name = raw.trim();
     if name.is_empty() {
         return Err(invalid("session name is empty — give the session a name"));

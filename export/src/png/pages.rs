@@ -108,7 +108,7 @@ pub fn plan(units: &[Unit], geo: &Geometry, max_height: i32) -> Vec<Page> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::png::layout::UnitKind;
+    use crate::png::layout::UnitKind;
 
     fn unit(height: i32, breaks: Vec<i32>) -> Unit {
         Unit {

@@ -1,6 +1,7 @@
 //! PNG export benchmark: a 200-message chat with code blocks, rendered
 //! (1) in-process by the exporter alone and (2) through a real release
-//! `chronicled` over its socket, reporting the time per export and the
+//! `chronicled` over its socket (when one is built: `$CHRONICLED`, or
+//! `target/release/chronicled` beside this benchmark), reporting the time per export and the
 //! daemon's resident memory (idle, and peak during the exports). Targets
 //! on this machine: ≤ 1 s per export, ≤ 200 MB peak RSS.
 //!
@@ -8,7 +9,7 @@
 //! page and screenshotted by headless Chromium — what a browser-based
 //! exporter has to do — and the ratio of the two times is printed.
 //!
-//! Run: `cargo bench -p chronicled --bench png_export`.
+//! Run: `cargo build --release -p chronicled && cargo bench -p chronicle-export --bench png_export`.
 
 use std::{
     convert::Infallible,
@@ -18,10 +19,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chronicle_proto::v1::{
-    AppendMessageRequest, ContextFile, ExportImageRequest, Message, OpenProjectRequest, Role, SessionInfo, Usage,
+use chronicle_export::{
+    SessionHeader,
+    png::{self, ImageOptions, PageSink},
 };
-use chronicled::export::png::{self, ImageOptions, PageSink};
+use chronicle_proto::v1::{
+    AppendMessageRequest, ContextFile, ExportImageRequest, Message, OpenProjectRequest, Role, Usage,
+};
 
 const MESSAGES: usize = 200;
 const RUNS: usize = 5;
@@ -105,13 +109,13 @@ fn chat() -> Vec<Message> {
         .collect()
 }
 
-fn info() -> SessionInfo {
-    SessionInfo {
+fn info() -> SessionHeader {
+    SessionHeader {
         project: "/home/dev/src/counter".into(),
         name: "word counter".into(),
         updated_at_ms: 1_764_128_000_000,
         message_count: MESSAGES as u64,
-        ..SessionInfo::default()
+        ..SessionHeader::default()
     }
 }
 
@@ -180,10 +184,22 @@ impl Drop for Daemon {
     }
 }
 
+/// The daemon binary to measure: `$CHRONICLED`, else the release build in
+/// this workspace's target directory (the benchmark runs from
+/// `target/release/deps`).
+fn daemon_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CHRONICLED") {
+        return Some(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().ok()?;
+    let candidate = exe.parent()?.parent()?.join("chronicled");
+    candidate.is_file().then_some(candidate)
+}
+
 /// The same chat through a release daemon: time per export and RSS.
-fn through_daemon(messages: &[Message], dir: &Path) -> (Duration, u64, u64, u64) {
+fn through_daemon(binary: &Path, messages: &[Message], dir: &Path) -> (Duration, u64, u64, u64) {
     let socket = dir.join("chronicle.sock");
-    let child = Command::new(env!("CARGO_BIN_EXE_chronicled"))
+    let child = Command::new(binary)
         .arg("--socket")
         .arg(&socket)
         .arg("--data-dir")
@@ -209,7 +225,7 @@ fn through_daemon(messages: &[Message], dir: &Path) -> (Duration, u64, u64, u64)
     std::fs::create_dir_all(&project).expect("project dir");
     let project = project.to_string_lossy().into_owned();
     runtime.block_on(async {
-        let mut client = chronicle_proto::connect(&socket).await.expect("connect");
+        let mut client = chronicle_client::Client::connect(&socket).await.expect("connect").stub();
         client
             .open_project(OpenProjectRequest {
                 project: project.clone(),
@@ -351,7 +367,14 @@ fn main() {
         count.bytes as f64 / 1e6
     );
 
-    let (daemon, idle, after, peak) = through_daemon(&messages, dir.path());
+    let Some(binary) = daemon_binary() else {
+        let _ = writeln!(
+            out,
+            "  through chronicled: no release daemon found — `cargo build --release -p chronicled` (or set CHRONICLED) to measure it"
+        );
+        return;
+    };
+    let (daemon, idle, after, peak) = through_daemon(&binary, &messages, dir.path());
     let _ = writeln!(
         out,
         "  through chronicled: {} per export (median of {RUNS}) — target ≤ 1000 ms",

@@ -56,13 +56,13 @@ fn msg(id: u64, role: Role, content: &str) -> Message {
     }
 }
 
-fn info(count: usize) -> SessionInfo {
-    SessionInfo {
+fn info(count: usize) -> SessionHeader {
+    SessionHeader {
         project: "/home/dev/src/app".into(),
         name: "fix login".into(),
         updated_at_ms: 1_764_121_759_000,
         message_count: count as u64,
-        ..SessionInfo::default()
+        ..SessionHeader::default()
     }
 }
 

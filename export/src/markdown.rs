@@ -11,41 +11,36 @@
 
 use std::io::Write;
 
-use chronicle_proto::v1::{ContextFile, Message, Role, SessionInfo, ToolCall, Usage};
+use chronicle_client::text::role_heading;
+use chronicle_proto::v1::{ContextFile, Message, Role, ToolCall, Usage};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
-use super::{ExportError, iso_time};
+use super::{ExportError, SessionHeader, iso_time};
 
-/// Writes the whole document. `exported_at_ms` is the only input that is
-/// not part of the session.
+/// Writes the whole document. The header's `exported_at_ms` is the only
+/// input that is not part of the session.
 pub fn write<W, I, E>(
     out: &mut W,
-    info: &SessionInfo,
+    header: &SessionHeader,
     files: &[ContextFile],
     messages: I,
-    exported_at_ms: i64,
 ) -> Result<(), ExportError>
 where
     W: Write,
     I: IntoIterator<Item = Result<Message, E>>,
     E: std::error::Error + Send + Sync + 'static,
 {
-    let title = if info.name.is_empty() {
-        "Working session"
-    } else {
-        info.name.as_str()
-    };
-    writeln!(out, "# {}\n", escape_inline(title))?;
-    writeln!(out, "- **Project:** {}", code_span(&info.project))?;
-    writeln!(out, "- **Exported:** {}", iso_time(exported_at_ms))?;
-    writeln!(out, "- **Last updated:** {}", iso_time(info.updated_at_ms))?;
+    writeln!(out, "# {}\n", escape_inline(header.title()))?;
+    writeln!(out, "- **Project:** {}", code_span(&header.project))?;
+    writeln!(out, "- **Exported:** {}", iso_time(header.exported_at_ms))?;
+    writeln!(out, "- **Last updated:** {}", iso_time(header.updated_at_ms))?;
     writeln!(
         out,
         "- **Messages:** {} · **Context files:** {}",
-        info.message_count,
+        header.message_count,
         files.len()
     )?;
-    if let Some(usage) = info.total_usage.as_ref().and_then(usage_text) {
+    if let Some(usage) = header.total_usage.as_ref().and_then(usage_text) {
         writeln!(out, "- **Usage:** {usage}")?;
     }
     writeln!(out, "\n## Context files\n")?;
@@ -80,24 +75,12 @@ where
     Ok(())
 }
 
-fn role_title(role: i32) -> &'static str {
-    match Role::try_from(role).unwrap_or(Role::Unspecified) {
-        Role::User => "User",
-        Role::Assistant => "Assistant",
-        Role::Tool => "Tool",
-        Role::System => "System",
-        Role::CommandOutput => "Command output",
-        Role::Log => "Log",
-        Role::Unspecified => "Message",
-    }
-}
-
 fn write_message<W: Write>(out: &mut W, message: &Message) -> std::io::Result<()> {
     let role = Role::try_from(message.role).unwrap_or(Role::Unspecified);
     writeln!(
         out,
         "### {} · #{} · {}\n",
-        role_title(message.role),
+        role_heading(role),
         message.id,
         iso_time(message.created_at_ms)
     )?;
@@ -343,14 +326,14 @@ mod tests {
                 })
             })
             .collect();
-        let info = SessionInfo {
+        let header = SessionHeader {
             project: "/p".into(),
             name: "s".into(),
             message_count: contents.len() as u64,
-            ..SessionInfo::default()
+            ..SessionHeader::default()
         };
         let mut out = Vec::new();
-        write(&mut out, &info, &[], messages, 0).expect("render");
+        write(&mut out, &header, &[], messages).expect("render");
         String::from_utf8(out).expect("utf-8")
     }
 

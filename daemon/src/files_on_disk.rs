@@ -31,7 +31,7 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use crate::activity::Activity;
-use crate::store::{Mutation, Store, StoreError};
+use crate::store::{Mutation, ProjectPath, Store, StoreError};
 
 /// How the watcher is bounded and how quickly it reacts.
 #[derive(Clone, Debug)]
@@ -232,7 +232,8 @@ impl FileWatcher {
     /// directories watched, then every file stat'ed once (after the
     /// watches, so nothing slips between the two).
     fn acquire(&mut self, project: &str, marks: &mut HashMap<String, Marks>) {
-        let (revision, files) = match self.store.working_page(project, u64::MAX, 1) {
+        let page = checked(project).map_or(Ok(None), |project| self.store.working_page(&project, u64::MAX, 1));
+        let (revision, files) = match page {
             Ok(Some(page)) => (page.revision, page.files),
             Ok(None) => (0, Vec::new()),
             Err(err) => {
@@ -466,6 +467,9 @@ impl FileWatcher {
     /// its events then update the flags here.
     async fn report(&self, marks: HashMap<String, Marks>) {
         for (project, marks) in marks {
+            let Some(project) = checked(&project) else {
+                continue;
+            };
             for (paths, missing) in [(marks.gone, true), (marks.back, false)] {
                 if paths.is_empty() {
                     continue;
@@ -625,9 +629,21 @@ impl FileWatcher {
     }
 }
 
+/// A project path as the store takes it. Projects reach the watcher from
+/// [`Activity`] and from the store's events, both holding paths a handler
+/// already checked, so this never refuses one; checking is idempotent and
+/// cheap, and keeps the store's signatures honest.
+fn checked(project: &str) -> Option<ProjectPath> {
+    ProjectPath::new(project).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use chronicle_proto::v1::ContextFile;
+
+    fn pp(raw: &str) -> ProjectPath {
+        ProjectPath::new(raw).expect("a valid project path")
+    }
 
     use super::*;
     use crate::store::StoreConfig;
@@ -646,7 +662,7 @@ mod tests {
     async fn add(store: &Store, project: &str, paths: &[&str]) -> u64 {
         let files = paths.iter().map(|p| file(p)).collect();
         store
-            .mutate(project, None, Mutation::AddFiles { files })
+            .mutate(&pp(project), None, Mutation::AddFiles { files })
             .await
             .expect("add files")
             .revision
@@ -654,7 +670,7 @@ mod tests {
 
     fn flags(store: &Store, project: &str) -> Vec<(String, bool)> {
         let page = store
-            .working_page(project, u64::MAX, 1)
+            .working_page(&pp(project), u64::MAX, 1)
             .expect("read")
             .expect("project exists");
         page.files.into_iter().map(|f| (f.path, f.missing)).collect()
@@ -663,7 +679,7 @@ mod tests {
     async fn mark(store: &Store, project: &str, paths: &[&str], missing: bool) -> Result<u64, StoreError> {
         let paths = paths.iter().map(|p| p.to_string()).collect();
         store
-            .mutate(project, None, Mutation::MarkFiles { paths, missing })
+            .mutate(&pp(project), None, Mutation::MarkFiles { paths, missing })
             .await
             .map(|o| o.revision)
     }

@@ -1,7 +1,7 @@
 //! The interop RPCs: bundles out and in (`ExportBundle`, `ImportBundle`)
-//! and following aider's history file (`FollowAider` and friends). The
-//! handlers in `service` delegate here; like them, this code translates
-//! and stages, and the store decides and commits.
+//! and following aider's history file (`FollowAider` and friends, run by
+//! [`crate::sources::aider`]). Like every handler, this code translates
+//! and stages; the store decides and commits.
 //!
 //! An import is checked completely before anything is written: the
 //! client's chunks are cut into lines, each line parsed, checked against
@@ -11,53 +11,91 @@
 //! and a few chunks; the spool holds the rest, and vanishes with its file
 //! handle (even on a crash).
 
-pub mod follow;
-
 use std::{
     fs::{self, File, OpenOptions},
-    io::{self, BufWriter, Write},
+    io::{self, BufWriter},
     os::unix::fs::OpenOptionsExt,
-    path::{Path, PathBuf},
+    path::Path,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
 };
 
+use chronicle_export::file_stem;
 use chronicle_interop::bundle::{self as format, BundleError, Checker, FieldError, LineSplitter, Record, Scope};
-use chronicle_proto::v1::{ExportBundleRequest, ExportChunk, ImportBundleChunk, ImportBundleResponse, Role};
+use chronicle_proto::v1::{
+    AiderFollow, ExportBundleRequest, ExportChunk, FollowAiderRequest, ImportBundleChunk, ImportBundleResponse,
+    ListAiderFollowsRequest, ListAiderFollowsResponse, Role, UnfollowAiderRequest, UnfollowAiderResponse,
+};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Status, Streaming};
+use tonic::{Request, Response, Status, Streaming};
 
+use super::chunks::{CHUNK_QUEUE, ChunkSink};
+use super::context::{Interop, SessionsService};
+use super::errors::{fail, invalid, stream_failure};
 use crate::activity::Activity;
-use crate::export::file_stem;
-use crate::service::{EXPORT_CHUNK_BYTES, fail};
-use crate::store::{BundleItem, ImportJob, Job, Limits, Store, StoreError, validate};
 
-/// Chunks buffered between the bundle writer and a slow client, and
-/// between a fast client and the import checker.
-const QUEUE: usize = 4;
+use crate::store::{BundleItem, ImportJob, Job, Limits, ProjectPath, SessionName, Store, StoreError, validate};
 
-/// State the interop handlers keep: where to stage imports, and the
-/// aider follows.
-#[derive(Clone)]
-pub struct Interop {
-    data_dir: PathBuf,
-    pub follows: follow::Follows,
+/// Chunks buffered between a fast client and the import checker.
+const QUEUE: usize = CHUNK_QUEUE;
+
+// ------------------------------------------------------------------- handlers
+
+pub(super) async fn export_bundle(
+    svc: &SessionsService,
+    request: Request<ExportBundleRequest>,
+) -> Result<Response<ReceiverStream<Result<ExportChunk, Status>>>, Status> {
+    stream_bundle(&svc.store, &svc.activity, request.into_inner()).map(Response::new)
 }
 
-impl Interop {
-    pub fn new(data_dir: PathBuf) -> Self {
-        Interop {
-            follows: follow::Follows::new(data_dir.join(follow::STATE_FILE)),
-            data_dir,
-        }
-    }
+pub(super) async fn import_bundle(
+    svc: &SessionsService,
+    request: Request<tonic::Streaming<ImportBundleChunk>>,
+) -> Result<Response<ImportBundleResponse>, Status> {
+    svc.interop
+        .import_bundle(&svc.store, &svc.activity, request.into_inner())
+        .await
+        .map(Response::new)
 }
 
-fn invalid(rpc: &'static str, message: impl Into<String>) -> Status {
-    fail(rpc, StoreError::InvalidArgument(message.into()))
+pub(super) async fn follow_aider(
+    svc: &SessionsService,
+    request: Request<FollowAiderRequest>,
+) -> Result<Response<AiderFollow>, Status> {
+    const RPC: &str = "FollowAider";
+    let req = request.into_inner();
+    let project = ProjectPath::new(&req.project).map_err(|e| fail(RPC, e))?;
+    let follow = svc
+        .interop
+        .follows
+        .follow(&svc.follow_ctx(), &project, &req.path, req.catch_up)
+        .map_err(|e| fail(RPC, e))?;
+    Ok(Response::new(follow))
+}
+
+pub(super) async fn unfollow_aider(
+    svc: &SessionsService,
+    request: Request<UnfollowAiderRequest>,
+) -> Result<Response<UnfollowAiderResponse>, Status> {
+    const RPC: &str = "UnfollowAider";
+    let project = ProjectPath::new(&request.into_inner().project).map_err(|e| fail(RPC, e))?;
+    let follow = svc.interop.follows.unfollow(&project).map_err(|e| fail(RPC, e))?;
+    Ok(Response::new(UnfollowAiderResponse {
+        was_following: follow.is_some(),
+        follow,
+    }))
+}
+
+pub(super) async fn list_aider_follows(
+    svc: &SessionsService,
+    _request: Request<ListAiderFollowsRequest>,
+) -> Result<Response<ListAiderFollowsResponse>, Status> {
+    Ok(Response::new(ListAiderFollowsResponse {
+        follows: svc.interop.follows.list(),
+    }))
 }
 
 // ------------------------------------------------------------------- export
@@ -81,7 +119,7 @@ impl From<io::Error> for WriteFail {
 }
 
 /// Streams a bundle of one project (or all) from one read snapshot.
-pub fn export_bundle(
+fn stream_bundle(
     store: &Store,
     activity: &Activity,
     request: ExportBundleRequest,
@@ -90,21 +128,23 @@ pub fn export_bundle(
     let project = if request.project.is_empty() {
         None
     } else {
-        Some(validate::project_path(&request.project).map_err(|e| fail(RPC, e))?)
+        Some(ProjectPath::new(&request.project).map_err(|e| fail(RPC, e))?)
     };
-    let source = store.bundle_source(project.as_deref()).map_err(|e| fail(RPC, e))?;
+    let source = store.bundle_source(project.as_ref()).map_err(|e| fail(RPC, e))?;
     if let Some(project) = &project {
         activity.touch(project);
     }
     let file_name = match &project {
         Some(project) => {
-            let base = Path::new(project).file_name().map(|n| n.to_string_lossy().into_owned());
+            let base = Path::new(project.as_str())
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
             format!("{}.chronicle.jsonl", file_stem(base.as_deref().unwrap_or("project")))
         }
         None => "everything.chronicle.jsonl".to_owned(),
     };
     let scope = match project {
-        Some(project) => Scope::Project(project),
+        Some(project) => Scope::Project(project.into_string()),
         None => Scope::All,
     };
     let (tx, rx) = mpsc::channel(QUEUE);
@@ -112,7 +152,7 @@ pub fn export_bundle(
     let busy = activity.stream(None);
     tokio::task::spawn_blocking(move || {
         let _busy = busy;
-        let mut sink = Chunks::new(tx.clone(), file_name);
+        let mut sink = ChunkSink::new(tx.clone(), file_name);
         let result = (|| -> Result<(), WriteFail> {
             let mut writer = format::Writer::new(&mut sink, &scope)?;
             source.walk(|item| -> Result<(), WriteFail> {
@@ -134,65 +174,9 @@ pub fn export_bundle(
             Err(WriteFail::Io(err)) => format!("could not write the bundle: {err}"),
             Err(WriteFail::Store(err)) => err.to_string(),
         };
-        tracing::error!(rpc = RPC, "{message}");
-        let _ = tx.blocking_send(Err(Status::internal(validate::bounded_message(message))));
+        let _ = tx.blocking_send(Err(stream_failure(RPC, message)));
     });
     Ok(ReceiverStream::new(rx))
-}
-
-/// An `io::Write` that sends ≤ 1 MiB chunks to the client as they fill.
-struct Chunks {
-    tx: mpsc::Sender<Result<ExportChunk, Status>>,
-    buffer: Vec<u8>,
-    file_name: Option<String>,
-    client_gone: bool,
-}
-
-impl Chunks {
-    fn new(tx: mpsc::Sender<Result<ExportChunk, Status>>, file_name: String) -> Self {
-        Chunks {
-            tx,
-            buffer: Vec::with_capacity(EXPORT_CHUNK_BYTES),
-            file_name: Some(file_name),
-            client_gone: false,
-        }
-    }
-
-    fn send(&mut self, data: Vec<u8>, last: bool) -> io::Result<()> {
-        let chunk = ExportChunk {
-            data,
-            page: 1,
-            page_count: 1,
-            last_in_page: last,
-            suggested_file_name: self.file_name.take().unwrap_or_default(),
-        };
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
-            self.client_gone = true;
-            io::Error::new(io::ErrorKind::BrokenPipe, "the client stopped reading the bundle")
-        })
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        let rest = std::mem::take(&mut self.buffer);
-        self.send(rest, true)
-    }
-}
-
-impl Write for Chunks {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let room = EXPORT_CHUNK_BYTES - self.buffer.len();
-        let taken = bytes.len().min(room);
-        self.buffer.extend_from_slice(&bytes[..taken]);
-        if self.buffer.len() == EXPORT_CHUNK_BYTES {
-            let full = std::mem::replace(&mut self.buffer, Vec::with_capacity(EXPORT_CHUNK_BYTES));
-            self.send(full, false)?;
-        }
-        Ok(taken)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 // ------------------------------------------------------------------- import
@@ -202,7 +186,7 @@ impl Write for Chunks {
 struct Options {
     /// Import the bundle's only project here instead.
     project: Option<String>,
-    as_name: Option<String>,
+    as_name: Option<SessionName>,
     replace_working: bool,
 }
 
@@ -245,11 +229,11 @@ impl Interop {
         let options = Options {
             project: match first.project.as_str() {
                 "" => None,
-                raw => Some(validate::project_path(raw).map_err(|e| fail(RPC, e))?),
+                raw => Some(ProjectPath::new(raw).map_err(|e| fail(RPC, e))?.into_string()),
             },
             as_name: match first.as_name.trim() {
                 "" => None,
-                raw => Some(validate::session_name(raw).map_err(|e| fail(RPC, e))?),
+                raw => Some(SessionName::new(raw).map_err(|e| fail(RPC, e))?),
             },
             replace_working: first.replace_working,
         };
@@ -438,7 +422,9 @@ impl LineCheck<'_> {
             Record::Header(Scope::Project(project)) => {
                 *project = match &self.options.project {
                     Some(target) => target.clone(),
-                    None => validate::project_path(project).map_err(|e| store_rule("project", e))?,
+                    None => ProjectPath::new(project)
+                        .map_err(|e| store_rule("project", e))?
+                        .into_string(),
                 };
             }
             Record::Header(Scope::All) | Record::End(_) => {}
@@ -453,7 +439,9 @@ impl LineCheck<'_> {
                         }
                         target.clone()
                     }
-                    None => validate::project_path(&p.project).map_err(|e| store_rule("project", e))?,
+                    None => ProjectPath::new(&p.project)
+                        .map_err(|e| store_rule("project", e))?
+                        .into_string(),
                 };
                 p.project = target.clone();
                 self.project = Some(target.clone());
@@ -462,7 +450,9 @@ impl LineCheck<'_> {
             Record::Session(s) => {
                 self.files_in_session = 0;
                 if !s.name.is_empty() || s.kind != format::SessionKind::Working {
-                    s.name = validate::session_name(&s.name).map_err(|e| store_rule("name", e))?;
+                    s.name = SessionName::new(&s.name)
+                        .map_err(|e| store_rule("name", e))?
+                        .into_string();
                 }
             }
             Record::File(f) => {

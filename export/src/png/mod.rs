@@ -27,7 +27,7 @@ pub mod theme;
 
 use std::io;
 
-use chronicle_proto::v1::{ContextFile, Message, Role, SessionInfo};
+use chronicle_proto::v1::{ContextFile, Message, Role};
 use pulldown_cmark::Alignment;
 
 pub use self::theme::Theme;
@@ -38,7 +38,7 @@ use self::{
     paint::{Band, Clip},
     theme::Palette,
 };
-use super::ExportError;
+use super::{ExportError, SessionHeader};
 
 /// Logical width when the request says 0.
 pub const DEFAULT_WIDTH: u32 = 960;
@@ -169,7 +169,7 @@ pub trait PageSink: io::Write {
 pub fn write<S, F, I, E>(
     sink: &mut S,
     options: &ImageOptions,
-    info: &SessionInfo,
+    header: &SessionHeader,
     files: &[ContextFile],
     messages: F,
 ) -> Result<u32, ExportError>
@@ -179,14 +179,14 @@ where
     I: Iterator<Item = Result<Message, E>>,
     E: std::error::Error + Send + Sync + 'static,
 {
-    write_kept(sink, options, info, files, messages, KEPT_GLYPHS)
+    write_kept(sink, options, header, files, messages, KEPT_GLYPHS)
 }
 
 /// [`write`], keeping at most `kept` glyphs' layout between the passes.
 fn write_kept<S, F, I, E>(
     sink: &mut S,
     options: &ImageOptions,
-    info: &SessionInfo,
+    header: &SessionHeader,
     files: &[ContextFile],
     mut messages: F,
     kept: usize,
@@ -202,12 +202,12 @@ where
         Geometry::new(options.width_px, options.scale),
         Palette::new(options.theme),
     );
-    let title = title(info);
+    let title = header.title().to_owned();
 
     // 1. Layout: measure every card once.
     let mut budget = kept;
     let mut units = Vec::new();
-    let session = blocks::session(info, files, &ts.pal);
+    let session = blocks::session(header, files, &ts.pal);
     units.push(ts.unit(UnitKind::Session, &session, &mut budget));
     drop(session);
     for message in messages().map_err(source)? {
@@ -241,7 +241,7 @@ where
             let missing = |b: &PlacedBlock| b.items.is_none() && touches(b, fragment, reach);
             if unit.blocks.iter().any(missing) {
                 let blocks = reader
-                    .blocks(unit.kind, info, files, options, &ts.pal)
+                    .blocks(unit.kind, header, files, options, &ts.pal)
                     .map_err(source)?;
                 for (i, placed) in unit.blocks.iter_mut().enumerate() {
                     if missing(placed) {
@@ -281,15 +281,6 @@ fn touches(block: &PlacedBlock, fragment: &Fragment, reach: i32) -> bool {
     block.top - reach < fragment.to && block.top + block.height > fragment.from
 }
 
-/// The session's name as the pages title it.
-fn title(info: &SessionInfo) -> String {
-    if info.name.is_empty() {
-        "Working session".to_owned()
-    } else {
-        info.name.clone()
-    }
-}
-
 fn notice(options: &ImageOptions, pal: &Palette) -> Vec<Block> {
     let text = if options.ranged() {
         "No messages in this range."
@@ -325,14 +316,14 @@ where
     fn blocks(
         &mut self,
         kind: UnitKind,
-        info: &SessionInfo,
+        header: &SessionHeader,
         files: &[ContextFile],
         options: &ImageOptions,
         pal: &Palette,
     ) -> Result<&[Block], E> {
         if self.current.as_ref().is_none_or(|(k, _)| *k != kind) {
             let blocks = match kind {
-                UnitKind::Session => blocks::session(info, files, pal),
+                UnitKind::Session => blocks::session(header, files, pal),
                 UnitKind::Notice => notice(options, pal),
                 UnitKind::Message { id, .. } => {
                     let mut found = None;

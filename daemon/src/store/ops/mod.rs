@@ -13,7 +13,11 @@ use chronicle_proto::v1::{ContextFile, Event, EventKind, Message, ProjectState, 
 use super::StoreError;
 use super::records::{self, ProjectRecord, SessionRecord};
 use super::tables::WriteTables;
-use super::validate::{self, Limits};
+use super::validate::{self, Limits, ProjectPath, SessionName, TrashId};
+
+mod trash;
+
+use self::trash::{purge_trash, restore_trash};
 
 /// A change to one project's working session or saved sessions.
 #[derive(Clone, Debug)]
@@ -46,20 +50,23 @@ pub enum Mutation {
         files: Vec<ContextFile>,
     },
     Save {
-        name: String,
+        name: SessionName,
         overwrite: bool,
     },
     Load {
+        /// Checked here, after the revision and the choice of what to
+        /// load: a stale revision is reported before a bad name, as
+        /// clients have always seen it.
         name: String,
         messages: bool,
         files: bool,
     },
     Rename {
-        name: String,
-        new_name: String,
+        name: SessionName,
+        new_name: SessionName,
     },
     DeleteSession {
-        name: String,
+        name: SessionName,
     },
     /// The file watcher saw these context files vanish (`missing`) or come
     /// back (`!missing`). Paths are as stored. Only files still in the list
@@ -84,17 +91,16 @@ impl Mutation {
 #[derive(Clone, Debug)]
 pub enum Job {
     Project {
-        /// Already validated and normalised.
-        project: String,
+        project: ProjectPath,
         expected_revision: Option<u64>,
         mutation: Mutation,
     },
     RestoreTrash {
-        id: u64,
-        new_name: Option<String>,
+        id: TrashId,
+        new_name: Option<SessionName>,
     },
     PurgeTrash {
-        id: Option<u64>,
+        id: Option<TrashId>,
         older_than_ms: i64,
     },
     /// A bundle, checked and staged in a spool file: applied all at once
@@ -152,9 +158,40 @@ pub fn apply(
             }
             result
         }
-        Job::RestoreTrash { id, new_name } => restore_trash(t, *id, new_name.as_deref(), now, events),
+        Job::RestoreTrash { id, new_name } => restore_trash(t, *id, new_name.as_ref(), now, events),
         Job::PurgeTrash { id, older_than_ms } => purge_trash(t, *id, *older_than_ms, now, events),
         Job::Import(job) => super::bundle::import(t, job, now, events),
+    }
+}
+
+/// What a committed mutation adds to its event and its outcome; see
+/// [`ProjectCtx::finish`].
+#[derive(Default)]
+pub(super) struct Done {
+    /// The event's session name.
+    pub(super) session_name: String,
+    /// The event's file list (the whole new list, when it changed).
+    pub(super) files: Vec<ContextFile>,
+    /// The event's message, when one was created or changed.
+    pub(super) message: Option<Message>,
+    /// The event's appended text.
+    pub(super) delta: String,
+    /// The outcome's message id.
+    pub(super) message_id: u64,
+    /// The outcome's session.
+    pub(super) session: Option<SessionInfo>,
+    /// The outcome's trash entry.
+    pub(super) trash_id: Option<u64>,
+}
+
+impl Done {
+    /// A saved session named in the event and reported in the outcome.
+    pub(super) fn saved_session(name: String, record: &SessionRecord) -> Done {
+        Done {
+            session_name: name,
+            session: Some(session_info(record)),
+            ..Done::default()
+        }
     }
 }
 
@@ -251,6 +288,34 @@ impl ProjectCtx {
         }
     }
 
+    /// The project's revision once the mutation under way is committed.
+    fn next_revision(&self) -> u64 {
+        self.working.revision + 1
+    }
+
+    /// The common ending of a mutation: [`commit`](Self::commit), fill the
+    /// event with what `done` names (session, files, message, delta), push
+    /// it, and build the outcome.
+    pub(super) fn finish(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        kind: EventKind,
+        events: &mut Vec<Event>,
+        done: Done,
+    ) -> Result<Outcome, StoreError> {
+        let mut event = self.commit(t, kind)?;
+        event.session_name = done.session_name;
+        event.files = done.files;
+        event.message = done.message;
+        event.delta = done.delta;
+        events.push(event);
+        Ok(Outcome {
+            session: done.session,
+            trash_id: done.trash_id,
+            ..self.ack(done.message_id)
+        })
+    }
+
     fn open(
         &mut self,
         t: &mut WriteTables<'_>,
@@ -259,8 +324,7 @@ impl ProjectCtx {
     ) -> Result<Outcome, StoreError> {
         if start_empty && (self.working.message_count > 0 || self.working.file_count > 0) {
             self.replace_working(t, "start-empty", true)?;
-            let event = self.commit(t, EventKind::MessagesCleared)?;
-            events.push(event);
+            self.finish(t, EventKind::MessagesCleared, events, Done::default())?;
         }
         let state = project_state(&self.project, &self.working, t.saved_count(&self.project)?);
         Ok(Outcome {
@@ -332,11 +396,12 @@ impl ProjectCtx {
         self.working.message_count += 1;
         records::add_usage(&mut self.working.usage, message.usage.as_ref(), 1);
         t.put_message(self.record.working_session, &message)?;
-        let mut event = self.commit(t, EventKind::MessageAppended)?;
-        let id = message.id;
-        event.message = Some(message);
-        events.push(event);
-        Ok(self.ack(id))
+        let done = Done {
+            message_id: message.id,
+            message: Some(message),
+            ..Done::default()
+        };
+        self.finish(t, EventKind::MessageAppended, events, done)
     }
 
     fn existing_message(&self, t: &WriteTables<'_>, id: u64) -> Result<Message, StoreError> {
@@ -366,11 +431,13 @@ impl ProjectCtx {
         }
         message.content.push_str(delta);
         t.put_message(self.record.working_session, &message)?;
-        let mut event = self.commit(t, EventKind::MessageUpdated)?;
-        event.delta = delta.to_owned();
-        event.message = Some(message);
-        events.push(event);
-        Ok(self.ack(id))
+        let done = Done {
+            delta: delta.to_owned(),
+            message: Some(message),
+            message_id: id,
+            ..Done::default()
+        };
+        self.finish(t, EventKind::MessageUpdated, events, done)
     }
 
     fn update(
@@ -389,11 +456,12 @@ impl ProjectCtx {
         records::add_usage(&mut self.working.usage, old.usage.as_ref(), -1);
         records::add_usage(&mut self.working.usage, message.usage.as_ref(), 1);
         t.put_message(self.record.working_session, &message)?;
-        let mut event = self.commit(t, EventKind::MessageUpdated)?;
-        let id = message.id;
-        event.message = Some(message);
-        events.push(event);
-        Ok(self.ack(id))
+        let done = Done {
+            message_id: message.id,
+            message: Some(message),
+            ..Done::default()
+        };
+        self.finish(t, EventKind::MessageUpdated, events, done)
     }
 
     /// Deleted messages go to the trash like everything else destroyed.
@@ -423,19 +491,22 @@ impl ProjectCtx {
         t.put_session(trash_session, &record)?;
         t.trash_session(trash_session, &self.project, &label, "messages-deleted", self.now)?;
         self.working.message_count = self.working.message_count.saturating_sub(removed.len() as u64);
-        let event = self.commit(t, EventKind::MessagesDeleted)?;
-        events.push(event);
-        Ok(self.ack(id))
+        let done = Done {
+            message_id: id,
+            ..Done::default()
+        };
+        self.finish(t, EventKind::MessagesDeleted, events, done)
     }
 
     fn clear(&mut self, t: &mut WriteTables<'_>, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
         if self.working.message_count > 0 {
             self.replace_working(t, "cleared", false)?;
         }
-        let mut event = self.commit(t, EventKind::MessagesCleared)?;
-        event.files = t.files(self.record.working_session)?;
-        events.push(event);
-        Ok(self.ack(0))
+        let done = Done {
+            files: t.files(self.record.working_session)?,
+            ..Done::default()
+        };
+        self.finish(t, EventKind::MessagesCleared, events, done)
     }
 
     fn write_files(
@@ -446,10 +517,11 @@ impl ProjectCtx {
     ) -> Result<Outcome, StoreError> {
         self.working.file_count = u32::try_from(files.len()).unwrap_or(u32::MAX);
         t.put_files(self.record.working_session, files.clone())?;
-        let mut event = self.commit(t, EventKind::FilesChanged)?;
-        event.files = files;
-        events.push(event);
-        Ok(self.ack(0))
+        let done = Done {
+            files,
+            ..Done::default()
+        };
+        self.finish(t, EventKind::FilesChanged, events, done)
     }
 
     fn add_files(
@@ -542,11 +614,11 @@ impl ProjectCtx {
     fn save(
         &mut self,
         t: &mut WriteTables<'_>,
-        name: &str,
+        name: &SessionName,
         overwrite: bool,
         events: &mut Vec<Event>,
     ) -> Result<Outcome, StoreError> {
-        let name = validate::session_name(name)?;
+        let name = name.to_string();
         let existing = t.saved(&self.project, &name)?;
         let created_at = match (existing, overwrite) {
             (Some(_), false) => {
@@ -574,17 +646,12 @@ impl ProjectCtx {
             name: name.clone(),
             created_at_ms: created_at,
             updated_at_ms: self.now,
+            updated_revision: self.next_revision(),
             ..self.working.clone()
         };
         t.put_session(id, &saved)?;
         t.saved.insert((self.project.as_str(), name.as_str()), id)?;
-        let mut event = self.commit(t, EventKind::SessionSaved)?;
-        event.session_name = name;
-        events.push(event);
-        Ok(Outcome {
-            session: Some(session_info(&saved)),
-            ..self.ack(0)
-        })
+        self.finish(t, EventKind::SessionSaved, events, Done::saved_session(name, &saved))
     }
 
     fn load_session(
@@ -600,7 +667,7 @@ impl ProjectCtx {
                 "load needs messages, files or both — say which to load".into(),
             ));
         }
-        let name = validate::session_name(name)?;
+        let name = SessionName::new(name)?.into_string();
         let saved_id = t.saved(&self.project, &name)?.ok_or_else(|| self.not_saved(&name))?;
         let saved = t.session(saved_id)?;
         let mut loaded_files = None;
@@ -629,22 +696,22 @@ impl ProjectCtx {
             self.working.file_count = u32::try_from(list.len()).unwrap_or(u32::MAX);
             t.put_files(self.record.working_session, list)?;
         }
-        let mut event = self.commit(t, EventKind::SessionLoaded)?;
-        event.session_name = name;
-        event.files = t.files(self.record.working_session)?;
-        events.push(event);
-        Ok(self.ack(0))
+        let done = Done {
+            session_name: name,
+            files: t.files(self.record.working_session)?,
+            ..Done::default()
+        };
+        self.finish(t, EventKind::SessionLoaded, events, done)
     }
 
     fn rename(
         &mut self,
         t: &mut WriteTables<'_>,
-        name: &str,
-        new_name: &str,
+        name: &SessionName,
+        new_name: &SessionName,
         events: &mut Vec<Event>,
     ) -> Result<Outcome, StoreError> {
-        let name = validate::session_name(name)?;
-        let new_name = validate::session_name(new_name)?;
+        let (name, new_name) = (name.to_string(), new_name.to_string());
         let id = t.saved(&self.project, &name)?.ok_or_else(|| self.not_saved(&name))?;
         if name == new_name {
             return Err(StoreError::InvalidArgument(format!(
@@ -662,32 +729,26 @@ impl ProjectCtx {
         t.put_session(id, &record)?;
         t.saved.remove((self.project.as_str(), name.as_str()))?;
         t.saved.insert((self.project.as_str(), new_name.as_str()), id)?;
-        let mut event = self.commit(t, EventKind::SessionRenamed)?;
-        event.session_name = new_name;
-        events.push(event);
-        Ok(Outcome {
-            session: Some(session_info(&record)),
-            ..self.ack(0)
-        })
+        let done = Done::saved_session(new_name, &record);
+        self.finish(t, EventKind::SessionRenamed, events, done)
     }
 
     fn delete_session(
         &mut self,
         t: &mut WriteTables<'_>,
-        name: &str,
+        name: &SessionName,
         events: &mut Vec<Event>,
     ) -> Result<Outcome, StoreError> {
-        let name = validate::session_name(name)?;
+        let name = name.to_string();
         let id = t.saved(&self.project, &name)?.ok_or_else(|| self.not_saved(&name))?;
         t.saved.remove((self.project.as_str(), name.as_str()))?;
         let trash_id = t.trash_session(id, &self.project, &name, "deleted", self.now)?;
-        let mut event = self.commit(t, EventKind::SessionDeleted)?;
-        event.session_name = name;
-        events.push(event);
-        Ok(Outcome {
+        let done = Done {
+            session_name: name,
             trash_id: Some(trash_id),
-            ..self.ack(0)
-        })
+            ..Done::default()
+        };
+        self.finish(t, EventKind::SessionDeleted, events, done)
     }
 
     /// One revision and one event (FILE_MISSING or FILE_RESTORED) for every
@@ -729,10 +790,15 @@ impl ProjectCtx {
         } else {
             EventKind::FileRestored
         };
-        let mut event = self.commit(t, kind)?;
-        event.files = files;
-        events.push(event);
-        Ok(self.ack(0))
+        self.finish(
+            t,
+            kind,
+            events,
+            Done {
+                files,
+                ..Done::default()
+            },
+        )
     }
 }
 
@@ -757,92 +823,6 @@ fn trash_label(reason: &str, now: i64) -> String {
         other => other,
     };
     format!("working session, {what} {when}")
-}
-
-fn restore_trash(
-    t: &mut WriteTables<'_>,
-    id: u64,
-    new_name: Option<&str>,
-    now: i64,
-    events: &mut Vec<Event>,
-) -> Result<Outcome, StoreError> {
-    let entry = t.trash_entry(id)?.ok_or_else(|| {
-        StoreError::NotFound(format!(
-            "trash entry {id} does not exist — `chronicle trash` lists the entries"
-        ))
-    })?;
-    let name = validate::session_name(new_name.unwrap_or(&entry.name))?;
-    if t.saved(&entry.project, &name)?.is_some() {
-        return Err(StoreError::AlreadyExists(format!(
-            "session \"{name}\" already exists in {} — restore under another name (`chronicle trash restore {id} --as NAME`)",
-            entry.project
-        )));
-    }
-    let mut ctx = ProjectCtx::load(t, &entry.project, now)?;
-    let mut record = t.session(entry.session_id)?;
-    record.name = name.clone();
-    t.put_session(entry.session_id, &record)?;
-    t.saved
-        .insert((entry.project.as_str(), name.as_str()), entry.session_id)?;
-    t.trash.remove(id)?;
-    let mut event = ctx.commit(t, EventKind::TrashChanged)?;
-    event.session_name = name;
-    events.push(event);
-    Ok(Outcome {
-        session: Some(session_info(&record)),
-        ..ctx.ack(0)
-    })
-}
-
-fn purge_trash(
-    t: &mut WriteTables<'_>,
-    id: Option<u64>,
-    older_than_ms: i64,
-    now: i64,
-    events: &mut Vec<Event>,
-) -> Result<Outcome, StoreError> {
-    let victims: Vec<(u64, super::records::TrashRecord)> = match id {
-        Some(id) => {
-            let entry = t.trash_entry(id)?.ok_or_else(|| {
-                StoreError::NotFound(format!(
-                    "trash entry {id} does not exist — `chronicle trash` lists the entries"
-                ))
-            })?;
-            vec![(id, entry)]
-        }
-        None => {
-            let mut victims = Vec::new();
-            for row in redb::ReadableTable::iter(&t.trash)? {
-                let (key, value) = row?;
-                let key = key.value();
-                let entry: super::records::TrashRecord =
-                    records::decode(value.value(), || format!("trash entry {key}"))?;
-                if entry.trashed_at_ms < older_than_ms {
-                    victims.push((key, entry));
-                }
-            }
-            victims
-        }
-    };
-    let mut projects: Vec<String> = Vec::new();
-    for (trash_id, entry) in &victims {
-        t.trash.remove(*trash_id)?;
-        t.destroy_session(entry.session_id)?;
-        if !projects.contains(&entry.project) {
-            projects.push(entry.project.clone());
-        }
-    }
-    let mut outcome = Outcome {
-        purged: u32::try_from(victims.len()).unwrap_or(u32::MAX),
-        ..Outcome::default()
-    };
-    for project in projects {
-        let mut ctx = ProjectCtx::load(t, &project, now)?;
-        let event = ctx.commit(t, EventKind::TrashChanged)?;
-        outcome.revision = event.revision;
-        events.push(event);
-    }
-    Ok(outcome)
 }
 
 pub fn session_info(record: &SessionRecord) -> SessionInfo {

@@ -44,7 +44,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::activity::Activity;
-use crate::store::{self, Mutation, Store, StoreError, validate};
+use crate::store::{self, Mutation, ProjectPath, Store, StoreError, validate};
 
 /// The file in the data directory that keeps the follows and their
 /// cursors across restarts.
@@ -130,17 +130,16 @@ impl Follows {
     pub fn follow(
         &self,
         ctx: &FollowCtx,
-        project: &str,
+        project: &ProjectPath,
         path: &str,
         catch_up: bool,
     ) -> Result<AiderFollow, StoreError> {
-        let project = validate::project_path(project)?;
-        let path = history_path(&project, path)?;
+        let path = history_path(project, path)?;
         if path.is_dir() {
             return Err(StoreError::InvalidArgument(format!(
                 "{} is a directory — pass aider's history file, such as {}",
                 path.display(),
-                Path::new(&project).join(aider::HISTORY_FILE).display()
+                Path::new(project.as_str()).join(aider::HISTORY_FILE).display()
             )));
         }
         let cursor = if catch_up {
@@ -151,13 +150,14 @@ impl Follows {
             })?
         };
         let info = AiderFollow {
-            project: project.clone(),
+            project: project.to_string(),
             path: path.display().to_string(),
             since_ms: store::now_ms(),
             ..AiderFollow::default()
         };
         self.spawn(
             ctx,
+            project.clone(),
             Entry {
                 info: info.clone(),
                 cursor,
@@ -168,9 +168,8 @@ impl Follows {
     }
 
     /// Stops following `project`; returns the follow that ran, if any.
-    pub fn unfollow(&self, project: &str) -> Result<Option<AiderFollow>, StoreError> {
-        let project = validate::project_path(project)?;
-        let stopped = lock(&self.running).remove(&project);
+    pub fn unfollow(&self, project: &ProjectPath) -> Result<Option<AiderFollow>, StoreError> {
+        let stopped = lock(&self.running).remove(project.as_str());
         let info = stopped.map(|running| {
             running.stop.cancel();
             lock(&running.entry).info.clone()
@@ -204,17 +203,25 @@ impl Follows {
             }
         };
         for entry in entries {
-            tracing::info!(project = %entry.info.project, path = %entry.info.path, "resuming an aider follow");
-            self.spawn(ctx, entry);
+            // The file is data from disk: its paths are checked like a
+            // client's.
+            let project = match ProjectPath::new(&entry.info.project) {
+                Ok(project) => project,
+                Err(err) => {
+                    tracing::warn!(file = %self.state_path.display(), error = %err, "skipped a follow with a bad project path");
+                    continue;
+                }
+            };
+            tracing::info!(project = %project, path = %entry.info.path, "resuming an aider follow");
+            self.spawn(ctx, project, entry);
         }
     }
 
-    fn spawn(&self, ctx: &FollowCtx, entry: Entry) {
-        let project = entry.info.project.clone();
+    fn spawn(&self, ctx: &FollowCtx, project: ProjectPath, entry: Entry) {
         let entry = Arc::new(Mutex::new(entry));
         let stop = CancellationToken::new();
         let previous = lock(&self.running).insert(
-            project.clone(),
+            project.to_string(),
             Running {
                 entry: entry.clone(),
                 stop: stop.clone(),
@@ -232,8 +239,10 @@ impl Follows {
         tokio::spawn(task.run(stop));
     }
 
-    /// Writes every follow and its cursor (atomically: a crash leaves the
-    /// old file or the new one).
+    /// Writes every follow and its cursor atomically and durably: a new
+    /// private (0600) file beside the old one, synced, renamed over it,
+    /// and the directory synced, so a crash or power cut leaves the old
+    /// file or the new one.
     fn save(&self) {
         let entries: Vec<Value> = {
             let running = lock(&self.running);
@@ -243,9 +252,7 @@ impl Follows {
         };
         let text = json!({"version": 1, "follows": entries}).to_string();
         let _saving = lock(&self.saving);
-        let temp = self.state_path.with_extension("json.tmp");
-        let result = fs::write(&temp, text).and_then(|()| fs::rename(&temp, &*self.state_path));
-        if let Err(err) = result {
+        if let Err(err) = chronicle_client::fs::write_atomic(&self.state_path, text.as_bytes()) {
             tracing::warn!(file = %self.state_path.display(), error = %err, "cannot save the aider follows");
         }
     }
@@ -506,7 +513,7 @@ fn last_header(file: &mut File) -> io::Result<Option<(u64, String)>> {
 
 struct Task {
     ctx: FollowCtx,
-    project: String,
+    project: ProjectPath,
     entry: Arc<Mutex<Entry>>,
     follows: Follows,
 }

@@ -1,0 +1,105 @@
+//! What every handler works with: the [`SessionsService`] state (store,
+//! daemon facts, shutdown signal, activity, the interop state), and the
+//! one place where a request's fields become the store's checked types.
+//! Every area module imports from here; this module imports none of them.
+
+use std::{path::PathBuf, sync::Arc};
+
+use chronicle_proto::v1::SessionInfo;
+use tokio_util::sync::CancellationToken;
+use tonic::{Response, Status};
+
+use super::errors::fail;
+use crate::activity::Activity;
+use crate::sources::aider::{self, FollowCtx, Follows};
+use crate::store::{Outcome, ProjectPath, SessionName, Store, StoreError};
+
+/// Facts about the running daemon that `GetStatus` reports.
+#[derive(Clone, Debug)]
+pub struct DaemonFacts {
+    pub socket: PathBuf,
+    pub data_dir: PathBuf,
+    pub started_at_ms: i64,
+}
+
+/// The `chronicle.v1.Sessions` service.
+#[derive(Clone)]
+pub struct SessionsService {
+    pub(super) store: Store,
+    pub(super) facts: Arc<DaemonFacts>,
+    /// Cancelled when the daemon shuts down, so endless `Watch` streams end
+    /// and the server can drain.
+    pub(super) shutdown: CancellationToken,
+    /// Where successful calls and open streams are recorded, for the idle
+    /// exit and the file watcher.
+    pub(super) activity: Activity,
+    /// Bundle imports' staging and the aider follows.
+    pub(super) interop: Interop,
+}
+
+impl SessionsService {
+    pub fn new(store: Store, facts: DaemonFacts, shutdown: CancellationToken) -> Self {
+        SessionsService {
+            store,
+            interop: Interop::new(facts.data_dir.clone()),
+            facts: Arc::new(facts),
+            shutdown,
+            activity: Activity::new(std::time::Duration::ZERO),
+        }
+    }
+
+    /// Records calls and streams in `activity` (the server's shared one).
+    pub fn with_activity(mut self, activity: Activity) -> Self {
+        self.activity = activity;
+        self
+    }
+
+    pub(super) fn follow_ctx(&self) -> FollowCtx {
+        FollowCtx {
+            store: self.store.clone(),
+            activity: self.activity.clone(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
+    /// Starts again the aider follows that ran when the daemon stopped.
+    pub fn resume_follows(&self) {
+        self.interop.follows.resume(&self.follow_ctx());
+    }
+}
+
+/// State the interop handlers keep: where to stage imports, and the
+/// aider follows.
+#[derive(Clone)]
+pub(super) struct Interop {
+    pub(super) data_dir: PathBuf,
+    pub(super) follows: Follows,
+}
+
+impl Interop {
+    pub(super) fn new(data_dir: PathBuf) -> Self {
+        Interop {
+            follows: Follows::new(data_dir.join(aider::STATE_FILE)),
+            data_dir,
+        }
+    }
+}
+
+/// The request's project path, checked and normalised: the one place a
+/// client's path becomes a [`ProjectPath`].
+pub(super) fn project(rpc: &'static str, raw: &str) -> Result<ProjectPath, Status> {
+    ProjectPath::new(raw).map_err(|err| fail(rpc, err))
+}
+
+/// A session name from the request, trimmed and checked.
+pub(super) fn session_name(rpc: &'static str, raw: &str) -> Result<SessionName, Status> {
+    SessionName::new(raw).map_err(|err| fail(rpc, err))
+}
+
+/// The session an outcome reports, as the response.
+pub(super) fn session_info(rpc: &'static str, outcome: Outcome) -> Result<Response<SessionInfo>, Status> {
+    outcome
+        .session
+        .map(Response::new)
+        .ok_or_else(|| fail(rpc, StoreError::NotFound("the store returned no session".into())))
+}
