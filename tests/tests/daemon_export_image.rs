@@ -7,16 +7,14 @@
 //! content renders (or fails with a clear status) within a time bound,
 //! after which the daemon still serves.
 
-mod common;
-
 use std::{
     process::Command,
     time::{Duration, Instant},
 };
 
+use crate::common::{Client, add_files, append, append_message, file, message, path_str, save};
 use chronicle_proto::v1::{ExportChunk, ExportImageRequest, GetStatusRequest, Role, SaveMode, Theme, ToolCall};
 use chronicle_tests::{Daemon, Sandbox};
-use common::{Client, add_files, append, append_message, file, message, path_str, save};
 use image::RgbImage;
 use tonic::{Code, Status};
 

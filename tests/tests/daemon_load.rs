@@ -12,7 +12,7 @@
 //! stays flat: resident memory at the end is within a bound of what it
 //! was 5 seconds in. Peak RSS and the operation counts are printed.
 
-mod common;
+use crate::common;
 
 use std::{
     collections::HashMap,
@@ -20,13 +20,13 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::common::{Client, file, message, path_str, rss_kib, working};
 use chronicle_proto::v1::{
     AddContextFilesRequest, AppendMessageRequest, AppendToMessageRequest, Event, EventKind, ExportRequest,
     GetStatusRequest, GetWorkingSessionRequest, ListProjectsRequest, ListSessionsRequest, Role, SaveMode,
     SaveSessionRequest, WatchRequest,
 };
 use chronicle_tests::Sandbox;
-use common::{Client, file, message, path_str, rss_kib, working};
 use tokio::time::timeout_at;
 use tonic::{Status, Streaming};
 
