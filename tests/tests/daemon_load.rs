@@ -248,6 +248,7 @@ async fn read_until_resync(stream: &mut Streaming<Event>) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_subscriber_of_big_messages_is_told_to_resync_early() {
+    let _alone = common::heavy().await;
     // 80 MiB of events: well past what the daemon holds for one client in
     // bytes (32 MiB waiting, plus 16 events queued for the encoder and what
     // HTTP/2 flow control lets through), far below what it holds in events
@@ -284,6 +285,7 @@ async fn a_slow_subscriber_of_big_messages_is_told_to_resync_early() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_clients_for_thirty_seconds_lose_nothing_and_memory_stays_flat() {
+    let _alone = common::heavy().await;
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();
     let pid = daemon.pid();

@@ -3,7 +3,9 @@
 //! suite compiles and links once instead of once per file. The tests run in
 //! parallel inside one process, so none of them may change process-wide
 //! state (environment, current directory, signal dispositions, umask):
-//! whatever a child process needs is passed to its `Command`.
+//! whatever a child process needs is passed to its `Command`. The few
+//! tests that load the machine for long hold `common::heavy()`, so no two of
+//! them run at once.
 
 mod common;
 

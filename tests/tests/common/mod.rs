@@ -19,6 +19,17 @@ use chronicle_proto::{
 };
 use tonic::{Code, Status, transport::Channel};
 
+/// Held by the tests that load the machine for long (the 30-second load,
+/// the hostile image export): all tests share one process, and these
+/// measure what the others would take from them (throughput, a time bound),
+/// so no two of them run at once. Light tests still run beside them.
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Waits until no other heavy test runs; heavy until the guard drops.
+pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    HEAVY.lock().await
+}
+
 /// The generated client on the daemon's socket.
 pub type Client = SessionsClient<Channel>;
 
