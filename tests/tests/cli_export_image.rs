@@ -4,13 +4,11 @@
 //! each path as it is written; `-o -` streams a single page to stdout;
 //! bad sizes are bad usage (exit 2).
 
-mod common;
-
 use std::{fs, path::Path};
 
+use crate::common::{Client, append};
 use chronicle_proto::v1::Role;
 use chronicle_tests::Sandbox;
-use common::{Client, append};
 
 fn decode(bytes: &[u8]) -> image::RgbImage {
     image::load_from_memory_with_format(bytes, image::ImageFormat::Png)

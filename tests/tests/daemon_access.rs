@@ -9,7 +9,7 @@
 //! (The default modes are checked in daemon_lifecycle.rs.) Tests that need
 //! root say so and pass when run without it.
 
-mod common;
+use crate::common;
 
 use std::{
     fs,

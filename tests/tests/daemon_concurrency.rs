@@ -3,11 +3,9 @@
 //! wins and every other gets FAILED_PRECONDITION naming the new revision —
 //! even when the daemon applies them in one group-commit batch.
 
-mod common;
-
+use crate::common::{Client, append, message, path_str, working};
 use chronicle_proto::v1::{AppendMessageRequest, AppendToMessageRequest, MutationAck, Role};
 use chronicle_tests::Sandbox;
-use common::{Client, append, message, path_str, working};
 use tonic::{Code, Status};
 
 async fn append_at(mut client: Client, project: String, content: String, expected: u64) -> Result<MutationAck, Status> {

@@ -14,12 +14,14 @@ use std::{
 use chronicle_proto::{
     SessionsClient,
     v1::{
-        AppendMessageRequest, AppendToMessageRequest, DeleteMessagesRequest, GetWorkingSessionRequest,
-        ListSessionsRequest, Message, Role, SaveSessionRequest, UpdateMessageRequest,
+        AppendMessageRequest, AppendToMessageRequest, DeleteMessagesRequest, ListSessionsRequest, Message, Role,
+        SaveSessionRequest, UpdateMessageRequest,
     },
 };
 use chronicle_tests::Sandbox;
 use tonic::transport::Channel;
+
+use crate::common::{Session, pages};
 
 const ITERATIONS: u64 = 50;
 
@@ -100,24 +102,10 @@ impl Model {
 
 async fn read_back(client: &mut SessionsClient<Channel>, project: &str) -> Model {
     let mut model = Model::default();
-    let mut after = 0;
-    loop {
-        let page = client
-            .get_working_session(GetWorkingSessionRequest {
-                project: project.to_owned(),
-                after_message_id: after,
-                limit: 0,
-            })
-            .await
-            .expect("read the working session")
-            .into_inner();
+    for page in pages(client, project, Session::Working, 0).await {
         model.revision = page.revision;
         for message in &page.messages {
             model.messages.insert(message.id, message.content.clone());
-        }
-        after = page.messages.last().map_or(after, |m| m.id);
-        if !page.more {
-            break;
         }
     }
     let sessions = client

@@ -4,23 +4,115 @@
 //! oversize content), NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION (whose
 //! message names the current revision), RESOURCE_EXHAUSTED (too many
 //! context files), including image exports asked for impossible sizes.
-//! After each refused request the test checks that nothing changed.
-//! PERMISSION_DENIED and UNAVAILABLE are covered by other suites.
-
-mod common;
+//!
+//! Table-driven: each [`Case`] names a request, the code it must get and a
+//! piece of text its message must contain. [`refuse_all`] sends a table and
+//! checks after every case that nothing a client can see changed (the
+//! watched projects and the project list); it reports every case that went
+//! wrong by name, not just the first. PERMISSION_DENIED and UNAVAILABLE are
+//! covered by other suites.
 
 use chronicle_proto::v1::{
-    AddContextFilesRequest, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest, DeleteMessagesRequest,
-    DeleteSessionRequest, ExportImageRequest, ExportRequest, GetSessionRequest, GetStatusRequest,
-    GetWorkingSessionRequest, ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message, OpenProjectRequest,
-    PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, Role, SaveMode,
-    SaveSessionRequest, SetContextFilesRequest, Theme, UpdateMessageRequest, WatchRequest,
+    AddContextFilesRequest, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest, ContextFile,
+    DeleteMessagesRequest, DeleteSessionRequest, ExportImageRequest, ExportRequest, GetSessionRequest,
+    GetStatusRequest, GetWorkingSessionRequest, ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message,
+    OpenProjectRequest, PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, Role,
+    SaveMode, SaveSessionRequest, SetContextFilesRequest, Theme, UpdateMessageRequest, WatchRequest,
 };
 use chronicle_tests::Sandbox;
-use common::{
-    Client, add_files, append, expect_code, file, message, open, path_str, project_count, save, snapshot, working,
-};
 use tonic::Code;
+
+use crate::common::{
+    Call, Client, Snapshot, add_files, append, file, message, open, path_str, project_count, save, snapshot, working,
+};
+
+/// One request the daemon must refuse.
+struct Case {
+    /// What the case is, for the report.
+    name: String,
+    call: Call,
+    /// The status code it must get.
+    code: Code,
+    /// Text the status message must contain ("" when any message will do;
+    /// an empty message is always wrong).
+    contains: String,
+}
+
+fn case(name: impl Into<String>, code: Code, call: Call) -> Case {
+    Case {
+        name: name.into(),
+        call,
+        code,
+        contains: String::new(),
+    }
+}
+
+impl Case {
+    /// The same case, its message required to contain `text`.
+    fn naming(self, text: impl Into<String>) -> Case {
+        Case {
+            contains: text.into(),
+            ..self
+        }
+    }
+}
+
+/// Sends every case in order. Each must fail with its code and a message
+/// holding its text, and leave the `watched` projects and the project list
+/// as they were. Fails the test listing every case that went wrong.
+async fn refuse_all(client: &mut Client, watched: &[&str], cases: Vec<Case>) {
+    let mut before: Vec<Snapshot> = Vec::new();
+    for project in watched {
+        before.push(snapshot(client, project).await);
+    }
+    let mut projects = project_count(client).await;
+    let total = cases.len();
+    let mut failures = Vec::new();
+    for Case {
+        name,
+        call,
+        code,
+        contains,
+    } in cases
+    {
+        match call.send(client).await {
+            Ok(()) => failures.push(format!("{name}: expected {code:?}, but the call succeeded")),
+            Err(status) if status.code() != code => failures.push(format!(
+                "{name}: expected {code:?}, got {:?}: {}",
+                status.code(),
+                status.message()
+            )),
+            Err(status) if status.message().is_empty() => {
+                failures.push(format!("{name}: the status carries no message"));
+            }
+            Err(status) if !status.message().contains(&contains) => failures.push(format!(
+                "{name}: the message does not contain {contains:?}: {}",
+                status.message()
+            )),
+            Err(_) => {}
+        }
+        for (project, before) in watched.iter().zip(&mut before) {
+            let now = snapshot(client, project).await;
+            if now != *before {
+                failures.push(format!("{name}: the refused call changed {project}"));
+                // Compare the next cases with the changed state, so one
+                // change is reported once.
+                *before = now;
+            }
+        }
+        let now = project_count(client).await;
+        if now != projects {
+            failures.push(format!("{name}: the number of projects went from {projects} to {now}"));
+            projects = now;
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {total} refused requests went wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
 
 /// Project paths the daemon must refuse.
 const BAD_PROJECTS: [&str; 5] = ["", "relative/dir", "./here", "~/home-relative", "/nul\0inside"];
@@ -49,113 +141,189 @@ async fn busy_project(client: &mut Client, sandbox: &Sandbox) -> String {
     project
 }
 
-fn append_request(project: &str, message: Message, expected_revision: Option<u64>) -> AppendMessageRequest {
-    AppendMessageRequest {
+fn append_call(project: &str, message: Message, expected_revision: Option<u64>) -> Call {
+    Call::Append(AppendMessageRequest {
         project: project.to_owned(),
         message: Some(message),
         expected_revision,
-    }
+    })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn bad_project_paths_are_invalid_argument() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
+fn update_call(project: &str, message: Message, expected_revision: Option<u64>) -> Call {
+    Call::Update(UpdateMessageRequest {
+        project: project.to_owned(),
+        message: Some(message),
+        expected_revision,
+    })
+}
 
-    for bad in BAD_PROJECTS {
-        let what = |rpc: &str| format!("{rpc} with project {bad:?}");
-        let result = client
-            .open_project(OpenProjectRequest {
-                project: bad.into(),
-                start: 0,
-            })
-            .await;
-        expect_code(result, Code::InvalidArgument, &what("OpenProject"));
-        let result = client
-            .append_message(append_request(bad, message(Role::User, "x"), None))
-            .await;
-        expect_code(result, Code::InvalidArgument, &what("AppendMessage"));
-        let result = client
-            .get_working_session(GetWorkingSessionRequest {
+fn append_to_call(project: &str, message_id: u64, delta: String, expected_revision: Option<u64>) -> Call {
+    Call::AppendTo(AppendToMessageRequest {
+        project: project.to_owned(),
+        message_id,
+        delta,
+        expected_revision,
+    })
+}
+
+fn delete_call(project: &str, message_id: u64, truncate_after: bool, expected_revision: Option<u64>) -> Call {
+    Call::Delete(DeleteMessagesRequest {
+        project: project.to_owned(),
+        message_id,
+        truncate_after,
+        expected_revision,
+    })
+}
+
+fn add_files_call(project: &str, files: Vec<ContextFile>) -> Call {
+    Call::AddFiles(AddContextFilesRequest {
+        project: project.to_owned(),
+        files,
+        expected_revision: None,
+    })
+}
+
+fn set_files_call(project: &str, files: Vec<ContextFile>, expected_revision: Option<u64>) -> Call {
+    Call::SetFiles(SetContextFilesRequest {
+        project: project.to_owned(),
+        files,
+        expected_revision,
+    })
+}
+
+fn save_call(project: &str, name: &str, mode: i32) -> Call {
+    Call::Save(SaveSessionRequest {
+        project: project.to_owned(),
+        name: name.to_owned(),
+        mode,
+    })
+}
+
+fn rename_call(project: &str, name: &str, new_name: &str) -> Call {
+    Call::Rename(RenameSessionRequest {
+        project: project.to_owned(),
+        name: name.to_owned(),
+        new_name: new_name.to_owned(),
+    })
+}
+
+fn load_call(project: &str, name: &str, messages: bool, files: bool, expected_revision: Option<u64>) -> Call {
+    Call::Load(LoadSessionRequest {
+        project: project.to_owned(),
+        name: name.to_owned(),
+        messages,
+        files,
+        expected_revision,
+    })
+}
+
+fn get_session_call(project: &str, name: &str) -> Call {
+    Call::GetSession(GetSessionRequest {
+        project: project.to_owned(),
+        name: name.to_owned(),
+        after_message_id: 0,
+        limit: 0,
+    })
+}
+
+fn open_call(project: &str, start: i32) -> Call {
+    Call::Open(OpenProjectRequest {
+        project: project.to_owned(),
+        start,
+    })
+}
+
+fn export_call(project: &str, name: &str) -> Call {
+    Call::Export(ExportRequest {
+        project: project.to_owned(),
+        name: name.to_owned(),
+    })
+}
+
+/// Every RPC that takes a project, given a path the daemon must refuse.
+fn bad_project_cases(bad: &str) -> Vec<Case> {
+    let what = |rpc: &str| format!("{rpc} with project {bad:?}");
+    let mut cases = vec![
+        case(what("OpenProject"), Code::InvalidArgument, open_call(bad, 0)),
+        case(
+            what("AppendMessage"),
+            Code::InvalidArgument,
+            append_call(bad, message(Role::User, "x"), None),
+        ),
+        case(
+            what("GetWorkingSession"),
+            Code::InvalidArgument,
+            Call::GetWorking(GetWorkingSessionRequest {
                 project: bad.into(),
                 after_message_id: 0,
                 limit: 0,
-            })
-            .await;
-        expect_code(result, Code::InvalidArgument, &what("GetWorkingSession"));
-        let result = client
-            .add_context_files(AddContextFilesRequest {
-                project: bad.into(),
-                files: vec![file("a.rs", false)],
-                expected_revision: None,
-            })
-            .await;
-        expect_code(result, Code::InvalidArgument, &what("AddContextFiles"));
-        let result = client
-            .save_session(SaveSessionRequest {
-                project: bad.into(),
-                name: "s".into(),
-                mode: 0,
-            })
-            .await;
-        expect_code(result, Code::InvalidArgument, &what("SaveSession"));
-        let result = client.list_sessions(ListSessionsRequest { project: bad.into() }).await;
-        expect_code(result, Code::InvalidArgument, &what("ListSessions"));
-        let result = client
-            .export_markdown(ExportRequest {
-                project: bad.into(),
-                name: String::new(),
-            })
-            .await;
-        expect_code(result, Code::InvalidArgument, &what("ExportMarkdown"));
-        if !bad.is_empty() {
-            // An empty project means "every project" for these two.
-            let result = client.list_trash(ListTrashRequest { project: bad.into() }).await;
-            expect_code(result, Code::InvalidArgument, &what("ListTrash"));
-            let result = client.watch(WatchRequest { project: bad.into() }).await;
-            expect_code(result, Code::InvalidArgument, &what("Watch"));
-        }
+            }),
+        ),
+        case(
+            what("AddContextFiles"),
+            Code::InvalidArgument,
+            add_files_call(bad, vec![file("a.rs", false)]),
+        ),
+        case(what("SaveSession"), Code::InvalidArgument, save_call(bad, "s", 0)),
+        case(
+            what("ListSessions"),
+            Code::InvalidArgument,
+            Call::ListSessions(ListSessionsRequest { project: bad.into() }),
+        ),
+        case(what("ExportMarkdown"), Code::InvalidArgument, export_call(bad, "")),
+    ];
+    if !bad.is_empty() {
+        // An empty project means "every project" for these two.
+        cases.push(case(
+            what("ListTrash"),
+            Code::InvalidArgument,
+            Call::ListTrash(ListTrashRequest { project: bad.into() }),
+        ));
+        cases.push(case(
+            what("Watch"),
+            Code::InvalidArgument,
+            Call::Watch(WatchRequest { project: bad.into() }),
+        ));
     }
-    assert_eq!(project_count(&mut client).await, 0, "no refused call created a project");
+    cases
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn refused_requests_do_not_create_a_project() {
+async fn bad_or_unknown_projects_are_refused_and_never_registered() {
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();
     let mut client = daemon.client().await;
     let never = path_str(&sandbox.project("never-opened"));
 
-    let result = client
-        .append_message(append_request(&never, message(Role::Unspecified, "x"), None))
-        .await;
-    expect_code(result, Code::InvalidArgument, "append with no role");
-    let result = client
-        .append_message(append_request(&never, message(Role::User, "x"), Some(3)))
-        .await;
-    expect_code(
-        result,
-        Code::FailedPrecondition,
-        "append at a revision the project never had",
-    );
-    let result = client
-        .delete_messages(DeleteMessagesRequest {
-            project: never.clone(),
-            message_id: 1,
-            truncate_after: false,
-            expected_revision: None,
-        })
-        .await;
-    expect_code(result, Code::NotFound, "delete in an unknown project");
-    let result = client
-        .rename_session(RenameSessionRequest {
-            project: never.clone(),
-            name: "a".into(),
-            new_name: "b".into(),
-        })
-        .await;
-    expect_code(result, Code::NotFound, "rename in an unknown project");
+    let mut cases: Vec<Case> = BAD_PROJECTS.into_iter().flat_map(bad_project_cases).collect();
+    cases.extend([
+        case(
+            "append with no role",
+            Code::InvalidArgument,
+            append_call(&never, message(Role::Unspecified, "x"), None),
+        ),
+        case(
+            "append at a revision the project never had",
+            Code::FailedPrecondition,
+            append_call(&never, message(Role::User, "x"), Some(3)),
+        ),
+        case(
+            "delete in an unknown project",
+            Code::NotFound,
+            delete_call(&never, 1, false, None),
+        ),
+        case(
+            "rename in an unknown project",
+            Code::NotFound,
+            rename_call(&never, "a", "b"),
+        ),
+        case(
+            "export of a project never opened",
+            Code::NotFound,
+            export_call(&never, ""),
+        ),
+    ]);
+    refuse_all(&mut client, &[], cases).await;
 
     assert_eq!(
         project_count(&mut client).await,
@@ -170,688 +338,287 @@ async fn refused_requests_do_not_create_a_project() {
     assert_eq!(status.project_count, 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn bad_session_names_are_invalid_argument() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    let deleted = path_str(&sandbox.project("other"));
-    append(&mut client, &deleted, Role::User, "x").await;
-    save(&mut client, &deleted, "gone", SaveMode::CreateNew).await;
-    let trash_id = client
-        .delete_session(DeleteSessionRequest {
-            project: deleted.clone(),
-            name: "gone".into(),
-        })
-        .await
-        .expect("DeleteSession")
-        .into_inner()
-        .trash_id;
-    let before = snapshot(&mut client, &project).await;
-    let before_other = snapshot(&mut client, &deleted).await;
-
+/// Bad session names on every RPC that takes one.
+fn bad_name_cases(project: &str, trash_id: &str) -> Vec<Case> {
+    let mut cases = Vec::new();
     for (name, why) in bad_names() {
-        let result = client
-            .save_session(SaveSessionRequest {
-                project: project.clone(),
-                name: name.clone(),
-                mode: SaveMode::CreateNew as i32,
-            })
-            .await;
-        expect_code(result, Code::InvalidArgument, &format!("save as {why}"));
-        let result = client
-            .rename_session(RenameSessionRequest {
-                project: project.clone(),
-                name: "saved".into(),
-                new_name: name.clone(),
-            })
-            .await;
-        expect_code(result, Code::InvalidArgument, &format!("rename to {why}"));
+        cases.push(case(
+            format!("save as {why}"),
+            Code::InvalidArgument,
+            save_call(project, &name, SaveMode::CreateNew as i32),
+        ));
+        cases.push(case(
+            format!("rename to {why}"),
+            Code::InvalidArgument,
+            rename_call(project, "saved", &name),
+        ));
         if !name.trim().is_empty() {
             // A blank new_name means "the entry's own name".
-            let result = client
-                .restore_trash(RestoreTrashRequest {
-                    id: trash_id.clone(),
+            cases.push(case(
+                format!("restore as {why}"),
+                Code::InvalidArgument,
+                Call::Restore(RestoreTrashRequest {
+                    id: trash_id.to_owned(),
                     new_name: name.clone(),
-                })
-                .await;
-            expect_code(result, Code::InvalidArgument, &format!("restore as {why}"));
+                }),
+            ));
         }
-        let result = client
-            .load_session(LoadSessionRequest {
-                project: project.clone(),
-                name: name.clone(),
-                messages: true,
-                files: true,
-                expected_revision: None,
-            })
-            .await;
-        expect_code(result, Code::InvalidArgument, &format!("load {why}"));
+        cases.push(case(
+            format!("load {why}"),
+            Code::InvalidArgument,
+            load_call(project, &name, true, true, None),
+        ));
     }
-    assert_eq!(
-        snapshot(&mut client, &project).await,
-        before,
-        "refused names changed the project"
-    );
-    assert_eq!(
-        snapshot(&mut client, &deleted).await,
-        before_other,
-        "refused restores changed the trash"
-    );
-
-    // The limits are inclusive: 128 characters (not bytes) are fine.
-    for name in ["x".repeat(128), "é".repeat(128)] {
-        save(&mut client, &project, &name, SaveMode::CreateNew).await;
-    }
+    cases
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn unknown_or_unspecified_roles_are_invalid_argument() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    let first = working(&mut client, &project).await.messages[0].clone();
-    let before = snapshot(&mut client, &project).await;
-
+/// Unknown roles, enum values out of range, and a load of nothing.
+fn bad_value_cases(project: &str, first: u64, never: &str) -> Vec<Case> {
+    let mut cases = Vec::new();
     for role in [0, 7, 99, -1] {
         let bad = Message {
             role,
             content: "x".into(),
             ..Message::default()
         };
-        let result = client.append_message(append_request(&project, bad.clone(), None)).await;
-        let status = expect_code(result, Code::InvalidArgument, &format!("append with role {role}"));
-        assert!(status.message().contains("role"), "{}", status.message());
-        let result = client
-            .update_message(UpdateMessageRequest {
-                project: project.clone(),
-                message: Some(Message { id: first.id, ..bad }),
-                expected_revision: None,
-            })
-            .await;
-        expect_code(result, Code::InvalidArgument, &format!("update to role {role}"));
-    }
-    let result = client
-        .append_message(AppendMessageRequest {
-            project: project.clone(),
-            message: None,
-            expected_revision: None,
-        })
-        .await;
-    expect_code(result, Code::InvalidArgument, "append without a message");
-    assert_eq!(snapshot(&mut client, &project).await, before);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn unknown_enum_values_are_invalid_argument() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    let before = snapshot(&mut client, &project).await;
-
-    let result = client
-        .open_project(OpenProjectRequest {
-            project: project.clone(),
-            start: 7,
-        })
-        .await;
-    expect_code(result, Code::InvalidArgument, "OpenProject with start mode 7");
-    let result = client
-        .save_session(SaveSessionRequest {
-            project: project.clone(),
-            name: "saved".into(),
-            mode: 9,
-        })
-        .await;
-    expect_code(result, Code::InvalidArgument, "SaveSession with save mode 9");
-    let result = client
-        .save_session(SaveSessionRequest {
-            project: project.clone(),
-            name: "fresh".into(),
-            mode: -3,
-        })
-        .await;
-    expect_code(result, Code::InvalidArgument, "SaveSession with save mode -3");
-    assert_eq!(snapshot(&mut client, &project).await, before);
-
-    let never = path_str(&sandbox.project("never"));
-    let result = client
-        .open_project(OpenProjectRequest {
-            project: never,
-            start: 2,
-        })
-        .await;
-    expect_code(
-        result,
-        Code::InvalidArgument,
-        "OpenProject of a new project with start mode 2",
-    );
-    assert_eq!(project_count(&mut client).await, 1);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn load_with_neither_messages_nor_files_is_invalid_argument() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    let before = snapshot(&mut client, &project).await;
-
-    let result = client
-        .load_session(LoadSessionRequest {
-            project: project.clone(),
-            name: "saved".into(),
-            messages: false,
-            files: false,
-            expected_revision: None,
-        })
-        .await;
-    expect_code(result, Code::InvalidArgument, "load of nothing");
-    assert_eq!(snapshot(&mut client, &project).await, before);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn content_over_the_limit_is_invalid_argument() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start_with(&["--max-content-bytes", "1024"]);
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    let first = working(&mut client, &project).await.messages[0].clone();
-    let before = snapshot(&mut client, &project).await;
-
-    let result = client
-        .append_message(append_request(&project, message(Role::User, &"x".repeat(1025)), None))
-        .await;
-    let status = expect_code(result, Code::InvalidArgument, "append of 1025 bytes");
-    assert!(
-        status.message().contains("1024"),
-        "the message names the limit: {}",
-        status.message()
-    );
-    // Bytes, not characters: 513 two-byte characters are 1026 bytes.
-    let result = client
-        .append_message(append_request(&project, message(Role::User, &"é".repeat(513)), None))
-        .await;
-    expect_code(result, Code::InvalidArgument, "append of 1026 bytes in 513 characters");
-    let mut thinking = message(Role::Assistant, "short");
-    thinking.reasoning = "r".repeat(1025);
-    let result = client.append_message(append_request(&project, thinking, None)).await;
-    expect_code(result, Code::InvalidArgument, "append with 1025 bytes of reasoning");
-    let result = client
-        .update_message(UpdateMessageRequest {
-            project: project.clone(),
-            message: Some(Message {
-                id: first.id,
-                ..message(Role::User, &"x".repeat(1025))
-            }),
-            expected_revision: None,
-        })
-        .await;
-    expect_code(result, Code::InvalidArgument, "update to 1025 bytes");
-    let room = 1024 - first.content.len();
-    let result = client
-        .append_to_message(AppendToMessageRequest {
-            project: project.clone(),
-            message_id: first.id,
-            delta: "y".repeat(room + 1),
-            expected_revision: None,
-        })
-        .await;
-    expect_code(
-        result,
-        Code::InvalidArgument,
-        "append-to growing the content past 1024 bytes",
-    );
-    assert_eq!(
-        snapshot(&mut client, &project).await,
-        before,
-        "oversize content changed something"
-    );
-
-    // Exactly at the limit is accepted, both ways.
-    append(&mut client, &project, Role::User, &"x".repeat(1024)).await;
-    client
-        .append_to_message(AppendToMessageRequest {
-            project: project.clone(),
-            message_id: first.id,
-            delta: "y".repeat(room),
-            expected_revision: None,
-        })
-        .await
-        .expect("append-to up to exactly the limit");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn content_over_eight_mib_is_invalid_argument_by_default() {
-    const LIMIT: usize = 8 * 1024 * 1024;
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    let before = snapshot(&mut client, &project).await;
-
-    let result = client
-        .append_message(append_request(
-            &project,
-            message(Role::Tool, &"x".repeat(LIMIT + 1)),
-            None,
-        ))
-        .await;
-    expect_code(result, Code::InvalidArgument, "append of 8 MiB + 1 byte");
-    assert_eq!(snapshot(&mut client, &project).await, before);
-
-    let ack = append(&mut client, &project, Role::Tool, &"x".repeat(LIMIT)).await;
-    let stored = working(&mut client, &project).await;
-    let last = stored.messages.last().expect("the big message");
-    assert_eq!(last.id, ack.message_id);
-    assert_eq!(
-        last.content.len(),
-        LIMIT,
-        "exactly 8 MiB is accepted and comes back whole"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn unknown_messages_and_files_are_not_found() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    let before = snapshot(&mut client, &project).await;
-    let unknown = 999;
-
-    let result = client
-        .append_to_message(AppendToMessageRequest {
-            project: project.clone(),
-            message_id: unknown,
-            delta: "x".into(),
-            expected_revision: None,
-        })
-        .await;
-    let status = expect_code(result, Code::NotFound, "append-to an unknown message");
-    assert!(status.message().contains("999"), "{}", status.message());
-    let result = client
-        .update_message(UpdateMessageRequest {
-            project: project.clone(),
-            message: Some(Message {
-                id: unknown,
-                ..message(Role::User, "x")
-            }),
-            expected_revision: None,
-        })
-        .await;
-    expect_code(result, Code::NotFound, "update of an unknown message");
-    for truncate_after in [false, true] {
-        let result = client
-            .delete_messages(DeleteMessagesRequest {
-                project: project.clone(),
-                message_id: unknown,
-                truncate_after,
-                expected_revision: None,
-            })
-            .await;
-        expect_code(
-            result,
-            Code::NotFound,
-            &format!("delete of an unknown message (truncate {truncate_after})"),
+        cases.push(
+            case(
+                format!("append with role {role}"),
+                Code::InvalidArgument,
+                append_call(project, bad.clone(), None),
+            )
+            .naming("role"),
         );
+        cases.push(case(
+            format!("update to role {role}"),
+            Code::InvalidArgument,
+            update_call(project, Message { id: first, ..bad }, None),
+        ));
     }
-    // One unknown path refuses the whole removal: the known one stays.
-    let result = client
-        .remove_context_files(RemoveContextFilesRequest {
-            project: project.clone(),
-            paths: vec!["src/lib.rs".into(), "not/there.rs".into()],
-            expected_revision: None,
-        })
-        .await;
-    let status = expect_code(result, Code::NotFound, "removal of a file not in the context");
-    assert!(status.message().contains("not/there.rs"), "{}", status.message());
-    assert_eq!(snapshot(&mut client, &project).await, before);
+    cases.extend([
+        case(
+            "append without a message",
+            Code::InvalidArgument,
+            Call::Append(AppendMessageRequest {
+                project: project.to_owned(),
+                message: None,
+                expected_revision: None,
+            }),
+        ),
+        case(
+            "OpenProject with start mode 7",
+            Code::InvalidArgument,
+            open_call(project, 7),
+        ),
+        case(
+            "SaveSession with save mode 9",
+            Code::InvalidArgument,
+            save_call(project, "saved", 9),
+        ),
+        case(
+            "SaveSession with save mode -3",
+            Code::InvalidArgument,
+            save_call(project, "fresh", -3),
+        ),
+        case(
+            "OpenProject of a new project with start mode 2",
+            Code::InvalidArgument,
+            open_call(never, 2),
+        ),
+        case(
+            "load of nothing",
+            Code::InvalidArgument,
+            load_call(project, "saved", false, false, None),
+        ),
+    ]);
+    cases
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn unknown_saved_sessions_are_not_found() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    let before = snapshot(&mut client, &project).await;
+/// Messages, files, saved sessions and trash entries that do not exist,
+/// malformed trash ids, and a rename onto a taken name.
+fn unknown_cases(project: &str, never: &str) -> Vec<Case> {
+    let unknown = 999;
     let missing = "no such session";
-
-    let result = client
-        .get_session(GetSessionRequest {
-            project: project.clone(),
-            name: missing.into(),
-            after_message_id: 0,
-            limit: 0,
-        })
-        .await;
-    expect_code(result, Code::NotFound, "GetSession");
-    let result = client
-        .load_session(LoadSessionRequest {
-            project: project.clone(),
-            name: missing.into(),
-            messages: true,
-            files: false,
-            expected_revision: None,
-        })
-        .await;
-    expect_code(result, Code::NotFound, "LoadSession");
-    let result = client
-        .rename_session(RenameSessionRequest {
-            project: project.clone(),
-            name: missing.into(),
-            new_name: "whatever".into(),
-        })
-        .await;
-    expect_code(result, Code::NotFound, "RenameSession");
-    let result = client
-        .delete_session(DeleteSessionRequest {
-            project: project.clone(),
-            name: missing.into(),
-        })
-        .await;
-    expect_code(result, Code::NotFound, "DeleteSession");
-    let result = client
-        .save_session(SaveSessionRequest {
-            project: project.clone(),
-            name: missing.into(),
-            mode: SaveMode::Overwrite as i32,
-        })
-        .await;
-    expect_code(result, Code::NotFound, "SaveSession(OVERWRITE) of a name never saved");
-    let result = client
-        .export_markdown(ExportRequest {
-            project: project.clone(),
-            name: missing.into(),
-        })
-        .await;
-    expect_code(result, Code::NotFound, "ExportMarkdown");
-    // A saved session belongs to its project only.
-    let other = path_str(&sandbox.project("other"));
-    let result = client
-        .get_session(GetSessionRequest {
-            project: other,
-            name: "saved".into(),
-            after_message_id: 0,
-            limit: 0,
-        })
-        .await;
-    expect_code(result, Code::NotFound, "GetSession of another project's session");
-    assert_eq!(snapshot(&mut client, &project).await, before);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn unknown_trash_entries_are_not_found_and_malformed_ids_invalid() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    let before = snapshot(&mut client, &project).await;
-
-    let result = client
-        .restore_trash(RestoreTrashRequest {
-            id: "424242".into(),
-            new_name: String::new(),
-        })
-        .await;
-    expect_code(result, Code::NotFound, "RestoreTrash of an unknown id");
-    let result = client
-        .purge_trash(PurgeTrashRequest {
-            id: "424242".into(),
-            older_than_ms: 0,
-        })
-        .await;
-    expect_code(result, Code::NotFound, "PurgeTrash of an unknown id");
+    let mut cases = vec![
+        case(
+            "append-to an unknown message",
+            Code::NotFound,
+            append_to_call(project, unknown, "x".into(), None),
+        )
+        .naming("999"),
+        case(
+            "update of an unknown message",
+            Code::NotFound,
+            update_call(
+                project,
+                Message {
+                    id: unknown,
+                    ..message(Role::User, "x")
+                },
+                None,
+            ),
+        ),
+    ];
+    for truncate_after in [false, true] {
+        cases.push(case(
+            format!("delete of an unknown message (truncate {truncate_after})"),
+            Code::NotFound,
+            delete_call(project, unknown, truncate_after, None),
+        ));
+    }
+    cases.extend([
+        // One unknown path refuses the whole removal: the known one stays.
+        case(
+            "removal of a file not in the context",
+            Code::NotFound,
+            Call::RemoveFiles(RemoveContextFilesRequest {
+                project: project.to_owned(),
+                paths: vec!["src/lib.rs".into(), "not/there.rs".into()],
+                expected_revision: None,
+            }),
+        )
+        .naming("not/there.rs"),
+        case("GetSession", Code::NotFound, get_session_call(project, missing)),
+        case(
+            "LoadSession",
+            Code::NotFound,
+            load_call(project, missing, true, false, None),
+        ),
+        case(
+            "RenameSession",
+            Code::NotFound,
+            rename_call(project, missing, "whatever"),
+        ),
+        case(
+            "DeleteSession",
+            Code::NotFound,
+            Call::DeleteSession(DeleteSessionRequest {
+                project: project.to_owned(),
+                name: missing.into(),
+            }),
+        ),
+        case(
+            "SaveSession(OVERWRITE) of a name never saved",
+            Code::NotFound,
+            save_call(project, missing, SaveMode::Overwrite as i32),
+        ),
+        case("ExportMarkdown", Code::NotFound, export_call(project, missing)),
+        // A saved session belongs to its project only.
+        case(
+            "GetSession of another project's session",
+            Code::NotFound,
+            get_session_call(never, "saved"),
+        ),
+        case(
+            "RestoreTrash of an unknown id",
+            Code::NotFound,
+            Call::Restore(RestoreTrashRequest {
+                id: "424242".into(),
+                new_name: String::new(),
+            }),
+        ),
+        case(
+            "PurgeTrash of an unknown id",
+            Code::NotFound,
+            Call::Purge(PurgeTrashRequest {
+                id: "424242".into(),
+                older_than_ms: 0,
+            }),
+        ),
+    ]);
     for bad in ["not-a-number", "-1", "1.5"] {
-        let result = client
-            .restore_trash(RestoreTrashRequest {
+        cases.push(case(
+            format!("RestoreTrash of id {bad:?}"),
+            Code::InvalidArgument,
+            Call::Restore(RestoreTrashRequest {
                 id: bad.into(),
                 new_name: String::new(),
-            })
-            .await;
-        expect_code(result, Code::InvalidArgument, &format!("RestoreTrash of id {bad:?}"));
-        let result = client
-            .purge_trash(PurgeTrashRequest {
+            }),
+        ));
+        cases.push(case(
+            format!("PurgeTrash of id {bad:?}"),
+            Code::InvalidArgument,
+            Call::Purge(PurgeTrashRequest {
                 id: bad.into(),
                 older_than_ms: 0,
-            })
-            .await;
-        expect_code(result, Code::InvalidArgument, &format!("PurgeTrash of id {bad:?}"));
+            }),
+        ));
     }
-    assert_eq!(snapshot(&mut client, &project).await, before);
+    cases.push(
+        case(
+            "rename onto a taken name",
+            Code::AlreadyExists,
+            rename_call(project, "saved", "other"),
+        )
+        .naming("other"),
+    );
+    cases
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn exporting_a_never_opened_project_is_not_found() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let never = path_str(&sandbox.project("never"));
-
-    let result = client
-        .export_markdown(ExportRequest {
-            project: never,
-            name: String::new(),
-        })
-        .await;
-    expect_code(result, Code::NotFound, "export of a project never opened");
-    assert_eq!(project_count(&mut client).await, 0);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn renaming_onto_a_taken_name_is_already_exists() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    save(&mut client, &project, "other", SaveMode::CreateNew).await;
-    let before = snapshot(&mut client, &project).await;
-
-    let result = client
-        .rename_session(RenameSessionRequest {
-            project: project.clone(),
-            name: "saved".into(),
-            new_name: "other".into(),
-        })
-        .await;
-    let status = expect_code(result, Code::AlreadyExists, "rename onto a taken name");
-    assert!(status.message().contains("other"), "{}", status.message());
-    assert_eq!(snapshot(&mut client, &project).await, before);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_stale_expected_revision_is_failed_precondition_naming_the_revision() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    let before = snapshot(&mut client, &project).await;
-    let current = before.working.revision;
-    let first = before.working.messages[0].id;
-
+/// Every conditional mutation at a stale revision: refused, the message
+/// naming the current revision.
+fn stale_revision_cases(project: &str, current: u64, first: u64) -> Vec<Case> {
+    let mut cases = Vec::new();
     for stale in [current - 1, current + 1, 0] {
         let expected = Some(stale);
-        let mut results = vec![
+        let calls = [
             (
                 "AppendMessage",
-                client
-                    .append_message(append_request(&project, message(Role::User, "x"), expected))
-                    .await
-                    .map(|_| ()),
+                append_call(project, message(Role::User, "x"), expected),
             ),
-            (
-                "AppendToMessage",
-                client
-                    .append_to_message(AppendToMessageRequest {
-                        project: project.clone(),
-                        message_id: first,
-                        delta: "x".into(),
-                        expected_revision: expected,
-                    })
-                    .await
-                    .map(|_| ()),
-            ),
+            ("AppendToMessage", append_to_call(project, first, "x".into(), expected)),
             (
                 "UpdateMessage",
-                client
-                    .update_message(UpdateMessageRequest {
-                        project: project.clone(),
-                        message: Some(Message {
-                            id: first,
-                            ..message(Role::User, "x")
-                        }),
-                        expected_revision: expected,
-                    })
-                    .await
-                    .map(|_| ()),
+                update_call(
+                    project,
+                    Message {
+                        id: first,
+                        ..message(Role::User, "x")
+                    },
+                    expected,
+                ),
             ),
-            (
-                "DeleteMessages",
-                client
-                    .delete_messages(DeleteMessagesRequest {
-                        project: project.clone(),
-                        message_id: first,
-                        truncate_after: true,
-                        expected_revision: expected,
-                    })
-                    .await
-                    .map(|_| ()),
-            ),
+            ("DeleteMessages", delete_call(project, first, true, expected)),
             (
                 "ClearMessages",
-                client
-                    .clear_messages(ClearMessagesRequest {
-                        project: project.clone(),
-                        expected_revision: expected,
-                    })
-                    .await
-                    .map(|_| ()),
+                Call::Clear(ClearMessagesRequest {
+                    project: project.to_owned(),
+                    expected_revision: expected,
+                }),
             ),
-        ];
-        results.push((
-            "AddContextFiles",
-            client
-                .add_context_files(AddContextFilesRequest {
-                    project: project.clone(),
+            (
+                "AddContextFiles",
+                Call::AddFiles(AddContextFilesRequest {
+                    project: project.to_owned(),
                     files: vec![file("new.rs", false)],
                     expected_revision: expected,
-                })
-                .await
-                .map(|_| ()),
-        ));
-        results.push((
-            "RemoveContextFiles",
-            client
-                .remove_context_files(RemoveContextFilesRequest {
-                    project: project.clone(),
+                }),
+            ),
+            (
+                "RemoveContextFiles",
+                Call::RemoveFiles(RemoveContextFilesRequest {
+                    project: project.to_owned(),
                     paths: vec!["src/lib.rs".into()],
                     expected_revision: expected,
-                })
-                .await
-                .map(|_| ()),
-        ));
-        results.push((
-            "SetContextFiles",
-            client
-                .set_context_files(SetContextFilesRequest {
-                    project: project.clone(),
-                    files: vec![],
-                    expected_revision: expected,
-                })
-                .await
-                .map(|_| ()),
-        ));
-        results.push((
-            "LoadSession",
-            client
-                .load_session(LoadSessionRequest {
-                    project: project.clone(),
-                    name: "saved".into(),
-                    messages: true,
-                    files: true,
-                    expected_revision: expected,
-                })
-                .await
-                .map(|_| ()),
-        ));
-        for (rpc, result) in results {
-            let status = expect_code(
-                result.map(tonic::Response::new),
-                Code::FailedPrecondition,
-                &format!("{rpc} at revision {stale}"),
-            );
-            assert!(
-                status.message().contains(&format!("revision {current}")),
-                "{rpc}: the message must name the current revision {current}: {}",
-                status.message()
+                }),
+            ),
+            ("SetContextFiles", set_files_call(project, vec![], expected)),
+            ("LoadSession", load_call(project, "saved", true, true, expected)),
+        ];
+        for (rpc, call) in calls {
+            cases.push(
+                case(format!("{rpc} at revision {stale}"), Code::FailedPrecondition, call)
+                    .naming(format!("revision {current}")),
             );
         }
     }
-    assert_eq!(
-        snapshot(&mut client, &project).await,
-        before,
-        "a refused conditional mutation changed something"
-    );
+    cases
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn too_many_context_files_is_resource_exhausted() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start_with(&["--max-context-files", "3"]);
-    let mut client = daemon.client().await;
-    let project = path_str(&sandbox.project("app"));
-    add_files(&mut client, &project, vec![file("a", false), file("b", false)]).await;
-    let before = snapshot(&mut client, &project).await;
-
-    let result = client
-        .add_context_files(AddContextFilesRequest {
-            project: project.clone(),
-            files: vec![file("c", false), file("d", false)],
-            expected_revision: None,
-        })
-        .await;
-    let status = expect_code(result, Code::ResourceExhausted, "adding a 4th file");
-    assert!(
-        status.message().contains('3'),
-        "the message names the limit: {}",
-        status.message()
-    );
-    let result = client
-        .set_context_files(SetContextFilesRequest {
-            project: project.clone(),
-            files: ["w", "x", "y", "z"].iter().map(|p| file(p, false)).collect(),
-            expected_revision: None,
-        })
-        .await;
-    expect_code(result, Code::ResourceExhausted, "setting 4 files");
-    assert_eq!(snapshot(&mut client, &project).await, before);
-
-    // Up to the limit is fine, and re-adding a present path does not count.
-    add_files(&mut client, &project, vec![file("c", false), file("./a", true)]).await;
-    assert_eq!(working(&mut client, &project).await.files.len(), 3);
-    let result = client
-        .add_context_files(AddContextFilesRequest {
-            project: project.clone(),
-            files: vec![file("d", false)],
-            expected_revision: None,
-        })
-        .await;
-    expect_code(result, Code::ResourceExhausted, "adding a 4th file to a full list");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn export_image_refuses_bad_options_and_unknown_sessions() {
-    let sandbox = Sandbox::new();
-    let daemon = sandbox.start();
-    let mut client = daemon.client().await;
-    let project = busy_project(&mut client, &sandbox).await;
-    let before = snapshot(&mut client, &project).await;
-    let good = ExportImageRequest {
-        project: project.clone(),
+/// An image export with a valid request for the working session of `project`.
+fn good_image_request(project: &str) -> ExportImageRequest {
+    ExportImageRequest {
+        project: project.to_owned(),
         name: String::new(),
         theme: Theme::Dark as i32,
         width_px: 0,
@@ -859,14 +626,19 @@ async fn export_image_refuses_bad_options_and_unknown_sessions() {
         max_page_height_px: 0,
         first_message_id: 0,
         last_message_id: 0,
-    };
+    }
+}
 
+/// Image exports with impossible options (the message names the field),
+/// of an unknown session, and of a project never opened.
+fn export_image_cases(project: &str, never: &str) -> Vec<Case> {
+    let good = good_image_request(project);
     let with = |change: &dyn Fn(&mut ExportImageRequest)| {
         let mut request = good.clone();
         change(&mut request);
-        request
+        Call::ExportImage(request)
     };
-    let bad: Vec<(ExportImageRequest, &str)> = vec![
+    let bad: Vec<(Call, &str)> = vec![
         (with(&|r| r.theme = 9), "theme 9"),
         (with(&|r| r.width_px = 479), "width_px 479"),
         (with(&|r| r.width_px = 2401), "width_px 2401"),
@@ -886,42 +658,219 @@ async fn export_image_refuses_bad_options_and_unknown_sessions() {
         ),
         (with(&|r| r.project = "relative/dir".into()), "relative/dir"),
     ];
-    for (request, needle) in bad {
-        let status = expect_code(client.export_image(request).await, Code::InvalidArgument, needle);
-        assert!(
-            status.message().contains(needle),
-            "the message names the field: {needle:?} in {:?}",
-            status.message()
-        );
-    }
-    let unknown = ExportImageRequest {
-        name: "no such session".into(),
-        ..good.clone()
-    };
-    expect_code(
-        client.export_image(unknown).await,
+    let mut cases: Vec<Case> = bad
+        .into_iter()
+        .map(|(call, needle)| case(format!("ExportImage with {needle}"), Code::InvalidArgument, call).naming(needle))
+        .collect();
+    cases.push(case(
+        "ExportImage of an unknown saved session",
         Code::NotFound,
-        "an unknown saved session",
+        Call::ExportImage(ExportImageRequest {
+            name: "no such session".into(),
+            ..good.clone()
+        }),
+    ));
+    cases.push(case(
+        "ExportImage of a project never opened",
+        Code::NotFound,
+        Call::ExportImage(ExportImageRequest {
+            project: never.to_owned(),
+            ..good
+        }),
+    ));
+    cases
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_requests_on_a_busy_project_get_their_code_and_change_nothing() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let project = busy_project(&mut client, &sandbox).await;
+    // A second saved session, for renames onto a taken name.
+    save(&mut client, &project, "other", SaveMode::CreateNew).await;
+    // A project whose only session went to the trash, for restores.
+    let trashed = path_str(&sandbox.project("trashed"));
+    append(&mut client, &trashed, Role::User, "x").await;
+    save(&mut client, &trashed, "gone", SaveMode::CreateNew).await;
+    let trash_id = client
+        .delete_session(DeleteSessionRequest {
+            project: trashed.clone(),
+            name: "gone".into(),
+        })
+        .await
+        .expect("DeleteSession")
+        .into_inner()
+        .trash_id;
+    // A directory no request ever registers as a project.
+    let never = path_str(&sandbox.project("never-opened"));
+    let before = snapshot(&mut client, &project).await;
+    let before_trashed = snapshot(&mut client, &trashed).await;
+    let current = before.working.revision;
+    let first = before.working.messages[0].id;
+
+    let mut cases = bad_name_cases(&project, &trash_id);
+    cases.extend(bad_value_cases(&project, first, &never));
+    cases.extend(unknown_cases(&project, &never));
+    cases.extend(stale_revision_cases(&project, current, first));
+    cases.extend(export_image_cases(&project, &never));
+    refuse_all(&mut client, &[&project, &trashed], cases).await;
+    assert_eq!(
+        snapshot(&mut client, &project).await,
+        before,
+        "refused requests changed the project"
     );
-    let unopened = ExportImageRequest {
-        project: path_str(&sandbox.project("never-opened")),
-        ..good.clone()
-    };
-    expect_code(
-        client.export_image(unopened).await,
-        Code::NotFound,
-        "a project never opened",
+    assert_eq!(
+        snapshot(&mut client, &trashed).await,
+        before_trashed,
+        "refused restores changed the trash"
+    );
+    assert_eq!(
+        project_count(&mut client).await,
+        2,
+        "no refused request registered a project"
     );
 
-    assert_eq!(snapshot(&mut client, &project).await, before, "refusals change nothing");
-    // A good request works, and the daemon keeps serving.
-    let mut stream = client.export_image(good).await.expect("ExportImage").into_inner();
-    let first = stream
+    // A good image export works, and the daemon keeps serving.
+    let mut stream = client
+        .export_image(good_image_request(&project))
+        .await
+        .expect("ExportImage")
+        .into_inner();
+    let page = stream
         .message()
         .await
         .expect("a healthy stream")
         .expect("a first chunk");
-    assert_eq!(first.page, 1);
-    assert!(first.data.starts_with(b"\x89PNG"), "a PNG starts the page");
+    assert_eq!(page.page, 1);
+    assert!(page.data.starts_with(b"\x89PNG"), "a PNG starts the page");
     assert_eq!(open(&mut client, &project).await.message_count, 2);
+
+    // The name limits are inclusive: 128 characters (not bytes) are fine.
+    for name in ["x".repeat(128), "é".repeat(128)] {
+        save(&mut client, &project, &name, SaveMode::CreateNew).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn content_over_the_limit_is_invalid_argument() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start_with(&["--max-content-bytes", "1024"]);
+    let mut client = daemon.client().await;
+    let project = busy_project(&mut client, &sandbox).await;
+    let first = working(&mut client, &project).await.messages[0].clone();
+    let room = 1024 - first.content.len();
+    let mut thinking = message(Role::Assistant, "short");
+    thinking.reasoning = "r".repeat(1025);
+
+    let cases = vec![
+        // The message names the limit.
+        case(
+            "append of 1025 bytes",
+            Code::InvalidArgument,
+            append_call(&project, message(Role::User, &"x".repeat(1025)), None),
+        )
+        .naming("1024"),
+        // Bytes, not characters: 513 two-byte characters are 1026 bytes.
+        case(
+            "append of 1026 bytes in 513 characters",
+            Code::InvalidArgument,
+            append_call(&project, message(Role::User, &"é".repeat(513)), None),
+        ),
+        case(
+            "append with 1025 bytes of reasoning",
+            Code::InvalidArgument,
+            append_call(&project, thinking, None),
+        ),
+        case(
+            "update to 1025 bytes",
+            Code::InvalidArgument,
+            update_call(
+                &project,
+                Message {
+                    id: first.id,
+                    ..message(Role::User, &"x".repeat(1025))
+                },
+                None,
+            ),
+        ),
+        case(
+            "append-to growing the content past 1024 bytes",
+            Code::InvalidArgument,
+            append_to_call(&project, first.id, "y".repeat(room + 1), None),
+        ),
+    ];
+    refuse_all(&mut client, &[&project], cases).await;
+
+    // Exactly at the limit is accepted, both ways.
+    append(&mut client, &project, Role::User, &"x".repeat(1024)).await;
+    append_to_call(&project, first.id, "y".repeat(room), None)
+        .send(&mut client)
+        .await
+        .expect("append-to up to exactly the limit");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn content_over_eight_mib_is_invalid_argument_by_default() {
+    const LIMIT: usize = 8 * 1024 * 1024;
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let project = busy_project(&mut client, &sandbox).await;
+
+    let cases = vec![case(
+        "append of 8 MiB + 1 byte",
+        Code::InvalidArgument,
+        append_call(&project, message(Role::Tool, &"x".repeat(LIMIT + 1)), None),
+    )];
+    refuse_all(&mut client, &[&project], cases).await;
+
+    let ack = append(&mut client, &project, Role::Tool, &"x".repeat(LIMIT)).await;
+    let stored = working(&mut client, &project).await;
+    let last = stored.messages.last().expect("the big message");
+    assert_eq!(last.id, ack.message_id);
+    assert_eq!(
+        last.content.len(),
+        LIMIT,
+        "exactly 8 MiB is accepted and comes back whole"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn too_many_context_files_is_resource_exhausted() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start_with(&["--max-context-files", "3"]);
+    let mut client = daemon.client().await;
+    let project = path_str(&sandbox.project("app"));
+    add_files(&mut client, &project, vec![file("a", false), file("b", false)]).await;
+
+    let cases = vec![
+        // The message names the limit.
+        case(
+            "adding a 4th file",
+            Code::ResourceExhausted,
+            add_files_call(&project, vec![file("c", false), file("d", false)]),
+        )
+        .naming('3'),
+        case(
+            "setting 4 files",
+            Code::ResourceExhausted,
+            set_files_call(
+                &project,
+                ["w", "x", "y", "z"].iter().map(|p| file(p, false)).collect(),
+                None,
+            ),
+        ),
+    ];
+    refuse_all(&mut client, &[&project], cases).await;
+
+    // Up to the limit is fine, and re-adding a present path does not count.
+    add_files(&mut client, &project, vec![file("c", false), file("./a", true)]).await;
+    assert_eq!(working(&mut client, &project).await.files.len(), 3);
+    let cases = vec![case(
+        "adding a 4th file to a full list",
+        Code::ResourceExhausted,
+        add_files_call(&project, vec![file("d", false)]),
+    )];
+    refuse_all(&mut client, &[&project], cases).await;
 }

@@ -5,13 +5,11 @@
 //! files (read-only marked) and each message's model; chunks are at most
 //! 1 MiB and the first names the file.
 
-mod common;
-
 use std::fs;
 
+use crate::common::{Client, add_files, append, append_message, file, message, open, path_str, save};
 use chronicle_proto::v1::{ExportChunk, ExportRequest, Message, Role, SaveMode, ToolCall, Usage};
 use chronicle_tests::Sandbox;
-use common::{Client, add_files, append, append_message, file, message, open, path_str, save};
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 const MIB: usize = 1024 * 1024;

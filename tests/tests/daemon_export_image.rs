@@ -7,16 +7,14 @@
 //! content renders (or fails with a clear status) within a time bound,
 //! after which the daemon still serves.
 
-mod common;
-
 use std::{
     process::Command,
     time::{Duration, Instant},
 };
 
+use crate::common::{Client, add_files, append, append_message, file, heavy, message, path_str, save};
 use chronicle_proto::v1::{ExportChunk, ExportImageRequest, GetStatusRequest, Role, SaveMode, Theme, ToolCall};
 use chronicle_tests::{Daemon, Sandbox};
-use common::{Client, add_files, append, append_message, file, message, path_str, save};
 use image::RgbImage;
 use tonic::{Code, Status};
 
@@ -490,6 +488,7 @@ fn hostile() -> Vec<(&'static str, String)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_content_renders_or_fails_clearly_within_a_time_bound() {
+    let _alone = heavy().await;
     // Generous for a debug build on a shared machine: this catches hangs,
     // it does not measure speed (the bench does). Pages are drawn at
     // scale 0.5: what is hostile here is the text (parsing, shaping,

@@ -5,8 +5,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chronicle_proto::v1::{AppendMessageRequest, GetWorkingSessionRequest, Message, Role};
+use chronicle_proto::v1::{AppendMessageRequest, Message, Role};
 use chronicle_tests::Sandbox;
+
+use crate::common::{Session, pages};
 
 const CLIENTS: usize = 64;
 const PER_CLIENT: usize = 20;
@@ -69,24 +71,9 @@ async fn concurrent_appenders_lose_nothing_and_keep_order() {
     // Read everything back: each acknowledged message once, with its content.
     let mut client = daemon.client().await;
     let mut stored = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = client
-            .get_working_session(GetWorkingSessionRequest {
-                project: project.clone(),
-                after_message_id: after,
-                limit: 0,
-            })
-            .await
-            .expect("read")
-            .into_inner();
+    for page in pages(&mut client, &project, Session::Working, 0).await {
         assert_eq!(page.revision, total);
-        after = page.messages.last().map_or(after, |m| m.id);
-        let more = page.more;
         stored.extend(page.messages);
-        if !more {
-            break;
-        }
     }
     assert_eq!(stored.len() as u64, total);
     let mut per_client: HashMap<usize, Vec<usize>> = HashMap::new();

@@ -10,8 +10,9 @@
 //! Odd but valid arguments (extreme paging, purges that match nothing)
 //! succeed and change nothing.
 
-mod common;
-
+use crate::common::{
+    Call, Client, Snapshot, add_files, append, file, message, path_str, project_count, save, snapshot,
+};
 use chronicle_proto::v1::{
     AddContextFilesRequest, AppendMessageRequest, AppendToMessageRequest, ContextFile, DeleteMessagesRequest,
     DeleteSessionRequest, ExportRequest, GetSessionRequest, GetWorkingSessionRequest, ListTrashRequest, Message,
@@ -19,61 +20,11 @@ use chronicle_proto::v1::{
     SaveSessionRequest, SetContextFilesRequest, UpdateMessageRequest, WatchRequest,
 };
 use chronicle_tests::Sandbox;
-use common::{Client, Snapshot, add_files, append, file, message, path_str, project_count, save, snapshot};
-use tonic::{Code, Status};
+use tonic::Code;
 
 /// Longest error message accepted: it must name the problem, not echo a
 /// megabyte of input back into a trailer and the daemon's log.
 const MAX_ERROR_MESSAGE: usize = 8 * 1024;
-
-/// One request of any kind the table needs.
-#[derive(Clone, Debug)]
-enum Call {
-    Open(OpenProjectRequest),
-    Append(AppendMessageRequest),
-    AppendTo(AppendToMessageRequest),
-    Update(UpdateMessageRequest),
-    Delete(DeleteMessagesRequest),
-    AddFiles(AddContextFilesRequest),
-    RemoveFiles(RemoveContextFilesRequest),
-    SetFiles(SetContextFilesRequest),
-    Save(SaveSessionRequest),
-    GetSession(GetSessionRequest),
-    DeleteSession(DeleteSessionRequest),
-    Export(ExportRequest),
-    ListTrash(ListTrashRequest),
-    Watch(WatchRequest),
-    Restore(RestoreTrashRequest),
-    Purge(PurgeTrashRequest),
-}
-
-/// Sends one call; for streams, the call itself and its first item.
-async fn send(client: &mut Client, call: Call) -> Result<(), Status> {
-    match call {
-        Call::Open(r) => client.open_project(r).await.map(drop),
-        Call::Append(r) => client.append_message(r).await.map(drop),
-        Call::AppendTo(r) => client.append_to_message(r).await.map(drop),
-        Call::Update(r) => client.update_message(r).await.map(drop),
-        Call::Delete(r) => client.delete_messages(r).await.map(drop),
-        Call::AddFiles(r) => client.add_context_files(r).await.map(drop),
-        Call::RemoveFiles(r) => client.remove_context_files(r).await.map(drop),
-        Call::SetFiles(r) => client.set_context_files(r).await.map(drop),
-        Call::Save(r) => client.save_session(r).await.map(drop),
-        Call::GetSession(r) => client.get_session(r).await.map(drop),
-        Call::DeleteSession(r) => client.delete_session(r).await.map(drop),
-        Call::Export(r) => {
-            let mut stream = client.export_markdown(r).await?.into_inner();
-            stream.message().await.map(drop)
-        }
-        Call::ListTrash(r) => client.list_trash(r).await.map(drop),
-        Call::Watch(r) => {
-            let mut stream = client.watch(r).await?.into_inner();
-            stream.message().await.map(drop)
-        }
-        Call::Restore(r) => client.restore_trash(r).await.map(drop),
-        Call::Purge(r) => client.purge_trash(r).await.map(drop),
-    }
-}
 
 /// A row: what it is, the call, and the codes it may get (one, except
 /// where the issue allows either of two).
@@ -115,7 +66,7 @@ async fn run_table(client: &mut Client, project: &str, rows: Vec<Row>) {
     let before: Snapshot = snapshot(client, project).await;
     let projects = project_count(client).await;
     for row in rows {
-        let result = send(client, row.call.clone()).await;
+        let result = row.call.clone().send_and_read_first(client).await;
         let status = match result {
             Ok(()) => panic!("{}: expected {:?}, but the call succeeded", row.what, row.codes),
             Err(status) => status,

@@ -6,8 +6,6 @@
 //! daemon; and the standard grpc.health.v1 service answers on the same
 //! socket.
 
-mod common;
-
 use std::{
     fs,
     os::unix::fs::{FileTypeExt, PermissionsExt},
@@ -17,9 +15,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::common::{append, open, path_str, save, working};
 use chronicle_proto::v1::{DeleteSessionRequest, EventKind, GetStatusRequest, Role, SaveMode, WatchRequest};
 use chronicle_tests::{STARTUP_TIMEOUT, Sandbox, binary};
-use common::{append, open, path_str, save, working};
 use tonic::Code;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 

@@ -12,7 +12,7 @@
 //! stays flat: resident memory at the end is within a bound of what it
 //! was 5 seconds in. Peak RSS and the operation counts are printed.
 
-mod common;
+use crate::common;
 
 use std::{
     collections::HashMap,
@@ -20,13 +20,13 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::common::{Client, file, message, path_str, rss_kib, working};
 use chronicle_proto::v1::{
     AddContextFilesRequest, AppendMessageRequest, AppendToMessageRequest, Event, EventKind, ExportRequest,
     GetStatusRequest, GetWorkingSessionRequest, ListProjectsRequest, ListSessionsRequest, Role, SaveMode,
     SaveSessionRequest, WatchRequest,
 };
 use chronicle_tests::Sandbox;
-use common::{Client, file, message, path_str, rss_kib, working};
 use tokio::time::timeout_at;
 use tonic::{Status, Streaming};
 
@@ -248,6 +248,7 @@ async fn read_until_resync(stream: &mut Streaming<Event>) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_subscriber_of_big_messages_is_told_to_resync_early() {
+    let _alone = common::heavy().await;
     // 80 MiB of events: well past what the daemon holds for one client in
     // bytes (32 MiB waiting, plus 16 events queued for the encoder and what
     // HTTP/2 flow control lets through), far below what it holds in events
@@ -284,6 +285,7 @@ async fn a_slow_subscriber_of_big_messages_is_told_to_resync_early() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_clients_for_thirty_seconds_lose_nothing_and_memory_stays_flat() {
+    let _alone = common::heavy().await;
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();
     let pid = daemon.pid();

@@ -6,19 +6,17 @@
 //! listing RPCs (ListSessions newest first with counts and usage totals,
 //! GetSession paging, ListTrash per project or for all).
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{
+    Client, Session, add_files, append, append_message, expect_code, file, message, pages, path_str, save, saved,
+    sessions, snapshot, trash, working,
+};
 use chronicle_proto::v1::{
     DeleteSessionRequest, GetSessionRequest, LoadSessionRequest, PurgeTrashRequest, RenameSessionRequest,
     RestoreTrashRequest, Role, SaveMode, SaveSessionRequest, SetContextFilesRequest, TrashEntry, Usage,
 };
 use chronicle_tests::Sandbox;
-use common::{
-    Client, add_files, append, append_message, expect_code, file, message, path_str, save, saved, sessions, snapshot,
-    trash, working,
-};
 use tonic::Code;
 
 async fn load(client: &mut Client, project: &str, name: &str, messages: bool, files: bool) -> u64 {
@@ -547,27 +545,11 @@ async fn get_session_pages_like_the_working_session() {
     let all = saved(&mut client, &project, "paged").await;
 
     let mut seen = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = client
-            .get_session(GetSessionRequest {
-                project: project.clone(),
-                name: "paged".into(),
-                after_message_id: after,
-                limit: 2,
-            })
-            .await
-            .expect("GetSession")
-            .into_inner();
+    for page in pages(&mut client, &project, Session::Saved("paged"), 2).await {
         assert_eq!(page.total_messages, 7);
         assert_eq!(page.name, "paged");
         assert!(page.messages.len() <= 2);
-        seen.extend(page.messages.iter().cloned());
-        if !page.more {
-            break;
-        }
-        after = page.messages.last().expect("a page with more has messages").id;
-        assert!(seen.len() <= 7, "paging does not end");
+        seen.extend(page.messages);
     }
     assert_eq!(seen, all.messages);
 }

@@ -6,8 +6,6 @@
 //! the next instance serves the same socket); and it reports READY=1 and
 //! STOPPING=1 to `NOTIFY_SOCKET`.
 
-mod common;
-
 use std::{
     fs,
     os::{
@@ -23,10 +21,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::common::{open, path_str};
 use chronicle_proto::v1::{GetStatusRequest, WatchRequest};
 use chronicle_tests::{STARTUP_TIMEOUT, Sandbox, binary};
 use command_fds::{CommandFdExt, FdMapping};
-use common::{open, path_str};
 use rustix::process::{Pid, Signal, kill_process};
 
 /// A daemon process this test started itself; killed if still running

@@ -5,19 +5,20 @@
 //! AppendMessage, AppendToMessage, UpdateMessage, DeleteMessages,
 //! ClearMessages, Add/Remove/SetContextFiles) does what the contract says.
 
-mod common;
+use crate::common;
 
 use std::{collections::HashMap, fs};
 
+use crate::common::{
+    Session, add_files, append, append_message, file, message, open, open_with, path_str, save, sessions, trash,
+    working,
+};
 use chronicle_proto::v1::{
     AppendToMessageRequest, ClearMessagesRequest, DeleteMessagesRequest, GetWorkingSessionRequest, ListProjectsRequest,
     Message, RemoveContextFilesRequest, Role, SaveMode, SetContextFilesRequest, StartMode, ToolCall,
     UpdateMessageRequest, Usage,
 };
 use chronicle_tests::Sandbox;
-use common::{
-    add_files, append, append_message, file, message, open, open_with, path_str, save, sessions, trash, working,
-};
 use prost::Message as _;
 
 /// A message that uses every field, so a round trip proves nothing is lost.
@@ -407,29 +408,14 @@ async fn get_working_session_pages_by_message_id() {
         );
     }
 
-    let mut after = 0;
     let mut pages = Vec::new();
-    loop {
-        let page = client
-            .get_working_session(GetWorkingSessionRequest {
-                project: project.clone(),
-                after_message_id: after,
-                limit: 3,
-            })
-            .await
-            .expect("GetWorkingSession")
-            .into_inner();
+    for page in common::pages(&mut client, &project, Session::Working, 3).await {
         assert_eq!(page.total_messages, 10);
         assert_eq!(page.revision, 10);
         assert_eq!(page.project, project);
         assert!(page.name.is_empty(), "the working session has no name");
         let page_ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
         pages.push((page_ids, page.more));
-        if !page.more {
-            break;
-        }
-        after = page.messages.last().expect("a page with more has messages").id;
-        assert!(pages.len() <= 10, "paging does not end");
     }
     let expected = vec![
         (ids[0..3].to_vec(), true),

@@ -9,13 +9,13 @@
 //! memory stays bounded. Everything runs on the sandbox's Unix socket, in
 //! loops bounded by count.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::common::{Client, append, open, open_fds, path_str, raw_grpc_call, rss_kib, snapshot};
 use chronicle_proto::v1::Role;
 use chronicle_tests::{Daemon, Sandbox};
-use common::{Client, append, open, open_fds, path_str, raw_grpc_call, rss_kib, snapshot};
 use tokio::{io::AsyncWriteExt as _, net::UnixStream};
 use tonic::Code;
 

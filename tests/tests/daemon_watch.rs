@@ -4,17 +4,15 @@
 //! kind promises; an empty project watches every project, and a watched
 //! project never sees another project's events.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{Client, add_files, append, file, message, open, open_with, path_str, save, trash, working};
 use chronicle_proto::v1::{
     AppendToMessageRequest, ClearMessagesRequest, DeleteMessagesRequest, DeleteSessionRequest, Event, EventKind,
     GetStatusRequest, LoadSessionRequest, PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest,
     RestoreTrashRequest, Role, SaveMode, SetContextFilesRequest, StartMode, UpdateMessageRequest, WatchRequest,
 };
 use chronicle_tests::Sandbox;
-use common::{Client, add_files, append, file, message, open, open_with, path_str, save, trash, working};
 use tonic::Streaming;
 
 /// How long to wait for an event that must come; only a guard against a

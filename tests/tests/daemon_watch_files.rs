@@ -6,20 +6,18 @@
 //! when no client has the project open, and 5,000 files neither exhaust
 //! watches (directories past the cap are polled) nor memory.
 
-mod common;
-
 use std::{
     fs,
     path::Path,
     time::{Duration, Instant},
 };
 
+use crate::common::{Client, add_files, append, file, path_str, save, working};
 use chronicle_proto::v1::{
     ContextFile, Event, EventKind, GetStatusRequest, LoadSessionRequest, Role, SaveMode, SetContextFilesRequest,
     WatchRequest,
 };
 use chronicle_tests::Sandbox;
-use common::{Client, add_files, append, file, path_str, save, working};
 use tonic::Streaming;
 
 /// What the issue promises: the event arrives within this long.

@@ -5,7 +5,7 @@
 //! `/save` files both ways, and following a history file as aider writes
 //! to it — through truncation, replacement and a daemon restart.
 
-mod common;
+use crate::common;
 
 use std::{
     fs,
@@ -14,10 +14,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::common::{Client, path_str, saved, sessions, working};
 use chronicle_interop::aider;
 use chronicle_proto::v1::{Message, Role};
 use chronicle_tests::Sandbox;
-use common::{Client, path_str, saved, sessions, working};
 
 /// Two runs of aider as it writes them: marker lines end in two spaces.
 const HISTORY: &str = "

@@ -3,16 +3,16 @@
 //! into a fresh daemon byte for byte; a damaged bundle is refused with its
 //! line and field and changes nothing; a restore never overwrites.
 
-mod common;
+use crate::common;
 
 use std::{collections::HashMap, fs, path::Path};
 
+use crate::common::{Client, add_files, append_message, path_str, save, saved, sessions, trash, working};
 use chronicle_proto::v1::{
     ClearMessagesRequest, ContextFile, DeleteMessagesRequest, DeleteSessionRequest, GetStatusRequest, Message, Role,
     SaveMode, ToolCall, Usage,
 };
 use chronicle_tests::Sandbox;
-use common::{Client, add_files, append_message, path_str, save, saved, sessions, trash, working};
 
 /// A message with every field set, so a lost field shows.
 fn rich(content: &str) -> Message {

@@ -1,9 +1,11 @@
 //! Helpers shared by the daemon's end-to-end tests: building requests,
-//! reading a whole session back, taking a snapshot of everything a project
-//! holds, and checking that a call failed with the expected status code.
-//! Each test file uses a different subset, hence the `dead_code` allowance.
+//! reading a whole session back page by page, taking a snapshot of
+//! everything a project holds, requests as values for the table-driven
+//! tests, and checking that a call failed with the expected status code.
 
-#![allow(dead_code)]
+mod call;
+
+pub use call::Call;
 
 use std::{fmt::Debug, path::Path};
 
@@ -16,6 +18,17 @@ use chronicle_proto::{
     },
 };
 use tonic::{Code, Status, transport::Channel};
+
+/// Held by the tests that load the machine for long (the 30-second load,
+/// the hostile image export): all tests share one process, and these
+/// measure what the others would take from them (throughput, a time bound),
+/// so no two of them run at once. Light tests still run beside them.
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Waits until no other heavy test runs; heavy until the guard drops.
+pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    HEAVY.lock().await
+}
 
 /// The generated client on the daemon's socket.
 pub type Client = SessionsClient<Channel>;
@@ -104,47 +117,77 @@ pub async fn save(client: &mut Client, project: &str, name: &str, mode: SaveMode
         .into_inner()
 }
 
-/// The whole working session, every page joined into one.
-pub async fn working(client: &mut Client, project: &str) -> SessionContent {
-    let mut whole: Option<SessionContent> = None;
+/// Which session [`pages`] reads: the working session or a saved one.
+#[derive(Clone, Copy, Debug)]
+pub enum Session<'a> {
+    Working,
+    Saved(&'a str),
+}
+
+/// Every page of a session, in order: `limit` messages a page (0: the
+/// daemon's default page), each page asked for after the last message of
+/// the one before, until a page says there is no more. Fails the test if a
+/// page says there is more but holds nothing, or if paging does not advance
+/// (so a daemon that pages forever fails instead of hanging the test).
+pub async fn pages(client: &mut Client, project: &str, session: Session<'_>, limit: u32) -> Vec<SessionContent> {
+    let mut pages = Vec::new();
     let mut after = 0;
     loop {
-        let page = client
-            .get_working_session(GetWorkingSessionRequest {
-                project: project.to_owned(),
-                after_message_id: after,
-                limit: 0,
-            })
-            .await
-            .expect("GetWorkingSession")
-            .into_inner();
+        let page = match session {
+            Session::Working => client
+                .get_working_session(GetWorkingSessionRequest {
+                    project: project.to_owned(),
+                    after_message_id: after,
+                    limit,
+                })
+                .await
+                .expect("GetWorkingSession"),
+            Session::Saved(name) => client
+                .get_session(GetSessionRequest {
+                    project: project.to_owned(),
+                    name: name.to_owned(),
+                    after_message_id: after,
+                    limit,
+                })
+                .await
+                .expect("GetSession"),
+        }
+        .into_inner();
         let more = page.more;
-        after = page.messages.last().map_or(after, |m| m.id);
-        match whole.as_mut() {
-            None => whole = Some(page),
-            Some(whole) => whole.messages.extend(page.messages),
-        }
+        let last = page.messages.last().map(|m| m.id);
+        pages.push(page);
         if !more {
-            break;
+            return pages;
         }
+        let last = last.expect("a page with more has messages");
+        assert!(
+            last > after,
+            "paging does not advance: the page after message {after} ends at {last}"
+        );
+        after = last;
     }
-    let mut whole = whole.expect("at least one page");
+}
+
+/// Pages joined into one content: the first page's header with every
+/// page's messages, `more` false.
+pub fn joined(pages: Vec<SessionContent>) -> SessionContent {
+    let mut pages = pages.into_iter();
+    let mut whole = pages.next().expect("at least one page");
+    for page in pages {
+        whole.messages.extend(page.messages);
+    }
     whole.more = false;
     whole
 }
 
-/// The whole of a saved session.
+/// The whole working session, every page joined into one.
+pub async fn working(client: &mut Client, project: &str) -> SessionContent {
+    joined(pages(client, project, Session::Working, 0).await)
+}
+
+/// The whole of a saved session, every page joined into one.
 pub async fn saved(client: &mut Client, project: &str, name: &str) -> SessionContent {
-    client
-        .get_session(GetSessionRequest {
-            project: project.to_owned(),
-            name: name.to_owned(),
-            after_message_id: 0,
-            limit: 0,
-        })
-        .await
-        .expect("GetSession")
-        .into_inner()
+    joined(pages(client, project, Session::Saved(name), 0).await)
 }
 
 /// The saved sessions of a project, as the daemon lists them.
@@ -180,7 +223,6 @@ pub struct Snapshot {
     pub trash: Vec<TrashEntry>,
 }
 
-/// Takes a [`Snapshot`] of a project.
 /// How many projects the daemon knows.
 pub async fn project_count(client: &mut Client) -> usize {
     client
@@ -192,6 +234,7 @@ pub async fn project_count(client: &mut Client) -> usize {
         .len()
 }
 
+/// Takes a [`Snapshot`] of a project.
 pub async fn snapshot(client: &mut Client, project: &str) -> Snapshot {
     Snapshot {
         working: working(client, project).await,
