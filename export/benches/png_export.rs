@@ -225,7 +225,10 @@ fn through_daemon(binary: &Path, messages: &[Message], dir: &Path) -> (Duration,
     std::fs::create_dir_all(&project).expect("project dir");
     let project = project.to_string_lossy().into_owned();
     runtime.block_on(async {
-        let mut client = chronicle_client::Client::connect(&socket).await.expect("connect").stub();
+        let mut client = chronicle_client::Client::connect(&socket)
+            .await
+            .expect("connect")
+            .stub();
         client
             .open_project(OpenProjectRequest {
                 project: project.clone(),

@@ -245,11 +245,13 @@ impl Daemon {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// A tonic client on the daemon's socket.
+    /// A tonic client on the daemon's socket, dialled (and checked) by
+    /// `chronicle-client` as every frontend does.
     pub async fn client(&self) -> SessionsClient<Channel> {
-        chronicle_proto::connect(&self.socket)
+        chronicle_client::Client::connect(&self.socket)
             .await
             .expect("connect to the test daemon")
+            .stub()
     }
 
     /// Sends a signal to the daemon.
@@ -294,4 +296,22 @@ impl Drop for Daemon {
             let _ = child.wait();
         }
     }
+}
+
+/// A channel to `socket` *without* the client's ownership checks: for the
+/// tests that play another user talking to a daemon that is not theirs,
+/// which every real client would refuse to do.
+pub async fn unchecked_channel(socket: &Path) -> Channel {
+    let socket = socket.to_path_buf();
+    tonic::transport::Endpoint::from_static("http://localhost")
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let socket = socket.clone();
+            async move {
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::UnixStream::connect(socket).await?,
+                ))
+            }
+        }))
+        .await
+        .expect("a raw channel to the socket")
 }

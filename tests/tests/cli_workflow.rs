@@ -163,3 +163,36 @@ fn edit_and_remove_messages() {
     assert_eq!(tail["messages"][0]["content"], "TWO");
     assert_eq!(tail["messages"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn counts_of_one_are_singular_and_every_trash_listing_takes_json_and_all() {
+    let sandbox = Sandbox::new();
+    let _stop = StopDaemonOnDrop(&sandbox);
+    let project = sandbox.project("single");
+    let other = sandbox.project("other");
+    let run = |dir: &std::path::Path, args: &[&str]| sandbox.chronicle(dir, args).ok();
+
+    run(&project, &["add", "only one"]);
+    let saved = run(&project, &["save", "one"]).stdout;
+    assert!(saved.contains("Saved \"one\" (1 message, 0 files)"), "{saved}");
+    let cleared = run(&project, &["clear"]).stdout;
+    assert!(cleared.starts_with("Cleared 1 message "), "{cleared}");
+    run(&other, &["add", "elsewhere"]);
+    run(&other, &["clear"]);
+
+    // `trash ls` and `trash` list the same, with --json and --all on either.
+    let parse = |text: &str| -> serde_json::Value { serde_json::from_str(text).expect("json") };
+    let here = parse(&run(&project, &["trash", "ls", "--json"]).stdout);
+    assert_eq!(here, parse(&run(&project, &["trash", "--json"]).stdout));
+    assert_eq!(here.as_array().map(Vec::len), Some(1), "{here}");
+    let everywhere = parse(&run(&project, &["trash", "ls", "--all", "--json"]).stdout);
+    assert_eq!(everywhere, parse(&run(&project, &["trash", "--all", "--json"]).stdout));
+    assert_eq!(everywhere.as_array().map(Vec::len), Some(2), "{everywhere}");
+    let table = run(&project, &["trash", "ls", "--all"]).stdout;
+    assert!(table.lines().next().is_some_and(|h| h.contains("PROJECT")), "{table}");
+
+    let purged = run(&project, &["trash", "purge", "--all"]).stdout;
+    assert!(purged.contains("Purged 2 trash entries for good"), "{purged}");
+    let help = run(&project, &["trash", "ls", "--help"]).stdout;
+    assert!(help.contains("--json") && help.contains("One JSON document"), "{help}");
+}

@@ -183,9 +183,7 @@ async fn every_call_from_another_uid_is_permission_denied() {
         uid.split_whitespace().skip(1).all(|id| id == "65534"),
         "the daemon runs as 65534: {uid}"
     );
-    let channel = chronicle_proto::connect_channel(&daemon.socket)
-        .await
-        .expect("root can open the socket of 65534's daemon");
+    let channel = chronicle_tests::unchecked_channel(&daemon.socket).await;
 
     // Every method, raw: an empty message, refused before it is decoded.
     let methods = every_method();
@@ -394,7 +392,10 @@ async fn under_umask_000_nothing_the_daemon_creates_is_open_to_others() {
         thread::sleep(Duration::from_millis(20));
     }
     // Make it write, so the database has grown.
-    let mut client = chronicle_proto::connect(&sandbox.socket()).await.expect("connect");
+    let mut client = chronicle_client::Client::connect(&sandbox.socket())
+        .await
+        .expect("connect")
+        .stub();
     let project = common::path_str(&sandbox.project("app"));
     common::append(&mut client, &project, chronicle_proto::v1::Role::User, "private").await;
 

@@ -284,7 +284,7 @@ async fn get_status_describes_the_running_daemon() {
 async fn grpc_health_answers_on_the_same_socket() {
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();
-    let channel = chronicle_proto::connect_channel(&daemon.socket)
+    let channel = chronicle_client::channel(&daemon.socket)
         .await
         .expect("connect to the health service");
     let mut health = HealthClient::new(channel);

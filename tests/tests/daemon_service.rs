@@ -157,7 +157,7 @@ fn mode(path: &Path) -> u32 {
 /// GetStatus through the socket; answers once the daemon serves, even on
 /// a socket that queued the connection before the daemon existed.
 async fn status_of(socket: &Path) -> chronicle_proto::v1::DaemonStatus {
-    let mut client = chronicle_proto::connect(socket).await.expect("connect");
+    let mut client = chronicle_client::Client::connect(socket).await.expect("connect").stub();
     tokio::time::timeout(STARTUP_TIMEOUT, client.get_status(GetStatusRequest {}))
         .await
         .expect("GetStatus answered in time")
@@ -182,7 +182,10 @@ async fn serves_on_an_inherited_socket_and_leaves_it_to_its_owner() {
         !sandbox.dir.path().join("own").join("own.sock").exists(),
         "it bound no socket of its own"
     );
-    let mut client = chronicle_proto::connect(&sandbox.socket()).await.expect("connect");
+    let mut client = chronicle_client::Client::connect(&sandbox.socket())
+        .await
+        .expect("connect")
+        .stub();
     let project = path_str(&sandbox.project("app"));
     assert_eq!(open(&mut client, &project).await.revision, 0);
     drop(client);
@@ -242,6 +245,12 @@ async fn listen_fds_meant_for_another_process_are_ignored() {
     };
     daemon.wait_serving(&sandbox.socket());
     assert_eq!(mode(&sandbox.socket()), 0o600, "its own socket, bound as always");
+    // The socket accepts (connections queue) a moment before the daemon
+    // logs that it serves: wait for the line rather than race it.
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    while !daemon.log().contains("chronicled is serving") && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
     assert!(daemon.log().contains("socket_activated=false"), "{}", daemon.log());
 }
 
@@ -284,7 +293,10 @@ async fn idle_exit_waits_for_quiet_and_for_open_streams() {
         log: sandbox.log(),
     };
     daemon.wait_serving(&sandbox.socket());
-    let mut client = chronicle_proto::connect(&sandbox.socket()).await.expect("connect");
+    let mut client = chronicle_client::Client::connect(&sandbox.socket())
+        .await
+        .expect("connect")
+        .stub();
 
     // Calls every 300 ms keep it up well past its idle time.
     let start = Instant::now();

@@ -270,9 +270,7 @@ async fn broken_grpc_frames_get_a_status_and_change_nothing() {
     let project = path_str(&sandbox.project("app"));
     append(&mut client, &project, Role::User, "kept").await;
     let before = snapshot(&mut client, &project).await;
-    let mut channel = chronicle_proto::connect_channel(&daemon.socket)
-        .await
-        .expect("a raw channel");
+    let mut channel = chronicle_client::channel(&daemon.socket).await.expect("a raw channel");
 
     // Field 1 with wire type 7, which protobuf does not have.
     let not_protobuf = [0x0f, 0x00, 0x01];

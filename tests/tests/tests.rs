@@ -13,6 +13,7 @@ mod cli_behaviour;
 mod cli_export_image;
 mod cli_service;
 mod cli_workflow;
+mod client_rules;
 mod daemon_access;
 mod daemon_concurrency;
 mod daemon_crash;
