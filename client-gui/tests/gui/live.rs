@@ -2,10 +2,9 @@
 //! without a click, the start-up choice works, the composer writes to the
 //! daemon, and a daemon restart is survived with a resync.
 
-
+use crate::common::{World, click, wait_for_text, wait_until};
 use chronicle_gui::{Connection, StartChoice};
 use chronicle_proto::v1::Role;
-use crate::common::{World, click, wait_for_text, wait_until};
 use egui_kittest::kittest::Queryable;
 
 #[test]

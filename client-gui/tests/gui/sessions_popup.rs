@@ -2,10 +2,9 @@
 //! daemon: every action the seed names, found by its accessible label (as a
 //! screen reader would), checked both on screen and in the daemon.
 
-
+use crate::common::{World, click, open_sessions, wait_for_label, wait_for_no_text, wait_for_text, wait_until};
 use chronicle_gui::StartChoice;
 use chronicle_proto::v1::Role;
-use crate::common::{World, click, open_sessions, wait_for_label, wait_for_no_text, wait_for_text, wait_until};
 use egui_kittest::kittest::Queryable;
 
 #[test]

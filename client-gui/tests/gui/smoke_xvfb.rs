@@ -7,7 +7,6 @@
 //! `CHRONICLE_GUI_SCREENSHOT=path.png` also keeps the screenshot, which is
 //! how `docs/gui.png` is made.
 
-
 use std::{
     io::Read as _,
     path::{Path, PathBuf},

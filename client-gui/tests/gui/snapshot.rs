@@ -7,8 +7,8 @@
 
 use crate::common;
 
-use chronicle_gui::{App, AppConfig, Phase, StartChoice, ThemeChoice};
 use crate::common::{demo_session, wait_for_text, wait_until};
+use chronicle_gui::{App, AppConfig, Phase, StartChoice, ThemeChoice};
 use egui_kittest::Harness;
 
 /// A fixed path, so the project bar reads the same on every run.
