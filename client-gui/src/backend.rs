@@ -724,7 +724,7 @@ async fn write_export(
             }
         };
         file.write_all(&c.data)
-            .map_err(|err| failed("write", &file.target().to_path_buf(), err))?;
+            .map_err(|err| failed("write", file.target(), err))?;
         // Each page of a longer image is its own file.
         if c.last_in_page
             && pages > 1
