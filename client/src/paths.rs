@@ -88,11 +88,16 @@ pub fn resolve_project(flag: Option<&Path>) -> io::Result<String> {
     Ok(root.to_string_lossy().into_owned())
 }
 
-/// `base.join(path)`, with `.` and `..` resolved lexically (a `..` at the
-/// root stays at the root).
+/// `base.join(path)`, with `.` and `..` resolved lexically.
 pub fn absolute(base: &Path, path: &Path) -> PathBuf {
+    lexical(&base.join(path))
+}
+
+/// `path` with `.` and `..` resolved without touching the disk (a `..` at
+/// the root stays at the root); symlinks are not followed.
+pub fn lexical(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
-    for component in base.join(path).components() {
+    for component in path.components() {
         match component {
             Component::ParentDir => {
                 out.pop();

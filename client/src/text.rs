@@ -2,7 +2,7 @@
 //! their plural, sizes, token usage and times. One table each, so the CLI,
 //! the desktop app and the exports never drift apart.
 
-use chronicle_proto::v1::{Role, Usage};
+use chronicle_proto::v1::{ContextFile, Role, Usage};
 use jiff::tz::TimeZone;
 
 /// The role of a wire value; unknown values read as unspecified.
@@ -36,6 +36,18 @@ fn role_names(role: Role) -> (&'static str, &'static str, &'static str) {
         Role::CommandOutput => ("command", "Command", "Command output"),
         Role::Log => ("log", "Log", "Log"),
     }
+}
+
+/// What sets a context file apart, in words: "read-only", "missing".
+pub fn file_flags(file: &ContextFile) -> Vec<&'static str> {
+    let mut flags = Vec::new();
+    if file.read_only {
+        flags.push("read-only");
+    }
+    if file.missing {
+        flags.push("missing");
+    }
+    flags
 }
 
 /// "1 message", "3 messages": `n` and `one`, with an `s` unless n is 1.

@@ -9,11 +9,29 @@ pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-/// Reads a duration such as `30d`, `12h`, `90m`, `2w` or `1h 30m`.
+/// Reads a duration: humantime's grammar (`30d`, `12h`, `90m`, `2w`,
+/// `1h 30m`), plus bare seconds (`90`), with two refusals that catch
+/// typos: no fractions (`1.5h`), and every number glued to its unit
+/// (`10 m` is refused, not read as ten minutes).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|err| {
-        format!("{text:?} is not a duration ({err}) — write a number and a unit, such as 30d, 12h, 90m or 2w")
-    })
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("{text:?} is too long"));
+    }
+    if text.contains('.') {
+        return Err(format!("{text:?} has a fraction — write whole units, e.g. 1h 30m"));
+    }
+    let glued =
+        |part: &str| part.starts_with(|c: char| c.is_ascii_digit()) && !part.bytes().all(|b| b.is_ascii_digit());
+    let parsed = if text.split_whitespace().all(glued) {
+        humantime::parse_duration(text).map_err(|err| err.to_string())
+    } else {
+        Err("a number without its unit".to_owned())
+    };
+    parsed.map_err(|err| format!("{text:?} is not a duration ({err}) — write e.g. 30s, 10m, 2h or 30d"))
 }
 
 /// A duration in whole milliseconds, saturating.
@@ -31,9 +49,12 @@ mod tests {
         assert_eq!(parse_duration("2w").ok(), Some(Duration::from_secs(14 * 86_400)));
         assert_eq!(parse_duration("1h 30m").ok(), Some(Duration::from_secs(5400)));
         assert_eq!(parse_duration("45s").ok(), Some(Duration::from_secs(45)));
-        for bad in ["30", "d", "5 parsecs", ""] {
+        assert_eq!(parse_duration("500ms").ok(), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("90").ok(), Some(Duration::from_secs(90)), "bare seconds");
+        for bad in ["", "d", "m", "ten", "10 m", "10m; rm -rf", "-1s", "5 parsecs"] {
             let err = parse_duration(bad).expect_err(bad);
-            assert!(err.contains("not a duration"), "{err}");
+            assert!(err.contains("not a duration"), "{bad}: {err}");
         }
+        assert!(parse_duration("1.5h").expect_err("fraction").contains("fraction"));
     }
 }

@@ -61,19 +61,7 @@ struct Args {
 /// A duration in humantime's grammar in whole units (`500ms`, `30s`,
 /// `10m`, `2h`, `1d`, `1h 30m`), or a bare number of seconds as before.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text
-            .parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|_| format!("{text:?} is too long"));
-    }
-    // humantime 2.4 also takes fractions ("1.5h"); the flags never did.
-    if text.contains('.') {
-        return Err(format!("{text:?} has a fraction — write whole units, e.g. 1h 30m"));
-    }
-    humantime::parse_duration(text)
-        .map_err(|err| format!("{text:?} is not a duration ({err}) — write e.g. 30s, 10m or 2h"))
+    chronicle_client::time::parse_duration(text)
 }
 
 /// The listening socket systemd passed in, if it passed one to us: the

@@ -48,13 +48,7 @@ where
         writeln!(out, "*No files in context.*")?;
     }
     for file in files {
-        let mut flags = Vec::new();
-        if file.read_only {
-            flags.push("read-only");
-        }
-        if file.missing {
-            flags.push("missing");
-        }
+        let flags = chronicle_client::text::file_flags(file);
         let flags = if flags.is_empty() {
             String::new()
         } else {

@@ -49,14 +49,18 @@ server.listen(8)
 print("ready", flush=True)
 connections = received = 0
 open_ = []
+stopping = False
 while True:
-    ready, _, _ = select.select([server, sys.stdin] + open_, [], [], 5)
-    if sys.stdin in ready:
+    # Once told to stop, only drain: connections still queued, bytes still in flight.
+    ready, _, _ = select.select([server] + open_ + ([] if stopping else [sys.stdin]), [], [], 0.3 if stopping else 5)
+    if stopping and not ready:
         break
     for s in ready:
-        if s is server:
+        if s is sys.stdin:
+            stopping = True
+        elif s is server:
             conn, _ = server.accept(); connections += 1; open_.append(conn)
-        elif s in open_:
+        else:
             data = s.recv(65536)
             received += len(data)
             if not data:

@@ -108,13 +108,7 @@ pub fn print_files(out: &mut Out<'_>, files: &[ContextFile], s: Style) -> io::Re
         writeln!(out, "  {}", s.dim("none — add some with `chronicle files add PATH`"))?;
     }
     for file in files {
-        let mut flags = Vec::new();
-        if file.read_only {
-            flags.push("read-only");
-        }
-        if file.missing {
-            flags.push("missing");
-        }
+        let flags = chronicle_client::text::file_flags(file);
         let flags = if flags.is_empty() {
             String::new()
         } else {

@@ -54,7 +54,10 @@ pub async fn trash(
             let (id, older_than_ms) = match (id, older_than, everything) {
                 (Some(id), _, _) => (id, 0),
                 (None, Some(age), _) => {
-                    let age = time::parse_duration(&age).map_err(|_| {
+                    // An age needs its unit: `--older-than 30` is far
+                    // likelier to mean days than the seconds it would read as.
+                    let unitless = age.trim().bytes().all(|b| b.is_ascii_digit());
+                    let age = time::parse_duration(&age).ok().filter(|_| !unitless).ok_or_else(|| {
                         Failure::usage(format!(
                             "{age:?} is not an age — write a number and a unit, such as 30d, 12h, 90m or 2w"
                         ))

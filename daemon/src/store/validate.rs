@@ -5,7 +5,7 @@
 use std::{
     fmt,
     ops::Deref,
-    path::{Component, Path, PathBuf},
+    path::{Path, PathBuf},
 };
 
 use chronicle_proto::v1::{ContextFile, Message, Role};
@@ -181,22 +181,7 @@ fn project_path(raw: &str) -> Result<String, StoreError> {
             "project path \"{raw}\" is relative — pass an absolute path such as /home/me/{raw}"
         )));
     }
-    Ok(normalise(path).to_string_lossy().into_owned())
-}
-
-fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::Prefix(_) | Component::RootDir => out.push(component.as_os_str()),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::Normal(part) => out.push(part),
-        }
-    }
-    out
+    Ok(chronicle_client::paths::lexical(path).to_string_lossy().into_owned())
 }
 
 /// Trims a session name and checks it: 1–128 characters, no control
@@ -239,7 +224,7 @@ pub fn context_path(project: &str, raw: &str) -> Result<String, StoreError> {
         )));
     }
     let root = Path::new(project);
-    let absolute = normalise(&root.join(raw));
+    let absolute = chronicle_client::paths::lexical(&root.join(raw));
     match absolute.strip_prefix(root) {
         Ok(relative) if !relative.as_os_str().is_empty() => Ok(relative.to_string_lossy().into_owned()),
         Ok(_) => Err(invalid(format!(
