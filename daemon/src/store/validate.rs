@@ -2,11 +2,7 @@
 //! project paths, session names, context-file paths, messages and limits.
 //! Each error message says which rule was broken and how to fix it.
 
-use std::{
-    fmt,
-    ops::Deref,
-    path::{Path, PathBuf},
-};
+use std::{fmt, ops::Deref, path::Path};
 
 use chronicle_proto::v1::{ContextFile, Message, Role};
 
