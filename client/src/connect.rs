@@ -38,15 +38,6 @@ pub(crate) enum DialError {
     Failed(Error),
 }
 
-impl From<DialError> for Error {
-    fn from(err: DialError) -> Self {
-        match err {
-            DialError::Failed(err) => err,
-            DialError::NotRunning => Error::unavailable("no Chronicle daemon is listening"),
-        }
-    }
-}
-
 /// Refuses a socket directory that another user owns or may write to:
 /// whoever controls the directory controls which process answers there.
 pub(crate) fn check_socket_dir(socket: &Path) -> Result<(), Error> {
