@@ -335,11 +335,17 @@ impl Client {
         let request = ExportRequest {
             project: project.to_owned(),
             name: name.to_owned(),
+            time_zone: crate::time::system_time_zone(),
         };
         Ok(self.take(self.stub().export_markdown(request).await?))
     }
 
-    pub async fn export_image(&self, request: ExportImageRequest) -> Result<Streaming<ExportChunk>, Error> {
+    /// A session as PNG pages, in chunks; times are shown in this
+    /// process's zone unless the request names one.
+    pub async fn export_image(&self, mut request: ExportImageRequest) -> Result<Streaming<ExportChunk>, Error> {
+        if request.time_zone.is_empty() {
+            request.time_zone = crate::time::system_time_zone();
+        }
         Ok(self.take(self.stub().export_image(request).await?))
     }
 

@@ -101,11 +101,21 @@ fn tokens(n: u64) -> String {
     }
 }
 
-/// A local date and time to the minute, e.g. `2026-11-26 01:49`; `None`
-/// for a time before 1970 or out of range.
+/// A date and time in `tz` to the minute with the zone's abbreviation,
+/// e.g. `2026-11-26 10:49 KST`; `None` for a time before 1970 or out of
+/// range.
 pub fn local_time(ms: i64, tz: &TimeZone) -> Option<String> {
+    zoned(ms, tz, "%Y-%m-%d %H:%M %Z")
+}
+
+/// [`local_time`] to the second, e.g. `2026-11-26 10:49:19 KST`.
+pub fn local_time_seconds(ms: i64, tz: &TimeZone) -> Option<String> {
+    zoned(ms, tz, "%Y-%m-%d %H:%M:%S %Z")
+}
+
+fn zoned(ms: i64, tz: &TimeZone, format: &str) -> Option<String> {
     match jiff::Timestamp::from_millisecond(ms) {
-        Ok(t) if ms > 0 => Some(t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()),
+        Ok(t) if ms > 0 => Some(t.to_zoned_datetime(tz.clone()).strftime(format).to_string()),
         _ => None,
     }
 }
@@ -201,7 +211,7 @@ mod tests {
         assert_eq!(relative_time(now - 2 * 86_400_000, now, &tz), "2 days ago");
         assert_eq!(
             relative_time(1_764_121_740_000, 1_764_121_740_000 + 90 * 86_400_000, &tz),
-            "2025-11-26 01:49"
+            "2025-11-26 01:49 UTC"
         );
     }
 
@@ -216,7 +226,12 @@ mod tests {
     fn times_use_the_given_zone() {
         assert_eq!(
             local_time(1_764_121_740_000, &TimeZone::UTC).as_deref(),
-            Some("2025-11-26 01:49")
+            Some("2025-11-26 01:49 UTC")
+        );
+        let seoul = TimeZone::get("Asia/Seoul").expect("the system has the time zone database");
+        assert_eq!(
+            local_time_seconds(1_764_121_759_000, &seoul).as_deref(),
+            Some("2025-11-26 10:49:19 KST")
         );
         assert_eq!(local_time(0, &TimeZone::UTC), None);
         assert_eq!(iso_time(1_764_121_740_000), "2025-11-26T01:49:00.000Z");

@@ -34,6 +34,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     parsed.map_err(|err| format!("{text:?} is not a duration ({err}) — write e.g. 30s, 10m, 2h or 30d"))
 }
 
+/// The IANA name of this process's time zone (`TZ` respected), which
+/// clients send with exports so the daemon shows times as the user sees
+/// them; empty when the zone has no IANA name (a POSIX `TZ` string), and
+/// then the daemon uses its own.
+pub fn system_time_zone() -> String {
+    jiff::tz::TimeZone::system().iana_name().unwrap_or_default().to_owned()
+}
+
 /// A duration in whole milliseconds, saturating.
 pub fn duration_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)

@@ -299,7 +299,7 @@ rpcs! {
         RestoreTrashRequest { id: "1".into(), new_name: "restored".into() };
     "PurgeTrash": PurgeTrashRequest => purge_trash, unary, PurgeTrashRequest { id: "1".into(), older_than_ms: 0 };
     "ExportMarkdown": ExportRequest => export_markdown, stream,
-        ExportRequest { project: FUZZ_PROJECT.into(), name: String::new() };
+        ExportRequest { project: FUZZ_PROJECT.into(), ..ExportRequest::default() };
     "ExportImage": ExportImageRequest => export_image, decode,
         ExportImageRequest { project: FUZZ_PROJECT.into(), width_px: 800, scale: 2.0, ..ExportImageRequest::default() };
     "Watch": WatchRequest => watch, first, WatchRequest { project: FUZZ_PROJECT.into() };

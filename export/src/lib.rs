@@ -10,10 +10,11 @@
 pub mod markdown;
 pub mod png;
 
+use chronicle_client::text;
 use chronicle_proto::v1::Usage;
 
 /// What the renderers show about the session itself, above its messages.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SessionHeader {
     /// The project's absolute path.
     pub project: String,
@@ -28,6 +29,23 @@ pub struct SessionHeader {
     /// When the export was made (Markdown prints it; PNG pages do not, so
     /// the same session renders to the same bytes).
     pub exported_at_ms: i64,
+    /// The zone every time is shown in: the user's, as their client sent it.
+    pub time_zone: jiff::tz::TimeZone,
+}
+
+impl Default for SessionHeader {
+    /// An empty header whose times show in UTC.
+    fn default() -> SessionHeader {
+        SessionHeader {
+            project: String::new(),
+            name: String::new(),
+            updated_at_ms: 0,
+            message_count: 0,
+            total_usage: None,
+            exported_at_ms: 0,
+            time_zone: jiff::tz::TimeZone::UTC,
+        }
+    }
 }
 
 impl SessionHeader {
@@ -38,6 +56,17 @@ impl SessionHeader {
         } else {
             &self.name
         }
+    }
+
+    /// A time as documents print it: in the user's zone, to the second,
+    /// with the zone's abbreviation (`2026-11-26 10:49:19 KST`).
+    pub fn time(&self, ms: i64) -> String {
+        text::local_time_seconds(ms, &self.time_zone).unwrap_or_else(|| "time unknown".to_owned())
+    }
+
+    /// A time as cards show it: to the minute (`2026-11-26 10:49 KST`).
+    pub fn minute(&self, ms: i64) -> String {
+        text::local_time(ms, &self.time_zone).unwrap_or_else(|| "time unknown".to_owned())
     }
 }
 
@@ -55,14 +84,6 @@ pub enum ExportError {
     Encode(String),
 }
 
-/// An ISO-8601 UTC time to the second, e.g. `2026-11-26T01:49:19Z`.
-pub fn iso_time(ms: i64) -> String {
-    match jiff::Timestamp::from_millisecond(ms) {
-        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        Err(_) => format!("{ms} ms"),
-    }
-}
-
 /// A file-name-safe stem for exports: letters, digits, `-` and `_` only.
 pub fn file_stem(name: &str) -> String {
     chronicle_client::text::file_stem(name).unwrap_or_else(|| "working-session".into())
@@ -73,8 +94,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_are_utc_to_the_second() {
-        assert_eq!(iso_time(1_764_121_759_123), "2025-11-26T01:49:19Z");
+    fn times_are_shown_in_the_given_zone() {
+        let header = SessionHeader::default();
+        assert_eq!(header.time(1_764_121_759_123), "2025-11-26 01:49:19 UTC");
+        assert_eq!(header.minute(1_764_121_759_123), "2025-11-26 01:49 UTC");
+        let seoul = SessionHeader {
+            time_zone: jiff::tz::TimeZone::get("Asia/Seoul").expect("the system has the time zone database"),
+            ..SessionHeader::default()
+        };
+        assert_eq!(seoul.time(1_764_121_759_123), "2025-11-26 10:49:19 KST");
+        assert_eq!(header.time(0), "time unknown");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use chronicle_client::text::role_heading;
 use chronicle_proto::v1::{ContextFile, Message, Role, ToolCall, Usage};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
-use super::{ExportError, SessionHeader, iso_time};
+use super::{ExportError, SessionHeader};
 
 /// Writes the whole document. The header's `exported_at_ms` is the only
 /// input that is not part of the session.
@@ -32,8 +32,8 @@ where
 {
     writeln!(out, "# {}\n", escape_inline(header.title()))?;
     writeln!(out, "- **Project:** {}", code_span(&header.project))?;
-    writeln!(out, "- **Exported:** {}", iso_time(header.exported_at_ms))?;
-    writeln!(out, "- **Last updated:** {}", iso_time(header.updated_at_ms))?;
+    writeln!(out, "- **Exported:** {}", header.time(header.exported_at_ms))?;
+    writeln!(out, "- **Last updated:** {}", header.time(header.updated_at_ms))?;
     writeln!(
         out,
         "- **Messages:** {} · **Context files:** {}",
@@ -60,7 +60,7 @@ where
     let mut any = false;
     for message in messages {
         let message = message.map_err(|err| ExportError::Source(Box::new(err)))?;
-        write_message(out, &message)?;
+        write_message(out, header, &message)?;
         any = true;
     }
     if !any {
@@ -69,14 +69,14 @@ where
     Ok(())
 }
 
-fn write_message<W: Write>(out: &mut W, message: &Message) -> std::io::Result<()> {
+fn write_message<W: Write>(out: &mut W, header: &SessionHeader, message: &Message) -> std::io::Result<()> {
     let role = Role::try_from(message.role).unwrap_or(Role::Unspecified);
     writeln!(
         out,
         "### {} · #{} · {}\n",
         role_heading(role),
         message.id,
-        iso_time(message.created_at_ms)
+        header.time(message.created_at_ms)
     )?;
     let mut meta = Vec::new();
     if !message.model.is_empty() {

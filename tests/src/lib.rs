@@ -102,6 +102,12 @@ impl Sandbox {
 
     /// Starts a daemon with extra flags and waits until it answers.
     pub fn start_with(&self, extra: &[&str]) -> Daemon {
+        self.start_with_env(extra, &[])
+    }
+
+    /// Starts a daemon with extra flags and environment variables (a
+    /// font configuration, a time zone) and waits until it answers.
+    pub fn start_with_env(&self, extra: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Daemon {
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -110,6 +116,7 @@ impl Sandbox {
         let child = self
             .daemon_command()
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

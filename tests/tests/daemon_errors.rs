@@ -237,6 +237,7 @@ fn export_call(project: &str, name: &str) -> Call {
     Call::Export(ExportRequest {
         project: project.to_owned(),
         name: name.to_owned(),
+        ..ExportRequest::default()
     })
 }
 
@@ -626,6 +627,7 @@ fn good_image_request(project: &str) -> ExportImageRequest {
         max_page_height_px: 0,
         first_message_id: 0,
         last_message_id: 0,
+        time_zone: String::new(),
     }
 }
 

@@ -19,6 +19,7 @@ async fn export(client: &mut Client, project: &str, name: &str) -> Vec<ExportChu
         .export_markdown(ExportRequest {
             project: project.to_owned(),
             name: name.to_owned(),
+            time_zone: "UTC".to_owned(),
         })
         .await
         .expect("ExportMarkdown")

@@ -398,6 +398,7 @@ async fn bad_names_are_invalid_argument_on_every_rpc_that_takes_one() {
             Call::Export(ExportRequest {
                 project: project.clone(),
                 name: name.clone(),
+                ..ExportRequest::default()
             }),
         ));
     }

@@ -163,7 +163,7 @@ async fn reader(
                 let mut stream = client
                     .export_markdown(ExportRequest {
                         project,
-                        name: String::new(),
+                        ..ExportRequest::default()
                     })
                     .await?
                     .into_inner();

@@ -22,6 +22,7 @@ mod daemon_disk_full;
 mod daemon_errors;
 mod daemon_export;
 mod daemon_export_image;
+mod daemon_export_scripts;
 mod daemon_group_commit;
 mod daemon_hostile;
 mod daemon_lifecycle;

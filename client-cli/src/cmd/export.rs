@@ -17,6 +17,7 @@ use crate::cmd::aider;
 use crate::ctx::{Ctx, Out};
 use crate::error::Failure;
 use crate::naming;
+use crate::output;
 use crate::pending::PendingFile;
 use crate::progress::Progress;
 
@@ -79,6 +80,8 @@ async fn image(ctx: &Ctx, args: ExportArgs, out: &mut Out<'_>) -> anyhow::Result
         max_page_height_px: args.page_height.unwrap_or(0),
         first_message_id: args.from.unwrap_or(0),
         last_message_id: args.to.unwrap_or(0),
+        // The client fills in this process's zone.
+        time_zone: String::new(),
     };
     let mut stream = ctx.client().await?.export_image(request).await?;
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
@@ -88,6 +91,9 @@ async fn image(ctx: &Ctx, args: ExportArgs, out: &mut Out<'_>) -> anyhow::Result
     let mut stdout_used = false;
     while let Some(chunk) = Client::next_chunk(&mut stream).await? {
         progress.advance(chunk.data.len(), chunk.page, chunk.page_count);
+        if !chunk.missing_characters.is_empty() {
+            warn_missing(&chunk.missing_characters);
+        }
         if to_stdout {
             if chunk.page_count > 1 {
                 return Err(Failure::usage(format!(
@@ -128,4 +134,18 @@ async fn image(ctx: &Ctx, args: ExportArgs, out: &mut Out<'_>) -> anyhow::Result
         return Err(Failure::refused("the image export ended before its last page was complete").into());
     }
     Ok(())
+}
+
+/// One line naming the characters drawn as boxes, with their code points
+/// so a user can find a font that has them.
+fn warn_missing(characters: &str) {
+    let named: Vec<String> = characters
+        .chars()
+        .map(|c| format!("{c} (U+{:04X})", u32::from(c)))
+        .collect();
+    eprintln!(
+        "chronicle: warning: no font could draw {}: {} — they show as boxes; install a font that has them (e.g. Debian's fonts-noto) and export again",
+        output::count(named.len() as u64, "character"),
+        named.join(", ")
+    );
 }

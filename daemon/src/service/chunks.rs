@@ -30,6 +30,8 @@ pub(crate) struct ChunkSink {
     page_stem: Option<String>,
     page: u32,
     page_count: u32,
+    /// Characters no font could draw, told with the first chunk.
+    missing_characters: String,
     /// The client stopped reading: a write error then says nothing new.
     pub(crate) client_gone: bool,
 }
@@ -44,6 +46,7 @@ impl ChunkSink {
             page_stem: None,
             page: 1,
             page_count: 1,
+            missing_characters: String::new(),
             client_gone: false,
         }
     }
@@ -64,6 +67,7 @@ impl ChunkSink {
             page_count: self.page_count,
             last_in_page: last,
             suggested_file_name: self.file_name.take().unwrap_or_default(),
+            missing_characters: std::mem::take(&mut self.missing_characters),
         };
         self.tx.blocking_send(Ok(chunk)).map_err(|_| {
             self.client_gone = true;
@@ -96,6 +100,11 @@ impl io::Write for ChunkSink {
 }
 
 impl PageSink for ChunkSink {
+    fn missing_characters(&mut self, characters: &str) -> io::Result<()> {
+        characters.clone_into(&mut self.missing_characters);
+        Ok(())
+    }
+
     fn begin_page(&mut self, page: u32, page_count: u32) -> io::Result<()> {
         self.page = page;
         self.page_count = page_count;

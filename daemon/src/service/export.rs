@@ -9,6 +9,7 @@ use chronicle_export::{
     png::{self, ImageOptions},
 };
 use chronicle_proto::v1::{ExportChunk, ExportImageRequest, ExportRequest};
+use jiff::tz::TimeZone;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -21,7 +22,7 @@ use crate::store::{self, ExportSource, ProjectPath};
 type Download = ReceiverStream<Result<ExportChunk, Status>>;
 
 /// What the renderers show above the messages, from the store's snapshot.
-fn header(source: &ExportSource, exported_at_ms: i64) -> SessionHeader {
+fn header(source: &ExportSource, exported_at_ms: i64, time_zone: TimeZone) -> SessionHeader {
     SessionHeader {
         project: source.info.project.clone(),
         name: source.info.name.clone(),
@@ -29,6 +30,20 @@ fn header(source: &ExportSource, exported_at_ms: i64) -> SessionHeader {
         message_count: source.info.message_count,
         total_usage: source.info.total_usage,
         exported_at_ms,
+        time_zone,
+    }
+}
+
+/// The zone the client asked times to be shown in; empty = the daemon's.
+fn time_zone(rpc: &'static str, name: &str) -> Result<TimeZone, Status> {
+    match name {
+        "" => Ok(TimeZone::system()),
+        name => TimeZone::get(name).map_err(|_| {
+            invalid(
+                rpc,
+                format!("time_zone {name:?} is not a known time zone — give an IANA name such as \"Europe/Berlin\", or leave it empty for the daemon's own"),
+            )
+        }),
     }
 }
 
@@ -59,6 +74,7 @@ pub(super) async fn export_markdown(
     const RPC: &str = "ExportMarkdown";
     let req = request.into_inner();
     let project = project(RPC, &req.project)?;
+    let zone = time_zone(RPC, &req.time_zone)?;
     let source = snapshot(svc, RPC, &project, &req.name)?;
     let (tx, rx) = mpsc::channel(CHUNK_QUEUE);
     let file_name = format!("{}.md", export::file_stem(&source.info.name));
@@ -67,7 +83,7 @@ pub(super) async fn export_markdown(
     tokio::task::spawn_blocking(move || {
         let _busy = busy;
         let mut sink = ChunkSink::new(tx.clone(), file_name);
-        let header = header(&source, store::now_ms());
+        let header = header(&source, store::now_ms(), zone);
         let result = source
             .messages(0, u64::MAX)
             .map_err(|err| export::ExportError::Source(Box::new(err)))
@@ -98,6 +114,7 @@ pub(super) async fn export_image(
         req.last_message_id,
     )
     .map_err(|message| invalid(RPC, message))?;
+    let zone = time_zone(RPC, &req.time_zone)?;
     let source = snapshot(svc, RPC, &project, &req.name)?;
     let (tx, rx) = mpsc::channel(CHUNK_QUEUE);
     let stem = export::file_stem(&source.info.name);
@@ -107,7 +124,7 @@ pub(super) async fn export_image(
         let _busy = busy;
         let mut sink = ChunkSink::for_pages(tx.clone(), stem);
         let (first, last) = (options.first_message_id, options.last_message_id);
-        let header = header(&source, store::now_ms());
+        let header = header(&source, store::now_ms(), zone);
         // The renderer is written not to panic on any input; if it
         // did, the client still gets a status instead of a cut stream.
         let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -3,10 +3,14 @@
 //! DejaVu Sans (regular, bold, oblique, bold oblique) and DejaVu Sans Mono
 //! are compiled into the binary, so a chat renders to the same pixels on
 //! every machine. The system's fonts are loaded after them, for glyphs
-//! DejaVu lacks (CJK, emoji) only: a system copy of DejaVu itself is
-//! dropped, so an older or newer installed version can never stand in for
-//! the embedded one. A glyph that no font has is drawn as the font's
-//! "missing glyph" box by the shaper, never skipped.
+//! DejaVu lacks (CJK, Arabic, colour emoji) only: a system copy of DejaVu
+//! itself is dropped, so an older or newer installed version can never
+//! stand in for the embedded one. Last comes an embedded monochrome emoji
+//! font (Noto Emoji, 409 KiB, as egui ships it): a machine without emoji
+//! fonts still draws every emoji recognisably, while the system's colour
+//! emoji font, when there is one, wins because cosmic-text tries it by
+//! name before any unnamed face. A glyph that no font has is drawn as the
+//! font's "missing glyph" box by the shaper, never skipped, and reported.
 //!
 //! Building a [`FontSystem`] costs a scan of the system fonts, so the font
 //! database is built once per process and every export borrows an
@@ -52,6 +56,9 @@ fn database() -> &'static fontdb::Database {
             db.load_font_source(fontdb::Source::Binary(Arc::new(face)));
         }
         db.load_system_fonts();
+        db.load_font_source(fontdb::Source::Binary(Arc::new(
+            epaint_default_fonts::NOTO_EMOJI_REGULAR,
+        )));
         let shadowing: Vec<fontdb::ID> = db
             .faces()
             .filter(|face| !matches!(face.source, fontdb::Source::Binary(_)))

@@ -159,6 +159,11 @@ impl ImageOptions {
 /// Where the pages go: bytes through `io::Write`, with a call before and
 /// after each page.
 pub trait PageSink: io::Write {
+    /// Called once, before the first page, with every character no font
+    /// could draw (empty when all could).
+    fn missing_characters(&mut self, _characters: &str) -> io::Result<()> {
+        Ok(())
+    }
     fn begin_page(&mut self, page: u32, page_count: u32) -> io::Result<()>;
     fn end_page(&mut self) -> io::Result<()>;
 }
@@ -213,7 +218,7 @@ where
     for message in messages().map_err(source)? {
         let message = message.map_err(source)?;
         let role = Role::try_from(message.role).unwrap_or(Role::Unspecified);
-        let blocks = blocks::message(&message, &ts.pal);
+        let blocks = blocks::message(&message, header, &ts.pal);
         units.push(ts.unit(UnitKind::Message { id: message.id, role }, &blocks, &mut budget));
     }
     if units.len() == 1 {
@@ -227,6 +232,7 @@ where
         unit.breaks = Vec::new();
     }
     let page_count = u32::try_from(pages.len()).unwrap_or(u32::MAX);
+    sink.missing_characters(&ts.missing_characters())?;
 
     // 3. Paint, page by page, re-reading cards whose items were dropped.
     let mut reader = Reader {
@@ -336,7 +342,7 @@ where
                     }
                     // The snapshot holds still, so the message is there;
                     // if it were not, an empty card is better than a panic.
-                    found.map(|m| blocks::message(&m, pal)).unwrap_or_default()
+                    found.map(|m| blocks::message(&m, header, pal)).unwrap_or_default()
                 }
             };
             self.current = Some((kind, blocks));

@@ -19,7 +19,7 @@ use super::{
     highlight,
     theme::{Palette, Rgb},
 };
-use crate::{SessionHeader, iso_time};
+use crate::SessionHeader;
 
 mod markdown;
 
@@ -189,16 +189,6 @@ fn role_initial(role: Role) -> char {
     }
 }
 
-/// A time as the cards show it: UTC, to the minute.
-fn card_time(ms: i64) -> String {
-    let iso = iso_time(ms);
-    // 2026-11-26T01:49:19Z → 2026-11-26 01:49 UTC
-    match (iso.get(..10), iso.get(11..16)) {
-        (Some(day), Some(minute)) if iso.len() == 20 => format!("{day} {minute} UTC"),
-        _ => iso,
-    }
-}
-
 /// Thousands separated by commas, as people read token counts.
 pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
@@ -253,7 +243,7 @@ pub fn session(header: &SessionHeader, files: &[ContextFile], pal: &Palette) -> 
     let mut facts = vec![
         Span::plain(&header.project, pal.muted).mono(),
         Span::plain("  ·  updated ", pal.muted),
-        Span::plain(card_time(header.updated_at_ms), pal.muted),
+        Span::plain(header.minute(header.updated_at_ms), pal.muted),
         Span::plain(
             format!(
                 "  ·  {} message{}",
@@ -309,13 +299,13 @@ pub fn session(header: &SessionHeader, files: &[ContextFile], pal: &Palette) -> 
 }
 
 /// The blocks of one message card, header first.
-pub fn message(message: &Message, pal: &Palette) -> Vec<Block> {
+pub fn message(message: &Message, header: &SessionHeader, pal: &Palette) -> Vec<Block> {
     let role = Role::try_from(message.role).unwrap_or(Role::Unspecified);
     let colour = pal.role(role);
     let mut blocks = Vec::new();
 
     let mut head = vec![Span::plain(chronicle_client::text::role_heading(role), colour).bold()];
-    let mut meta = format!("   #{} · {}", message.id, card_time(message.created_at_ms));
+    let mut meta = format!("   #{} · {}", message.id, header.minute(message.created_at_ms));
     if !message.model.is_empty() {
         meta.push_str(" · ");
     }
@@ -749,7 +739,7 @@ mod tests {
             }),
             ..Message::default()
         };
-        let blocks = message(&msg, &pal);
+        let blocks = message(&msg, &SessionHeader::default(), &pal);
         let omitted: usize = blocks
             .iter()
             .map(|b| match &b.body {

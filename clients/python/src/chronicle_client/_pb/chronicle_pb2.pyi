@@ -458,15 +458,17 @@ class PurgeTrashResponse(_message.Message):
     def __init__(self, purged: _Optional[int] = ...) -> None: ...
 
 class ExportRequest(_message.Message):
-    __slots__ = ("project", "name")
+    __slots__ = ("project", "name", "time_zone")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     project: str
     name: str
-    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    time_zone: str
+    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class ExportImageRequest(_message.Message):
-    __slots__ = ("project", "name", "theme", "width_px", "scale", "max_page_height_px", "first_message_id", "last_message_id")
+    __slots__ = ("project", "name", "theme", "width_px", "scale", "max_page_height_px", "first_message_id", "last_message_id", "time_zone")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     THEME_FIELD_NUMBER: _ClassVar[int]
@@ -475,6 +477,7 @@ class ExportImageRequest(_message.Message):
     MAX_PAGE_HEIGHT_PX_FIELD_NUMBER: _ClassVar[int]
     FIRST_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     LAST_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     project: str
     name: str
     theme: Theme
@@ -483,21 +486,24 @@ class ExportImageRequest(_message.Message):
     max_page_height_px: int
     first_message_id: int
     last_message_id: int
-    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., theme: _Optional[_Union[Theme, str]] = ..., width_px: _Optional[int] = ..., scale: _Optional[float] = ..., max_page_height_px: _Optional[int] = ..., first_message_id: _Optional[int] = ..., last_message_id: _Optional[int] = ...) -> None: ...
+    time_zone: str
+    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., theme: _Optional[_Union[Theme, str]] = ..., width_px: _Optional[int] = ..., scale: _Optional[float] = ..., max_page_height_px: _Optional[int] = ..., first_message_id: _Optional[int] = ..., last_message_id: _Optional[int] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class ExportChunk(_message.Message):
-    __slots__ = ("data", "page", "page_count", "last_in_page", "suggested_file_name")
+    __slots__ = ("data", "page", "page_count", "last_in_page", "suggested_file_name", "missing_characters")
     DATA_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
     PAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
     LAST_IN_PAGE_FIELD_NUMBER: _ClassVar[int]
     SUGGESTED_FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    MISSING_CHARACTERS_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     page: int
     page_count: int
     last_in_page: bool
     suggested_file_name: str
-    def __init__(self, data: _Optional[bytes] = ..., page: _Optional[int] = ..., page_count: _Optional[int] = ..., last_in_page: bool = ..., suggested_file_name: _Optional[str] = ...) -> None: ...
+    missing_characters: str
+    def __init__(self, data: _Optional[bytes] = ..., page: _Optional[int] = ..., page_count: _Optional[int] = ..., last_in_page: bool = ..., suggested_file_name: _Optional[str] = ..., missing_characters: _Optional[str] = ...) -> None: ...
 
 class WatchRequest(_message.Message):
     __slots__ = ("project",)
