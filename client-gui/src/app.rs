@@ -88,6 +88,8 @@ pub struct App {
     remember_choice: bool,
     /// The theme preference has been handed to egui.
     theme_applied: bool,
+    /// System fonts are offered to egui for what its own fonts lack.
+    fonts_installed: bool,
     daemon_version: String,
 }
 
@@ -121,6 +123,7 @@ impl App {
             toasts: Toasts::default(),
             remember_choice: false,
             theme_applied: false,
+            fonts_installed: false,
             daemon_version: String::new(),
         })
     }
@@ -285,7 +288,12 @@ impl App {
         let choice = self.start_override.unwrap_or(self.prefs.start);
         match state {
             Some(state) if state.message_count > 0 || state.file_count > 0 => match choice {
-                StartChoice::Ask => self.phase = Phase::Asking { state },
+                StartChoice::Ask => {
+                    self.chat.reset(state.revision);
+                    self.heights.clear();
+                    self.phase = Phase::Asking { state };
+                    self.request_page();
+                }
                 StartChoice::Last => self.open(StartMode::Last),
                 StartChoice::Empty => self.open(StartMode::Empty),
             },
@@ -327,7 +335,8 @@ impl App {
     }
 
     fn request_page(&mut self) {
-        if self.chat.loading || !self.chat.more || self.phase != Phase::Open {
+        let readable = matches!(self.phase, Phase::Open | Phase::Asking { .. });
+        if self.chat.loading || !self.chat.more || !readable {
             return;
         }
         self.chat.loading = true;
@@ -358,6 +367,14 @@ impl App {
             self.apply_theme(&ctx);
             self.theme_applied = true;
         }
+        if !self.fonts_installed {
+            // Chinese, Korean, Arabic, Hebrew…: egui's fonts are Latin,
+            // Greek and Cyrillic plus monochrome emoji, so the system's
+            // fonts are found per character, on demand (colour glyphs
+            // included), after a scan on a background thread.
+            ctx.add_font_provider(std::sync::Arc::new(egui_system_font_provider::SystemFontProvider::new()));
+            self.fonts_installed = true;
+        }
         self.poll();
         self.shortcuts(&ctx);
 
@@ -377,6 +394,11 @@ impl App {
             .min_size(180.0)
             .show(ui, |ui| self.files_panel(ui));
         egui::CentralPanel::default().show(ui, |ui| {
+            // Behind the start-up question the last session shows, dimmed,
+            // so the user sees what they are choosing.
+            if matches!(self.phase, Phase::Asking { .. }) {
+                ui.multiply_opacity(0.4);
+            }
             let output = messages::show(ui, &self.chat, &mut self.heights, &mut self.markdown, &self.tz);
             if output.wants_more {
                 self.request_page();

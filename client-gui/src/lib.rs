@@ -13,6 +13,7 @@ mod chat;
 mod messages;
 pub mod prefs;
 mod sessions;
+mod tasks;
 mod toasts;
 mod widgets;
 

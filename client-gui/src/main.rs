@@ -66,6 +66,8 @@ fn main() -> ExitCode {
             .with_app_id("chronicle")
             .with_inner_size([1180.0, 760.0])
             .with_min_inner_size([640.0, 400.0]),
+        // The app installs the system font provider itself (also under test).
+        system_font_fallback: false,
         ..eframe::NativeOptions::default()
     };
     match eframe::run_native("Chronicle", options, Box::new(|_cc| Ok(Box::new(app)))) {

@@ -10,6 +10,8 @@ use chronicle_client::v1::{Message, Role};
 use eframe::egui::{self, CollapsingHeader, Color32, Frame, Margin, RichText, Ui, UiBuilder};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
+use crate::tasks;
+
 use crate::{
     chat::Chat,
     widgets::{self, icon},
@@ -171,7 +173,7 @@ fn message_card(ui: &mut Ui, message: &Message, markdown: &mut CommonMarkCache, 
                 Role::Log => log_line(ui, message, dark),
                 _ => {
                     if !message.content.is_empty() {
-                        CommonMarkViewer::new().show(ui, markdown, &message.content);
+                        CommonMarkViewer::new().show(ui, markdown, &tasks::single_markers(&message.content));
                     }
                 }
             }

@@ -52,6 +52,9 @@ fn start_up_offers_last_or_empty_and_remembers() {
     world.append(Role::User, "from yesterday");
     let mut harness = world.harness(Some(StartChoice::Ask));
     wait_for_text(&mut harness, "Load last session");
+    // Behind the question, the session it is about.
+    wait_for_text(&mut harness, "from yesterday");
+    assert_eq!(harness.query_all_by_label_contains("No messages yet").count(), 0);
     harness.check_accessibility();
     click(&mut harness, "Remember my choice");
     click(&mut harness, "Start with empty session");

@@ -9,7 +9,7 @@ use crate::common;
 
 use crate::common::{demo_session, wait_for_text, wait_until};
 use chronicle_gui::{App, AppConfig, Phase, StartChoice, ThemeChoice};
-use egui_kittest::Harness;
+use egui_kittest::{Harness, kittest::Queryable};
 
 /// A fixed path, so the project bar reads the same on every run.
 const PROJECT: &str = "/tmp/chronicle-gui-snapshot/login-service";
@@ -61,4 +61,81 @@ fn main_window() {
     common::wait_for_label(&mut harness, "Load messages: fix login");
     harness.run_ok();
     harness.snapshot("sessions_popup");
+}
+
+/// The window showing a message in Chinese, Japanese, Korean, Arabic and
+/// Hebrew with emoji, and a task list, compared with
+/// `tests/snapshots/every_script.png`: the scripts come from the system's
+/// fonts (Debian's fonts-noto-cjk, which `.ci/run` installs; elsewhere the
+/// test is skipped with a note), each task has one box, not a bullet too,
+/// and the time reads in the app's zone (Asia/Seoul here) with its
+/// abbreviation.
+#[test]
+fn every_script() {
+    let cjk = ["/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"];
+    if !cjk.iter().any(|f| std::path::Path::new(f).exists()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "fonts-noto-cjk is missing on CI — .ci/run installs it"
+        );
+        eprintln!("skipped: fonts-noto-cjk is not installed");
+        return;
+    }
+    const SCRIPTS: &str = "/tmp/chronicle-gui-snapshot/every-script";
+    let sandbox = chronicle_tests::Sandbox::new();
+    let daemon = sandbox.start();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a test runtime");
+    let mut client = runtime.block_on(daemon.client());
+    std::fs::create_dir_all(SCRIPTS).expect("create the project");
+    runtime
+        .block_on(
+            client.append_message(chronicle_proto::v1::AppendMessageRequest {
+                project: SCRIPTS.into(),
+                message: Some(chronicle_proto::v1::Message {
+                    role: chronicle_proto::v1::Role::Assistant as i32,
+                    content: "Why does the **login** test hang? 你好 こんにちは 한국어 🚀 ✅ مرحبا שלום\n\n\
+                          - [ ] write the test\n- [x] fix the cookie"
+                        .into(),
+                    created_at_ms: 1_764_121_740_000, // 2025-11-26 10:49 KST
+                    ..chronicle_proto::v1::Message::default()
+                }),
+                expected_revision: None,
+            }),
+        )
+        .expect("append the message");
+    let prefs_path = sandbox.dir.path().join("gui.json");
+    let prefs = chronicle_gui::Prefs {
+        theme: ThemeChoice::Light,
+        ..chronicle_gui::Prefs::default()
+    };
+    prefs.save(&prefs_path).expect("write preferences");
+    let app = App::new(AppConfig {
+        socket: sandbox.socket(),
+        project: SCRIPTS.into(),
+        prefs_path: Some(prefs_path),
+        start: Some(StartChoice::Last),
+        time_zone: jiff::tz::TimeZone::get("Asia/Seoul").expect("the time zone database"),
+    })
+    .expect("start the app");
+    let mut harness = Harness::builder()
+        .with_size(eframe::egui::vec2(900.0, 420.0))
+        .wgpu()
+        .with_render_cursor(false)
+        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+    wait_until(&mut harness, "the project to open", |h| {
+        *h.state().phase() == Phase::Open
+    });
+    wait_for_text(&mut harness, "write the test");
+    wait_for_text(&mut harness, "2025-11-26 10:49 KST");
+    assert_eq!(
+        harness.query_all_by_label_contains("☐ write the test").count(),
+        1,
+        "the open task is one line with its box"
+    );
+    harness.run_ok();
+    harness.snapshot("every_script");
 }
