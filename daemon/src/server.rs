@@ -440,6 +440,7 @@ async fn purge_old_trash(store: Store, retention: Duration) {
         let job = Job::PurgeTrash {
             id: None,
             older_than_ms: store::now_ms().saturating_sub(retention_ms),
+            expected_revision: None,
         };
         match store.run(job).await {
             Ok(outcome) if outcome.purged > 0 => {

@@ -197,6 +197,7 @@ async fn write_until_killed(
                     project: project.clone(),
                     name: name.clone(),
                     mode: 0,
+                    expected_revision: None,
                 })
                 .await
                 .map(|_| (revision + 1, None)),

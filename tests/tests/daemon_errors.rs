@@ -196,6 +196,7 @@ fn save_call(project: &str, name: &str, mode: i32) -> Call {
         project: project.to_owned(),
         name: name.to_owned(),
         mode,
+        expected_revision: None,
     })
 }
 
@@ -204,6 +205,7 @@ fn rename_call(project: &str, name: &str, new_name: &str) -> Call {
         project: project.to_owned(),
         name: name.to_owned(),
         new_name: new_name.to_owned(),
+        expected_revision: None,
     })
 }
 
@@ -230,6 +232,7 @@ fn open_call(project: &str, start: i32) -> Call {
     Call::Open(OpenProjectRequest {
         project: project.to_owned(),
         start,
+        expected_revision: None,
     })
 }
 
@@ -360,6 +363,7 @@ fn bad_name_cases(project: &str, trash_id: &str) -> Vec<Case> {
                 Call::Restore(RestoreTrashRequest {
                     id: trash_id.to_owned(),
                     new_name: name.clone(),
+                    expected_revision: None,
                 }),
             ));
         }
@@ -495,6 +499,7 @@ fn unknown_cases(project: &str, never: &str) -> Vec<Case> {
             Call::DeleteSession(DeleteSessionRequest {
                 project: project.to_owned(),
                 name: missing.into(),
+                expected_revision: None,
             }),
         ),
         case(
@@ -515,6 +520,7 @@ fn unknown_cases(project: &str, never: &str) -> Vec<Case> {
             Call::Restore(RestoreTrashRequest {
                 id: "424242".into(),
                 new_name: String::new(),
+                expected_revision: None,
             }),
         ),
         case(
@@ -523,6 +529,7 @@ fn unknown_cases(project: &str, never: &str) -> Vec<Case> {
             Call::Purge(PurgeTrashRequest {
                 id: "424242".into(),
                 older_than_ms: 0,
+                expected_revision: None,
             }),
         ),
     ]);
@@ -533,6 +540,7 @@ fn unknown_cases(project: &str, never: &str) -> Vec<Case> {
             Call::Restore(RestoreTrashRequest {
                 id: bad.into(),
                 new_name: String::new(),
+                expected_revision: None,
             }),
         ));
         cases.push(case(
@@ -541,6 +549,7 @@ fn unknown_cases(project: &str, never: &str) -> Vec<Case> {
             Call::Purge(PurgeTrashRequest {
                 id: bad.into(),
                 older_than_ms: 0,
+                expected_revision: None,
             }),
         ));
     }
@@ -697,6 +706,7 @@ async fn refused_requests_on_a_busy_project_get_their_code_and_change_nothing() 
         .delete_session(DeleteSessionRequest {
             project: trashed.clone(),
             name: "gone".into(),
+            expected_revision: None,
         })
         .await
         .expect("DeleteSession")

@@ -62,6 +62,7 @@ pub async fn open_with(client: &mut Client, project: &str, start: StartMode) -> 
         .open_project(OpenProjectRequest {
             project: project.to_owned(),
             start: start as i32,
+            expected_revision: None,
         })
         .await
         .expect("OpenProject")
@@ -111,6 +112,7 @@ pub async fn save(client: &mut Client, project: &str, name: &str, mode: SaveMode
             project: project.to_owned(),
             name: name.to_owned(),
             mode: mode as i32,
+            expected_revision: None,
         })
         .await
         .expect("SaveSession")
