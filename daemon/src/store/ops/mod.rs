@@ -857,6 +857,7 @@ pub fn session_info(record: &SessionRecord) -> SessionInfo {
         message_count: record.message_count,
         file_count: record.file_count,
         total_usage: record.usage,
+        revision: 0,
     }
 }
 
