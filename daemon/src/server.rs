@@ -23,6 +23,7 @@ use tonic::{Request, Status, codegen::http, service::InterceptorLayer, transport
 
 use crate::activity::Activity;
 use crate::files_on_disk::{self, WatchConfig};
+use crate::handshake::HandshakeDeadline;
 use crate::service::{DaemonFacts, SessionsService};
 use crate::store::{self, Job, Store, StoreConfig, StoreError};
 
@@ -47,6 +48,9 @@ pub struct Config {
     /// follows it and for this long after its last call.
     pub watch_window: Duration,
     pub watch: WatchConfig,
+    /// A connection that has not sent the HTTP/2 preface and its first
+    /// frame within this long is closed.
+    pub handshake_timeout: Duration,
 }
 
 impl Config {
@@ -60,6 +64,7 @@ impl Config {
             idle_exit: None,
             watch_window: Duration::from_secs(10 * 60),
             watch: WatchConfig::default(),
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 
@@ -384,6 +389,7 @@ async fn serve(
     let calls = activity.clone();
     let connections = activity.clone();
     let idle = idle_timeout(activity, config.idle_exit);
+    let handshake_timeout = config.handshake_timeout;
     // Connections queue on the listener until the server polls it, so
     // ready is true from here on.
     tell_systemd(sd_notify::NotifyState::Ready);
@@ -401,7 +407,7 @@ async fn serve(
         .serve_with_incoming_shutdown(
             UnixListenerStream::new(listener).map(move |connection| {
                 connections.call();
-                connection
+                connection.map(|stream| HandshakeDeadline::new(stream, handshake_timeout))
             }),
             async move {
                 tokio::select! {
