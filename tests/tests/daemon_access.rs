@@ -43,7 +43,7 @@ fn skip_unless_root(what: &str) -> bool {
     if is_root() {
         return false;
     }
-    eprintln!("skipped: {what} needs root (CI runs as root)");
+    crate::common::skip(&format!("{what} needs root (CI runs as root)"));
     true
 }
 
