@@ -133,12 +133,35 @@ pub struct DataDirLock {
 }
 
 /// Creates the data dir (0700) and takes its lock, or says who holds it.
+/// A data dir that exists already must be ours; one that others may read
+/// or enter is tightened to 0700, since it holds every session.
 pub fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, ServerError> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(data_dir)
         .map_err(io_err(data_dir))?;
+    let meta = fs::metadata(data_dir).map_err(io_err(data_dir))?;
+    if meta.uid() != own_uid() {
+        return Err(ServerError::Io {
+            path: data_dir.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "the data directory belongs to uid {}, not to you — choose a directory you own",
+                    meta.uid()
+                ),
+            ),
+        });
+    }
+    if meta.mode() & 0o077 != 0 {
+        fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700)).map_err(io_err(data_dir))?;
+        tracing::warn!(
+            dir = %data_dir.display(),
+            mode = format!("{:o}", meta.mode() & 0o777),
+            "the data directory was open to others; tightened it to 700"
+        );
+    }
     let path = data_dir.join(LOCK_FILE);
     let mut file = OpenOptions::new()
         .read(true)
@@ -202,6 +225,17 @@ pub fn bind_socket(socket: &Path) -> Result<UnixListener, ServerError> {
                     reason: format!(
                         "it belongs to uid {}, not to you — choose a directory you own",
                         meta.uid()
+                    ),
+                });
+            }
+            // Others who may write there could replace the socket with
+            // their own; clients refuse such a directory too.
+            if meta.mode() & 0o022 != 0 {
+                return Err(ServerError::UnsafeSocketDir {
+                    dir,
+                    reason: format!(
+                        "others may write to it (mode {:o}) and could replace the socket — `chmod 700` it or choose a private directory",
+                        meta.mode() & 0o777
                     ),
                 });
             }
