@@ -661,3 +661,74 @@ async fn an_import_that_cannot_be_applied_fails_alone_and_leaves_nothing() {
     );
     assert!(store.project_state(&pp("/work/a")).expect("read").is_some());
 }
+
+/// While the writer reopens the database after a storage failure, reads
+/// are answered at once (the database is being reopened) instead of
+/// waiting on the slot's lock: they run on the async workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_do_not_wait_for_a_reopen() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Condvar, Mutex};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("chronicle.redb");
+    let full = Arc::new(AtomicBool::new(false));
+    let opens = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let (disk_path, disk_full, disk_opens, disk_gate) = (path.clone(), full.clone(), opens.clone(), gate.clone());
+    let disk = move || {
+        if disk_opens.fetch_add(1, Ordering::SeqCst) >= 1 {
+            // The reopen: held here until the test has read.
+            let (lock, turn) = &*disk_gate;
+            let _open = turn
+                .wait_while(lock.lock().expect("gate"), |released| !*released)
+                .expect("gate");
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&disk_path)?;
+        Ok(FillableDisk {
+            inner: redb::backends::FileBackend::new(file).map_err(std::io::Error::other)?,
+            full: disk_full.clone(),
+        })
+    };
+    let room_full = full.clone();
+    let has_room = move || !room_full.load(Ordering::SeqCst);
+    let store = Store::open_with_backend(&path, disk, has_room, StoreConfig::default()).expect("open");
+    store.run(append(P, "before")).await.expect("append");
+    full.store(true, Ordering::SeqCst);
+    assert!(matches!(store.run(append(P, "lost")).await, Err(StoreError::DiskFull)));
+    full.store(false, Ordering::SeqCst);
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move { store.run(append(P, "after")).await })
+    };
+    while opens.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+    // The writer is inside the reopen now. A read from another thread
+    // must come back; a bound turns a wait into a failure.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = store.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(reader.project_state(&pp(P)).map(|s| s.map(|s| s.revision)));
+    });
+    let during = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("a read during the reopen is answered, not held");
+    assert!(
+        matches!(&during, Err(StoreError::Storage(_))),
+        "told the database is being reopened: {during:?}"
+    );
+    let (lock, turn) = &*gate;
+    *lock.lock().expect("gate") = true;
+    turn.notify_all();
+    writer
+        .await
+        .expect("writer task")
+        .expect("the write after the reopen commits");
+    let state = store.project_state(&pp(P)).expect("read").expect("exists");
+    assert_eq!((state.revision, state.message_count), (2, 2));
+}
