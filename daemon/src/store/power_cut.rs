@@ -323,7 +323,7 @@ fn next_job(
     };
     let file = |n: u8| ContextFile {
         path: format!("src/file{n}.rs"),
-        read_only: n % 2 == 0,
+        read_only: n.is_multiple_of(2),
         ..ContextFile::default()
     };
     loop {

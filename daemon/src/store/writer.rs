@@ -127,31 +127,28 @@ fn run_batch(
 /// One write transaction over the whole batch.
 fn attempt(db: &DatabaseSlot, batch: &[Request], config: &StoreConfig) -> Attempt {
     let now = now_ms();
-    let mut produced = Vec::new();
-    let mut run = || -> Result<Result<Vec<Result<Outcome, StoreError>>, (usize, StoreError)>, StoreError> {
+    let run = || -> Result<Attempt, StoreError> {
         let db = db.get()?;
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)
             .map_err(|err| StoreError::Storage(redb::Error::from(err)))?;
+        let mut produced = Vec::new();
         let mut results = Vec::with_capacity(batch.len());
         {
             let mut tables = WriteTables::open(&txn)?;
             for (index, request) in batch.iter().enumerate() {
                 match ops::apply(&mut tables, &request.job, now, &config.limits, &mut produced) {
                     Err(err) if err.is_storage() => return Err(err),
-                    Err(err) if spoils_transaction(&request.job, &err) => return Ok(Err((index, err))),
+                    // Dropping the transaction undoes whatever it wrote.
+                    Err(err) if spoils_transaction(&request.job, &err) => return Ok(Attempt::JobFailed(index, err)),
                     other => results.push(other),
                 }
             }
         }
         txn.commit()?;
-        Ok(Ok(results))
+        Ok(Attempt::Committed(results, produced))
     };
-    match run() {
-        Ok(Ok(results)) => Attempt::Committed(results, produced),
-        Ok(Err((index, err))) => Attempt::JobFailed(index, err),
-        Err(err) => Attempt::Storage(err),
-    }
+    run().unwrap_or_else(Attempt::Storage)
 }
 
 /// Whether a job's failure may have left writes in the transaction. Other
