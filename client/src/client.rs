@@ -118,6 +118,7 @@ impl Client {
         let request = OpenProjectRequest {
             project: project.to_owned(),
             start: start as i32,
+            expected_revision: None,
         };
         Ok(self.take(self.stub().open_project(request).await?))
     }
@@ -269,6 +270,7 @@ impl Client {
             project: project.to_owned(),
             name: name.to_owned(),
             mode: mode as i32,
+            expected_revision: None,
         };
         Ok(self.take(self.stub().save_session(request).await?))
     }
@@ -291,6 +293,7 @@ impl Client {
             project: project.to_owned(),
             name: name.to_owned(),
             new_name: new_name.to_owned(),
+            expected_revision: None,
         };
         Ok(self.take(self.stub().rename_session(request).await?))
     }
@@ -300,6 +303,7 @@ impl Client {
         let request = DeleteSessionRequest {
             project: project.to_owned(),
             name: name.to_owned(),
+            expected_revision: None,
         };
         Ok(self.take(self.stub().delete_session(request).await?).trash_id)
     }
@@ -316,6 +320,7 @@ impl Client {
         let request = RestoreTrashRequest {
             id: id.to_owned(),
             new_name: new_name.to_owned(),
+            expected_revision: None,
         };
         Ok(self.take(self.stub().restore_trash(request).await?))
     }
@@ -326,6 +331,7 @@ impl Client {
         let request = PurgeTrashRequest {
             id: id.to_owned(),
             older_than_ms,
+            expected_revision: None,
         };
         Ok(self.take(self.stub().purge_trash(request).await?).purged)
     }

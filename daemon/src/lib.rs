@@ -11,6 +11,8 @@
 //! - [`activity`] — who is using the daemon: calls, streams, open projects.
 //! - [`files_on_disk`] — watches the context files of open projects and
 //!   reports vanished and returned files to the store.
+//! - [`handshake`] — closes connections that never finish the HTTP/2
+//!   handshake.
 //! - [`maintenance`] — `--check` and `--repair`, offline.
 //!
 //! Rendering (Markdown, PNG) lives in the `chronicle-export` crate. The
@@ -20,6 +22,7 @@
 pub mod activity;
 pub mod event_stream;
 pub mod files_on_disk;
+pub mod handshake;
 pub mod maintenance;
 pub mod server;
 pub mod service;

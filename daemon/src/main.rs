@@ -45,6 +45,10 @@ struct Args {
     /// How often context files that cannot be watched are checked
     #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     file_poll_interval: Duration,
+    /// Close a connection that has not completed its HTTP/2 handshake
+    /// within this long
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    handshake_timeout: Duration,
     /// Leave the caller's session and process group (used by `chronicle`
     /// when it starts the daemon in the background)
     #[arg(long)]
@@ -145,6 +149,7 @@ fn run(args: Args, inherited: Option<std::os::unix::net::UnixListener>) -> anyho
     config.watch_window = args.file_watch_window;
     config.watch.max_watches = args.max_file_watches;
     config.watch.poll_interval = args.file_poll_interval;
+    config.handshake_timeout = args.handshake_timeout;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -23,6 +23,7 @@ use tonic::{Request, Status, codegen::http, service::InterceptorLayer, transport
 
 use crate::activity::Activity;
 use crate::files_on_disk::{self, WatchConfig};
+use crate::handshake::HandshakeDeadline;
 use crate::service::{DaemonFacts, SessionsService};
 use crate::store::{self, Job, Store, StoreConfig, StoreError};
 
@@ -47,6 +48,9 @@ pub struct Config {
     /// follows it and for this long after its last call.
     pub watch_window: Duration,
     pub watch: WatchConfig,
+    /// A connection that has not sent the HTTP/2 preface and its first
+    /// frame within this long is closed.
+    pub handshake_timeout: Duration,
 }
 
 impl Config {
@@ -60,6 +64,7 @@ impl Config {
             idle_exit: None,
             watch_window: Duration::from_secs(10 * 60),
             watch: WatchConfig::default(),
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 
@@ -128,12 +133,35 @@ pub struct DataDirLock {
 }
 
 /// Creates the data dir (0700) and takes its lock, or says who holds it.
+/// A data dir that exists already must be ours; one that others may read
+/// or enter is tightened to 0700, since it holds every session.
 pub fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, ServerError> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(data_dir)
         .map_err(io_err(data_dir))?;
+    let meta = fs::metadata(data_dir).map_err(io_err(data_dir))?;
+    if meta.uid() != own_uid() {
+        return Err(ServerError::Io {
+            path: data_dir.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "the data directory belongs to uid {}, not to you — choose a directory you own",
+                    meta.uid()
+                ),
+            ),
+        });
+    }
+    if meta.mode() & 0o077 != 0 {
+        fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700)).map_err(io_err(data_dir))?;
+        tracing::warn!(
+            dir = %data_dir.display(),
+            mode = format!("{:o}", meta.mode() & 0o777),
+            "the data directory was open to others; tightened it to 700"
+        );
+    }
     let path = data_dir.join(LOCK_FILE);
     let mut file = OpenOptions::new()
         .read(true)
@@ -197,6 +225,17 @@ pub fn bind_socket(socket: &Path) -> Result<UnixListener, ServerError> {
                     reason: format!(
                         "it belongs to uid {}, not to you — choose a directory you own",
                         meta.uid()
+                    ),
+                });
+            }
+            // Others who may write there could replace the socket with
+            // their own; clients refuse such a directory too.
+            if meta.mode() & 0o022 != 0 {
+                return Err(ServerError::UnsafeSocketDir {
+                    dir,
+                    reason: format!(
+                        "others may write to it (mode {:o}) and could replace the socket — `chmod 700` it or choose a private directory",
+                        meta.mode() & 0o777
                     ),
                 });
             }
@@ -384,6 +423,7 @@ async fn serve(
     let calls = activity.clone();
     let connections = activity.clone();
     let idle = idle_timeout(activity, config.idle_exit);
+    let handshake_timeout = config.handshake_timeout;
     // Connections queue on the listener until the server polls it, so
     // ready is true from here on.
     tell_systemd(sd_notify::NotifyState::Ready);
@@ -401,7 +441,7 @@ async fn serve(
         .serve_with_incoming_shutdown(
             UnixListenerStream::new(listener).map(move |connection| {
                 connections.call();
-                connection
+                connection.map(|stream| HandshakeDeadline::new(stream, handshake_timeout))
             }),
             async move {
                 tokio::select! {
@@ -440,6 +480,7 @@ async fn purge_old_trash(store: Store, retention: Duration) {
         let job = Job::PurgeTrash {
             id: None,
             older_than_ms: store::now_ms().saturating_sub(retention_ms),
+            expected_revision: None,
         };
         match store.run(job).await {
             Ok(outcome) if outcome.purged > 0 => {

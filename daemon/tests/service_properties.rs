@@ -262,7 +262,7 @@ fn seed_file() -> ContextFile {
 
 rpcs! {
     "OpenProject": OpenProjectRequest => open_project, unary,
-        OpenProjectRequest { project: FUZZ_PROJECT.into(), start: 1 };
+        OpenProjectRequest { project: FUZZ_PROJECT.into(), start: 1, expected_revision: None };
     "ListProjects": ListProjectsRequest => list_projects, unary, ListProjectsRequest {};
     "GetWorkingSession": GetWorkingSessionRequest => get_working_session, unary,
         GetWorkingSessionRequest { project: FUZZ_PROJECT.into(), after_message_id: 1, limit: 2 };
@@ -285,19 +285,19 @@ rpcs! {
     "ListSessions": ListSessionsRequest => list_sessions, unary,
         ListSessionsRequest { project: FUZZ_PROJECT.into() };
     "SaveSession": SaveSessionRequest => save_session, unary,
-        SaveSessionRequest { project: FUZZ_PROJECT.into(), name: "saved".into(), mode: 1 };
+        SaveSessionRequest { project: FUZZ_PROJECT.into(), name: "saved".into(), mode: 1, expected_revision: None };
     "LoadSession": LoadSessionRequest => load_session, unary,
         LoadSessionRequest { project: FUZZ_PROJECT.into(), name: "saved".into(), messages: true, files: true, expected_revision: None };
     "RenameSession": RenameSessionRequest => rename_session, unary,
-        RenameSessionRequest { project: FUZZ_PROJECT.into(), name: "saved".into(), new_name: "renamed".into() };
+        RenameSessionRequest { project: FUZZ_PROJECT.into(), name: "saved".into(), new_name: "renamed".into(), expected_revision: None };
     "DeleteSession": DeleteSessionRequest => delete_session, unary,
-        DeleteSessionRequest { project: FUZZ_PROJECT.into(), name: "saved".into() };
+        DeleteSessionRequest { project: FUZZ_PROJECT.into(), name: "saved".into(), expected_revision: None };
     "GetSession": GetSessionRequest => get_session, unary,
         GetSessionRequest { project: FUZZ_PROJECT.into(), name: "saved".into(), after_message_id: 0, limit: 1 };
     "ListTrash": ListTrashRequest => list_trash, unary, ListTrashRequest { project: FUZZ_PROJECT.into() };
     "RestoreTrash": RestoreTrashRequest => restore_trash, unary,
-        RestoreTrashRequest { id: "1".into(), new_name: "restored".into() };
-    "PurgeTrash": PurgeTrashRequest => purge_trash, unary, PurgeTrashRequest { id: "1".into(), older_than_ms: 0 };
+        RestoreTrashRequest { id: "1".into(), new_name: "restored".into(), expected_revision: None };
+    "PurgeTrash": PurgeTrashRequest => purge_trash, unary, PurgeTrashRequest { id: "1".into(), older_than_ms: 0, expected_revision: None };
     "ExportMarkdown": ExportRequest => export_markdown, stream,
         ExportRequest { project: FUZZ_PROJECT.into(), ..ExportRequest::default() };
     "ExportImage": ExportImageRequest => export_image, decode,
@@ -422,6 +422,7 @@ async fn seed_store(service: &SessionsService) -> Result<(), Status> {
                 project: FUZZ_PROJECT.into(),
                 name: name.into(),
                 mode: 0,
+                expected_revision: None,
             }))
             .await?;
     }
@@ -429,6 +430,7 @@ async fn seed_store(service: &SessionsService) -> Result<(), Status> {
         .delete_session(Request::new(DeleteSessionRequest {
             project: FUZZ_PROJECT.into(),
             name: "trashed".into(),
+            expected_revision: None,
         }))
         .await?;
     Ok(())
@@ -1013,6 +1015,7 @@ async fn call(service: &SessionsService, project: &str, op: &Op, before: &Snapsh
                 .open_project(Request::new(OpenProjectRequest {
                     project: p(),
                     start: i32::from(*empty),
+                    expected_revision: None,
                 }))
                 .await?
                 .into_inner(),
@@ -1105,6 +1108,7 @@ async fn call(service: &SessionsService, project: &str, op: &Op, before: &Snapsh
                     project: p(),
                     name: name.clone(),
                     mode: i32::from(*overwrite),
+                    expected_revision: None,
                 }))
                 .await?
                 .into_inner(),
@@ -1129,6 +1133,7 @@ async fn call(service: &SessionsService, project: &str, op: &Op, before: &Snapsh
                     project: p(),
                     name: name.clone(),
                     new_name: new_name.clone(),
+                    expected_revision: None,
                 }))
                 .await?
                 .into_inner(),
@@ -1138,6 +1143,7 @@ async fn call(service: &SessionsService, project: &str, op: &Op, before: &Snapsh
                 .delete_session(Request::new(DeleteSessionRequest {
                     project: p(),
                     name: name.clone(),
+                    expected_revision: None,
                 }))
                 .await?
                 .into_inner()
@@ -1148,6 +1154,7 @@ async fn call(service: &SessionsService, project: &str, op: &Op, before: &Snapsh
                 .restore_trash(Request::new(RestoreTrashRequest {
                     id: trash_id(entry),
                     new_name: new_name.clone(),
+                    expected_revision: None,
                 }))
                 .await?
                 .into_inner(),
@@ -1157,6 +1164,7 @@ async fn call(service: &SessionsService, project: &str, op: &Op, before: &Snapsh
                 .purge_trash(Request::new(PurgeTrashRequest {
                     id: entry.as_ref().map(trash_id).unwrap_or_default(),
                     older_than_ms: *older_than_ms,
+                    expected_revision: None,
                 }))
                 .await?
                 .into_inner()
@@ -1197,8 +1205,15 @@ fn check_success(
             prop_assert!(after.trash.iter().any(|e| &e.id == id), "trash id {} not listed", id)
         }
         Answer::Info(info) => {
+            // The answer also carries the project's new revision; listings
+            // carry none.
+            prop_assert_eq!(info.revision, after.revision(), "the answered session's revision");
+            let answered = SessionInfo {
+                revision: 0,
+                ..info.clone()
+            };
             let listed = after.sessions.iter().find(|s| s.name == info.name);
-            prop_assert_eq!(listed, Some(info), "the answered session is not the listed one");
+            prop_assert_eq!(listed, Some(&answered), "the answered session is not the listed one");
         }
     }
     let by_id = |target: &Target| match target {
@@ -1283,6 +1298,7 @@ async fn run_sequence(service: &SessionsService, steps: &[Step]) -> Result<u64, 
         .open_project(Request::new(OpenProjectRequest {
             project: PROJECT.into(),
             start: 0,
+            expected_revision: None,
         }))
         .await
         .map_err(fail)?;

@@ -233,6 +233,7 @@ fn through_daemon(binary: &Path, messages: &[Message], dir: &Path) -> (Duration,
             .open_project(OpenProjectRequest {
                 project: project.clone(),
                 start: 0,
+                expected_revision: None,
             })
             .await
             .expect("open");

@@ -152,7 +152,7 @@ fn a_closed_pipe_is_not_an_error() {
 #[test]
 fn another_user_is_refused() {
     if rustix::process::getuid().as_raw() != 0 {
-        eprintln!("skipped: switching to another uid needs root (CI runs as root)");
+        crate::common::skip("switching to another uid needs root (CI runs as root)");
         return;
     }
     let sandbox = Sandbox::new();

@@ -43,7 +43,7 @@ fn skip_unless_root(what: &str) -> bool {
     if is_root() {
         return false;
     }
-    eprintln!("skipped: {what} needs root (CI runs as root)");
+    crate::common::skip(&format!("{what} needs root (CI runs as root)"));
     true
 }
 
@@ -410,4 +410,43 @@ async fn under_umask_000_nothing_the_daemon_creates_is_open_to_others() {
     }
     drop(child);
     assert!(open.is_empty(), "open to group or others: {open:?}");
+}
+
+/// A socket directory of ours that others may write to is refused at start
+/// (they could replace the socket), with one line naming it and saying why;
+/// no socket is created in it.
+#[test]
+fn a_socket_directory_others_may_write_is_refused_at_start() {
+    let sandbox = Sandbox::new();
+    let open_dir = sandbox.dir.path().join("open-run");
+    fs::create_dir(&open_dir).expect("create the directory");
+    fs::set_permissions(&open_dir, fs::Permissions::from_mode(0o777)).expect("chmod");
+
+    let output = run_refused(&sandbox, &open_dir.join("chronicle.sock"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("others may write to it"), "stderr says why:\n{stderr}");
+    assert!(
+        stderr.contains(&open_dir.display().to_string()),
+        "stderr names the directory:\n{stderr}"
+    );
+    assert!(
+        fs::read_dir(&open_dir).expect("list").next().is_none(),
+        "no socket was created there"
+    );
+}
+
+/// A data directory that others may read or enter is tightened to 0700
+/// when the daemon starts, and the daemon serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_data_directory_is_tightened_at_start() {
+    let sandbox = Sandbox::new();
+    let data = sandbox.data_dir();
+    fs::create_dir_all(&data).expect("create the data directory");
+    fs::set_permissions(&data, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let daemon = sandbox.start();
+    let mode = fs::metadata(&data).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the data directory is private now ({mode:o})");
+    let mut client = daemon.client().await;
+    crate::common::open(&mut client, &crate::common::path_str(&sandbox.project("tight"))).await;
 }

@@ -17,7 +17,7 @@ use chronicle_proto::v1::{
     DeleteMessagesRequest, DeleteSessionRequest, ExportImageRequest, ExportRequest, GetSessionRequest,
     GetStatusRequest, GetWorkingSessionRequest, ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message,
     OpenProjectRequest, PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, Role,
-    SaveMode, SaveSessionRequest, SetContextFilesRequest, Theme, UpdateMessageRequest, WatchRequest,
+    SaveMode, SaveSessionRequest, SetContextFilesRequest, StartMode, Theme, UpdateMessageRequest, WatchRequest,
 };
 use chronicle_tests::Sandbox;
 use tonic::Code;
@@ -191,20 +191,30 @@ fn set_files_call(project: &str, files: Vec<ContextFile>, expected_revision: Opt
     })
 }
 
-fn save_call(project: &str, name: &str, mode: i32) -> Call {
-    Call::Save(SaveSessionRequest {
+fn save_request(project: &str, name: &str, mode: i32) -> SaveSessionRequest {
+    SaveSessionRequest {
         project: project.to_owned(),
         name: name.to_owned(),
         mode,
-    })
+        expected_revision: None,
+    }
 }
 
-fn rename_call(project: &str, name: &str, new_name: &str) -> Call {
-    Call::Rename(RenameSessionRequest {
+fn save_call(project: &str, name: &str, mode: i32) -> Call {
+    Call::Save(save_request(project, name, mode))
+}
+
+fn rename_request(project: &str, name: &str, new_name: &str) -> RenameSessionRequest {
+    RenameSessionRequest {
         project: project.to_owned(),
         name: name.to_owned(),
         new_name: new_name.to_owned(),
-    })
+        expected_revision: None,
+    }
+}
+
+fn rename_call(project: &str, name: &str, new_name: &str) -> Call {
+    Call::Rename(rename_request(project, name, new_name))
 }
 
 fn load_call(project: &str, name: &str, messages: bool, files: bool, expected_revision: Option<u64>) -> Call {
@@ -230,6 +240,7 @@ fn open_call(project: &str, start: i32) -> Call {
     Call::Open(OpenProjectRequest {
         project: project.to_owned(),
         start,
+        expected_revision: None,
     })
 }
 
@@ -361,6 +372,7 @@ fn bad_name_cases(project: &str, trash_id: &str) -> Vec<Case> {
                 Call::Restore(RestoreTrashRequest {
                     id: trash_id.to_owned(),
                     new_name: name.clone(),
+                    expected_revision: None,
                 }),
             ));
         }
@@ -496,6 +508,7 @@ fn unknown_cases(project: &str, never: &str) -> Vec<Case> {
             Call::DeleteSession(DeleteSessionRequest {
                 project: project.to_owned(),
                 name: missing.into(),
+                expected_revision: None,
             }),
         ),
         case(
@@ -516,6 +529,7 @@ fn unknown_cases(project: &str, never: &str) -> Vec<Case> {
             Call::Restore(RestoreTrashRequest {
                 id: "424242".into(),
                 new_name: String::new(),
+                expected_revision: None,
             }),
         ),
         case(
@@ -524,6 +538,7 @@ fn unknown_cases(project: &str, never: &str) -> Vec<Case> {
             Call::Purge(PurgeTrashRequest {
                 id: "424242".into(),
                 older_than_ms: 0,
+                expected_revision: None,
             }),
         ),
     ]);
@@ -534,6 +549,7 @@ fn unknown_cases(project: &str, never: &str) -> Vec<Case> {
             Call::Restore(RestoreTrashRequest {
                 id: bad.into(),
                 new_name: String::new(),
+                expected_revision: None,
             }),
         ));
         cases.push(case(
@@ -542,6 +558,7 @@ fn unknown_cases(project: &str, never: &str) -> Vec<Case> {
             Call::Purge(PurgeTrashRequest {
                 id: bad.into(),
                 older_than_ms: 0,
+                expected_revision: None,
             }),
         ));
     }
@@ -605,6 +622,36 @@ fn stale_revision_cases(project: &str, current: u64, first: u64) -> Vec<Case> {
             ),
             ("SetContextFiles", set_files_call(project, vec![], expected)),
             ("LoadSession", load_call(project, "saved", true, true, expected)),
+            (
+                "OpenProject",
+                Call::Open(OpenProjectRequest {
+                    project: project.to_owned(),
+                    start: StartMode::Empty as i32,
+                    expected_revision: expected,
+                }),
+            ),
+            (
+                "SaveSession",
+                Call::Save(SaveSessionRequest {
+                    expected_revision: expected,
+                    ..save_request(project, "saved", SaveMode::Overwrite as i32)
+                }),
+            ),
+            (
+                "RenameSession",
+                Call::Rename(RenameSessionRequest {
+                    expected_revision: expected,
+                    ..rename_request(project, "saved", "renamed")
+                }),
+            ),
+            (
+                "DeleteSession",
+                Call::DeleteSession(DeleteSessionRequest {
+                    project: project.to_owned(),
+                    name: "saved".into(),
+                    expected_revision: expected,
+                }),
+            ),
         ];
         for (rpc, call) in calls {
             cases.push(
@@ -613,6 +660,53 @@ fn stale_revision_cases(project: &str, current: u64, first: u64) -> Vec<Case> {
             );
         }
     }
+    cases
+}
+
+/// The trash calls checked against the revision of the entry's project
+/// (`trashed`, at `current`); a purge by age with a revision is refused,
+/// since it touches many projects.
+fn stale_trash_cases(trash_id: &str, current: u64) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for stale in [current - 1, current + 1, 0] {
+        let expected = Some(stale);
+        let calls = [
+            (
+                "RestoreTrash",
+                Call::Restore(RestoreTrashRequest {
+                    id: trash_id.to_owned(),
+                    new_name: "restored".into(),
+                    expected_revision: expected,
+                }),
+            ),
+            (
+                "PurgeTrash",
+                Call::Purge(PurgeTrashRequest {
+                    id: trash_id.to_owned(),
+                    older_than_ms: 0,
+                    expected_revision: expected,
+                }),
+            ),
+        ];
+        for (rpc, call) in calls {
+            cases.push(
+                case(format!("{rpc} at revision {stale}"), Code::FailedPrecondition, call)
+                    .naming(format!("revision {current}")),
+            );
+        }
+    }
+    cases.push(
+        case(
+            "PurgeTrash by age with a revision",
+            Code::InvalidArgument,
+            Call::Purge(PurgeTrashRequest {
+                id: String::new(),
+                older_than_ms: i64::MAX,
+                expected_revision: Some(current),
+            }),
+        )
+        .naming("trash id"),
+    );
     cases
 }
 
@@ -699,6 +793,7 @@ async fn refused_requests_on_a_busy_project_get_their_code_and_change_nothing() 
         .delete_session(DeleteSessionRequest {
             project: trashed.clone(),
             name: "gone".into(),
+            expected_revision: None,
         })
         .await
         .expect("DeleteSession")
@@ -715,6 +810,7 @@ async fn refused_requests_on_a_busy_project_get_their_code_and_change_nothing() 
     cases.extend(bad_value_cases(&project, first, &never));
     cases.extend(unknown_cases(&project, &never));
     cases.extend(stale_revision_cases(&project, current, first));
+    cases.extend(stale_trash_cases(&trash_id, before_trashed.working.revision));
     cases.extend(export_image_cases(&project, &never));
     refuse_all(&mut client, &[&project, &trashed], cases).await;
     assert_eq!(
@@ -875,4 +971,88 @@ async fn too_many_context_files_is_resource_exhausted() {
         add_files_call(&project, vec![file("d", false)]),
     )];
     refuse_all(&mut client, &[&project], cases).await;
+}
+
+/// The calls that took `expected_revision` last go through at the current
+/// revision, and the answers that carry a session say the new revision.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_current_revision_lets_every_conditional_call_through() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let project = busy_project(&mut client, &sandbox).await;
+    let r = snapshot(&mut client, &project).await.working.revision;
+
+    let saved = client
+        .save_session(SaveSessionRequest {
+            expected_revision: Some(r),
+            ..save_request(&project, "second", SaveMode::CreateNew as i32)
+        })
+        .await
+        .expect("SaveSession at the current revision")
+        .into_inner();
+    assert_eq!(saved.revision, r + 1, "SaveSession answers with the new revision");
+    let renamed = client
+        .rename_session(RenameSessionRequest {
+            expected_revision: Some(r + 1),
+            ..rename_request(&project, "second", "third")
+        })
+        .await
+        .expect("RenameSession at the current revision")
+        .into_inner();
+    assert_eq!(renamed.revision, r + 2);
+    let delete = |name: &str, revision: u64| DeleteSessionRequest {
+        project: project.clone(),
+        name: name.to_owned(),
+        expected_revision: Some(revision),
+    };
+    let trash_id = client
+        .delete_session(delete("third", r + 2))
+        .await
+        .expect("DeleteSession at the current revision")
+        .into_inner()
+        .trash_id;
+    let restored = client
+        .restore_trash(RestoreTrashRequest {
+            id: trash_id,
+            new_name: "back".into(),
+            expected_revision: Some(r + 3),
+        })
+        .await
+        .expect("RestoreTrash at the current revision")
+        .into_inner();
+    assert_eq!(restored.revision, r + 4);
+    let trash_id = client
+        .delete_session(delete("back", r + 4))
+        .await
+        .expect("DeleteSession")
+        .into_inner()
+        .trash_id;
+    let purged = client
+        .purge_trash(PurgeTrashRequest {
+            id: trash_id,
+            older_than_ms: 0,
+            expected_revision: Some(r + 5),
+        })
+        .await
+        .expect("PurgeTrash at the current revision")
+        .into_inner();
+    assert_eq!(purged.purged, 1);
+    let opened = client
+        .open_project(OpenProjectRequest {
+            project: project.clone(),
+            start: StartMode::Empty as i32,
+            expected_revision: Some(r + 6),
+        })
+        .await
+        .expect("OpenProject at the current revision")
+        .into_inner();
+    assert_eq!((opened.revision, opened.message_count), (r + 7, 0));
+    let names: Vec<String> = snapshot(&mut client, &project)
+        .await
+        .sessions
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["saved"], "only the first saved session is left");
 }

@@ -125,6 +125,7 @@ async fn malformed_paths_get_invalid_argument_and_change_nothing() {
             Call::Open(OpenProjectRequest {
                 project: long_project.clone(),
                 start: 0,
+                expected_revision: None,
             }),
         ),
         row(
@@ -142,6 +143,7 @@ async fn malformed_paths_get_invalid_argument_and_change_nothing() {
             Call::Open(OpenProjectRequest {
                 project: "é".repeat(2000),
                 start: 0,
+                expected_revision: None,
             }),
         ),
         row(
@@ -263,6 +265,7 @@ async fn unknown_enum_values_at_the_extremes_are_invalid_argument() {
             Call::Open(OpenProjectRequest {
                 project: project.clone(),
                 start: value,
+                expected_revision: None,
             }),
         ));
         rows.push(row(
@@ -272,6 +275,7 @@ async fn unknown_enum_values_at_the_extremes_are_invalid_argument() {
                 project: project.clone(),
                 name: "fresh".into(),
                 mode: value,
+                expected_revision: None,
             }),
         ));
         rows.push(row(
@@ -390,6 +394,7 @@ async fn bad_names_are_invalid_argument_on_every_rpc_that_takes_one() {
             Call::DeleteSession(DeleteSessionRequest {
                 project: project.clone(),
                 name: name.clone(),
+                expected_revision: None,
             }),
         ));
         rows.push(row(
@@ -417,6 +422,7 @@ async fn purged_overflowing_and_huge_trash_ids_are_refused() {
         .delete_session(DeleteSessionRequest {
             project: project.clone(),
             name: "doomed".into(),
+            expected_revision: None,
         })
         .await
         .expect("DeleteSession")
@@ -426,6 +432,7 @@ async fn purged_overflowing_and_huge_trash_ids_are_refused() {
         .purge_trash(PurgeTrashRequest {
             id: purged.clone(),
             older_than_ms: 0,
+            expected_revision: None,
         })
         .await
         .expect("the first purge of the entry");
@@ -437,6 +444,7 @@ async fn purged_overflowing_and_huge_trash_ids_are_refused() {
             Call::Purge(PurgeTrashRequest {
                 id: purged.clone(),
                 older_than_ms: 0,
+                expected_revision: None,
             }),
         ),
         row(
@@ -445,6 +453,7 @@ async fn purged_overflowing_and_huge_trash_ids_are_refused() {
             Call::Restore(RestoreTrashRequest {
                 id: purged,
                 new_name: String::new(),
+                expected_revision: None,
             }),
         ),
     ];
@@ -462,6 +471,7 @@ async fn purged_overflowing_and_huge_trash_ids_are_refused() {
             Call::Purge(PurgeTrashRequest {
                 id: id.clone(),
                 older_than_ms: 0,
+                expected_revision: None,
             }),
         ));
         rows.push(row(
@@ -470,6 +480,7 @@ async fn purged_overflowing_and_huge_trash_ids_are_refused() {
             Call::Restore(RestoreTrashRequest {
                 id,
                 new_name: String::new(),
+                expected_revision: None,
             }),
         ));
     }
@@ -544,6 +555,7 @@ async fn odd_but_valid_arguments_succeed_and_change_nothing() {
             .purge_trash(PurgeTrashRequest {
                 id: String::new(),
                 older_than_ms,
+                expected_revision: None,
             })
             .await
             .unwrap_or_else(|s| panic!("purge older than {older_than_ms}: {s}"))

@@ -247,6 +247,7 @@ async fn get_status_describes_the_running_daemon() {
         .delete_session(DeleteSessionRequest {
             project: a.clone(),
             name: "two".into(),
+            expected_revision: None,
         })
         .await
         .expect("DeleteSession");

@@ -122,6 +122,7 @@ async fn writer(
                     project: project.clone(),
                     name: format!("writer {index} save {n}"),
                     mode: SaveMode::CreateNew as i32,
+                    expected_revision: None,
                 })
                 .await?;
             // A save answers with the session, not the revision: counted

@@ -39,6 +39,7 @@ async fn delete(client: &mut Client, project: &str, name: &str) -> String {
         .delete_session(DeleteSessionRequest {
             project: project.to_owned(),
             name: name.to_owned(),
+            expected_revision: None,
         })
         .await
         .expect("DeleteSession")
@@ -51,6 +52,7 @@ async fn restore(client: &mut Client, id: &str, new_name: &str) -> chronicle_pro
         .restore_trash(RestoreTrashRequest {
             id: id.to_owned(),
             new_name: new_name.to_owned(),
+            expected_revision: None,
         })
         .await
         .expect("RestoreTrash")
@@ -62,6 +64,7 @@ async fn purge(client: &mut Client, id: &str, older_than_ms: i64) -> u32 {
         .purge_trash(PurgeTrashRequest {
             id: id.to_owned(),
             older_than_ms,
+            expected_revision: None,
         })
         .await
         .expect("PurgeTrash")
@@ -152,6 +155,7 @@ async fn save_as_new_on_a_taken_name_is_already_exists() {
             project: project.clone(),
             name: "work".into(),
             mode: SaveMode::CreateNew as i32,
+            expected_revision: None,
         })
         .await;
     let status = expect_code(result, Code::AlreadyExists, "save as new on a taken name");
@@ -335,6 +339,7 @@ async fn rename_moves_a_session_to_its_new_name() {
             project: project.clone(),
             name: "old".into(),
             new_name: "new".into(),
+            expected_revision: None,
         })
         .await
         .expect("RenameSession")
@@ -409,6 +414,7 @@ async fn restore_uses_the_new_name_when_the_old_one_is_taken() {
         .restore_trash(RestoreTrashRequest {
             id: trash_id.clone(),
             new_name: String::new(),
+            expected_revision: None,
         })
         .await;
     expect_code(result, Code::AlreadyExists, "restore under a taken name");
@@ -449,6 +455,7 @@ async fn purge_by_id_removes_one_entry_for_good() {
         .restore_trash(RestoreTrashRequest {
             id: a,
             new_name: String::new(),
+            expected_revision: None,
         })
         .await;
     expect_code(result, Code::NotFound, "a purged entry cannot be restored");

@@ -331,6 +331,7 @@ async fn open_project_empty_moves_the_working_session_to_the_trash() {
         .restore_trash(chronicle_proto::v1::RestoreTrashRequest {
             id: entries[0].id.clone(),
             new_name: "set aside".into(),
+            expected_revision: None,
         })
         .await
         .expect("RestoreTrash")

@@ -331,3 +331,48 @@ async fn broken_grpc_frames_get_a_status_and_change_nothing() {
     );
     still_serving(&mut client, &project, "after broken frames").await;
 }
+
+/// Reads until the daemon closes the connection (EOF or reset); the bytes
+/// it sent first (its own SETTINGS) are ignored.
+async fn closed_by_daemon(mut stream: UnixStream) {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Connections that never complete the HTTP/2 handshake (silent, the
+/// preface alone, part of the first frame) are closed once the handshake
+/// timeout passes; a client that did complete it keeps its connection
+/// however long it then stays quiet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_never_finish_the_handshake_are_closed() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start_with(&["--handshake-timeout", "1s"]);
+    let project = path_str(&sandbox.project("handshake"));
+    let mut client = daemon.client().await;
+    open(&mut client, &project).await;
+    let starts: [&[u8]; 3] = [
+        b"",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04",
+    ];
+    let mut waits = tokio::task::JoinSet::new();
+    for start in starts {
+        let mut stream = UnixStream::connect(sandbox.socket()).await.expect("connect");
+        stream.write_all(start).await.expect("send the start");
+        waits.spawn(closed_by_daemon(stream));
+    }
+    // A hang is the failure here (before the timeout existed these
+    // connections stayed open forever): bound the wait so it shows.
+    tokio::time::timeout(Duration::from_secs(60), waits.join_all())
+        .await
+        .expect("every half-finished handshake is closed by the daemon");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    append(&mut client, &project, Role::User, "still here").await;
+    assert_eq!(snapshot(&mut client, &project).await.working.messages.len(), 1);
+}

@@ -168,6 +168,7 @@ async fn watch_sees_every_mutation_of_another_client_in_order() {
             project: project.clone(),
             name: "s".into(),
             new_name: "t".into(),
+            expected_revision: None,
         })
         .await
         .expect("RenameSession");
@@ -185,6 +186,7 @@ async fn watch_sees_every_mutation_of_another_client_in_order() {
         .delete_session(DeleteSessionRequest {
             project: project.clone(),
             name: "t".into(),
+            expected_revision: None,
         })
         .await
         .expect("DeleteSession")
@@ -195,6 +197,7 @@ async fn watch_sees_every_mutation_of_another_client_in_order() {
         .restore_trash(RestoreTrashRequest {
             id: trash_id,
             new_name: String::new(),
+            expected_revision: None,
         })
         .await
         .expect("RestoreTrash");
@@ -209,6 +212,7 @@ async fn watch_sees_every_mutation_of_another_client_in_order() {
         .purge_trash(PurgeTrashRequest {
             id: victim,
             older_than_ms: 0,
+            expected_revision: None,
         })
         .await
         .expect("PurgeTrash");

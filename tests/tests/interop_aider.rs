@@ -407,3 +407,51 @@ async fn a_followed_history_is_appended_as_aider_writes_it() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(working(&mut client, &project).await.messages.len(), 6);
 }
+
+/// A FIFO where the history should be: FollowAider refuses it at once
+/// (opening one would block until a writer came), with or without catch-up
+/// and several at a time, and the daemon keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_a_fifo_is_refused_without_hanging() {
+    use chronicle_proto::v1::{FollowAiderRequest, GetStatusRequest};
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let client = daemon.client().await;
+    let dir = sandbox.project("fifo");
+    let fifo = dir.join(aider::HISTORY_FILE);
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .expect("mkfifo");
+    let mut calls = tokio::task::JoinSet::new();
+    for catch_up in [false, true, false, true] {
+        let mut client = client.clone();
+        let request = FollowAiderRequest {
+            project: path_str(&dir),
+            path: String::new(),
+            catch_up,
+        };
+        calls.spawn(async move { client.follow_aider(request).await });
+    }
+    // A hang is the failure this guards against: bound the wait so it
+    // shows as one instead of stalling the suite.
+    let answers = tokio::time::timeout(Duration::from_secs(60), calls.join_all())
+        .await
+        .expect("FollowAider on a FIFO answered instead of hanging");
+    for answer in answers {
+        let status = answer.expect_err("a FIFO is refused");
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{}", status.message());
+        assert!(status.message().contains("not a regular file"), "{}", status.message());
+    }
+    let mut client = client.clone();
+    client
+        .get_status(GetStatusRequest {})
+        .await
+        .expect("the daemon still answers");
+    let follows = sandbox.chronicle(&dir, &["follow"]).ok().stdout;
+    assert!(!follows.contains(&path_str(&dir)), "nothing is followed: {follows}");
+}

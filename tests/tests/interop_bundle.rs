@@ -79,6 +79,7 @@ async fn fill(client: &mut Client, a: &str, b: &str, dir: &Path) {
         .delete_session(DeleteSessionRequest {
             project: a.to_owned(),
             name: "to delete".into(),
+            expected_revision: None,
         })
         .await
         .expect("delete");

@@ -10,6 +10,7 @@
 mod common;
 
 mod cli_behaviour;
+mod cli_export_cut;
 mod cli_export_image;
 mod cli_service;
 mod cli_workflow;

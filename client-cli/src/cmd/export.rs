@@ -50,15 +50,25 @@ async fn markdown(ctx: &Ctx, args: ExportArgs, out: &mut Out<'_>) -> anyhow::Res
         Some(PendingFile::create(target)?)
     };
     let mut chunk = Some(first);
+    let mut whole = false;
     while let Some(c) = chunk {
         match file.as_mut() {
             Some(file) => file.write(&c.data)?,
             None => out.write_all(&c.data)?,
         }
         progress.advance(c.data.len(), 1, 1);
+        // The daemon marks the document's last chunk: a stream that ends
+        // without it was cut short, whatever status came with the end.
+        whole = c.last_in_page;
         chunk = Client::next_chunk(&mut stream).await?;
     }
     progress.finish();
+    if !whole {
+        return Err(Failure::refused(
+            "the Markdown export ended before its last chunk — nothing was written; see `chronicle daemon logs` and retry",
+        )
+        .into());
+    }
     if let Some(file) = file {
         writeln!(out, "{}", file.finish()?.display())?;
     }

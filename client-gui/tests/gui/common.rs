@@ -48,6 +48,7 @@ impl World {
             .block_on(client.open_project(OpenProjectRequest {
                 project: project.clone(),
                 start: 0,
+                expected_revision: None,
             }))
             .expect("open the project");
         World {
@@ -121,6 +122,7 @@ impl World {
                 project: self.project.clone(),
                 name: name.into(),
                 mode: SaveMode::CreateNew as i32,
+                expected_revision: None,
             }))
             .expect("save a session");
     }
@@ -262,6 +264,7 @@ pub fn demo_session(client: &mut SessionsClient<Channel>, runtime: &tokio::runti
             .open_project(OpenProjectRequest {
                 project: project.into(),
                 start: 0,
+                expected_revision: None,
             })
             .await
             .expect("open the demo project");
@@ -303,6 +306,7 @@ pub fn demo_session(client: &mut SessionsClient<Channel>, runtime: &tokio::runti
                 project: project.into(),
                 name: "fix login".into(),
                 mode: SaveMode::CreateNew as i32,
+                expected_revision: None,
             })
             .await
             .expect("save the demo session");

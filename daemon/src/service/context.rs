@@ -96,10 +96,12 @@ pub(super) fn session_name(rpc: &'static str, raw: &str) -> Result<SessionName, 
     SessionName::new(raw).map_err(|err| fail(rpc, err))
 }
 
-/// The session an outcome reports, as the response.
+/// The session an outcome reports, as the response, with the project's
+/// revision after the change (so a caller need not compute it).
 pub(super) fn session_info(rpc: &'static str, outcome: Outcome) -> Result<Response<SessionInfo>, Status> {
+    let revision = outcome.revision;
     outcome
         .session
-        .map(Response::new)
+        .map(|info| Response::new(SessionInfo { revision, ..info }))
         .ok_or_else(|| fail(rpc, StoreError::NotFound("the store returned no session".into())))
 }

@@ -19,14 +19,13 @@ pub(crate) fn fail(rpc: &'static str, err: StoreError) -> Status {
         StoreError::LimitExceeded(_) => Code::ResourceExhausted,
         StoreError::ShuttingDown => Code::Unavailable,
         StoreError::DiskFull => Code::ResourceExhausted,
-        StoreError::Storage(_)
-        | StoreError::Corrupt { .. }
-        | StoreError::SchemaTooNew { .. }
-        | StoreError::Open { .. } => Code::Internal,
+        StoreError::ImportFailed(_) => Code::FailedPrecondition,
+        StoreError::Corrupt { .. } => Code::DataLoss,
+        StoreError::Storage(_) | StoreError::SchemaTooNew { .. } | StoreError::Open { .. } => Code::Internal,
     };
     // Bounded, so that the status reaches the client whatever it quotes.
     let message = validate::bounded_message(err.to_string());
-    if code == Code::Internal {
+    if matches!(code, Code::Internal | Code::DataLoss) {
         tracing::error!(rpc, ?code, "{message}");
     } else {
         tracing::warn!(rpc, ?code, "{message}");

@@ -84,15 +84,25 @@ pub(super) async fn export_markdown(
         let _busy = busy;
         let mut sink = ChunkSink::new(tx.clone(), file_name);
         let header = header(&source, store::now_ms(), zone);
-        let result = source
-            .messages(0, u64::MAX)
-            .map_err(|err| export::ExportError::Source(Box::new(err)))
-            .and_then(|messages| markdown::write(&mut sink, &header, &source.files, messages))
-            .and_then(|()| sink.finish().map_err(export::ExportError::from));
-        if let Err(err) = result
+        // As for images: a renderer panic must end the stream with a
+        // status, never cut it short as if the document were whole (the
+        // last chunk, `last_in_page`, is sent only after a clean finish).
+        let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            source
+                .messages(0, u64::MAX)
+                .map_err(|err| export::ExportError::Source(Box::new(err)))
+                .and_then(|messages| markdown::write(&mut sink, &header, &source.files, messages))
+                .and_then(|()| sink.finish().map_err(export::ExportError::from))
+        }));
+        let failure = match rendered {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some(err.to_string()),
+            Err(_) => Some("the Markdown renderer failed on this session — report the bug".to_owned()),
+        };
+        if let Some(message) = failure
             && !sink.client_gone
         {
-            let _ = tx.blocking_send(Err(stream_failure(RPC, err.to_string())));
+            let _ = tx.blocking_send(Err(stream_failure(RPC, message)));
         }
     });
     Ok(Response::new(ReceiverStream::new(rx)))

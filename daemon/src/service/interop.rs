@@ -68,10 +68,15 @@ pub(super) async fn follow_aider(
     const RPC: &str = "FollowAider";
     let req = request.into_inner();
     let project = ProjectPath::new(&req.project).map_err(|e| fail(RPC, e))?;
-    let follow = svc
-        .interop
-        .follows
-        .follow(&svc.follow_ctx(), &project, &req.path, req.catch_up)
+    // Stats and reads of up to a run's worth of the file: off the async
+    // workers, so a slow or hostile path cannot stall other calls.
+    let (follows, ctx) = (svc.interop.follows.clone(), svc.follow_ctx());
+    let follow = tokio::task::spawn_blocking(move || follows.follow(&ctx, &project, &req.path, req.catch_up))
+        .await
+        .map_err(|err| {
+            tracing::error!(rpc = RPC, code = ?tonic::Code::Internal, "the follow task failed: {err}");
+            Status::internal(format!("the follow could not start: {err}"))
+        })?
         .map_err(|e| fail(RPC, e))?;
     Ok(Response::new(follow))
 }

@@ -110,7 +110,7 @@ pub(super) async fn open_project(
         .mutate(
             RPC,
             &project,
-            None,
+            req.expected_revision,
             Mutation::Open {
                 start_empty: start == StartMode::Empty,
             },
@@ -274,7 +274,7 @@ pub(super) async fn save_session(
         name: session_name(RPC, &req.name)?,
         overwrite: mode == SaveMode::Overwrite,
     };
-    session_info(RPC, svc.mutate(RPC, &project, None, mutation).await?)
+    session_info(RPC, svc.mutate(RPC, &project, req.expected_revision, mutation).await?)
 }
 
 pub(super) async fn load_session(
@@ -302,7 +302,7 @@ pub(super) async fn rename_session(
         name: session_name(RPC, &req.name)?,
         new_name: session_name(RPC, &req.new_name)?,
     };
-    session_info(RPC, svc.mutate(RPC, &project, None, mutation).await?)
+    session_info(RPC, svc.mutate(RPC, &project, req.expected_revision, mutation).await?)
 }
 
 pub(super) async fn delete_session(
@@ -314,7 +314,7 @@ pub(super) async fn delete_session(
     let project = project(RPC, &req.project)?;
     let name = session_name(RPC, &req.name)?;
     let outcome = svc
-        .mutate(RPC, &project, None, Mutation::DeleteSession { name })
+        .mutate(RPC, &project, req.expected_revision, Mutation::DeleteSession { name })
         .await?;
     Ok(Response::new(DeleteSessionResponse {
         trash_id: outcome.trash_id.map(|id| id.to_string()).unwrap_or_default(),

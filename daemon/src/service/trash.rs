@@ -40,7 +40,11 @@ pub(super) async fn restore_trash(
     };
     let outcome = svc
         .store
-        .run(Job::RestoreTrash { id, new_name })
+        .run(Job::RestoreTrash {
+            id,
+            new_name,
+            expected_revision: req.expected_revision,
+        })
         .await
         .map_err(|e| fail(RPC, e))?;
     session_info(RPC, outcome)
@@ -60,6 +64,7 @@ pub(super) async fn purge_trash(
     let job = Job::PurgeTrash {
         id,
         older_than_ms: req.older_than_ms,
+        expected_revision: req.expected_revision,
     };
     let outcome = svc.store.run(job).await.map_err(|e| fail(RPC, e))?;
     Ok(Response::new(PurgeTrashResponse { purged: outcome.purged }))

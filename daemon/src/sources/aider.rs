@@ -135,9 +135,17 @@ impl Follows {
         catch_up: bool,
     ) -> Result<AiderFollow, StoreError> {
         let path = history_path(project, path)?;
-        if path.is_dir() {
+        // A stat never blocks; opening a FIFO would, until a writer came.
+        if let Ok(meta) = fs::metadata(&path)
+            && !meta.is_file()
+        {
+            let what = if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file"
+            };
             return Err(StoreError::InvalidArgument(format!(
-                "{} is a directory — pass aider's history file, such as {}",
+                "{} is {what} — pass aider's history file, such as {}",
                 path.display(),
                 Path::new(project.as_str()).join(aider::HISTORY_FILE).display()
             )));
@@ -407,14 +415,14 @@ fn parse(text: &str) -> Vec<Message> {
 
 /// Looks at the file against the cursor: what is new, from where.
 fn scan(cursor: &Cursor, path: &Path) -> io::Result<Scan> {
-    let meta = match fs::metadata(path) {
-        Ok(meta) => meta,
+    let mut file = match open_regular(path) {
+        Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Scan::Nothing),
         Err(err) => return Err(err),
     };
+    let meta = file.metadata()?;
     let identity = (meta.dev(), meta.ino());
     let len = meta.len();
-    let mut file = File::open(path)?;
     if cursor.identity == Some(identity) && len >= cursor.done {
         if len == cursor.done {
             return Ok(Scan::Nothing);
@@ -438,6 +446,24 @@ fn scan(cursor: &Cursor, path: &Path) -> io::Result<Scan> {
     };
     let (start, text) = read_lines(&mut file, from, len)?;
     Ok(split(identity, start, None, &text, same_run))
+}
+
+/// Opens a history file without ever blocking: non-blocking, so a FIFO
+/// put in its place cannot hang the open, and refused unless it is a
+/// regular file (what is stat'ed is what was opened).
+fn open_regular(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = File::options()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    Ok(file)
 }
 
 /// The complete lines from `from` on (a last line without its newline

@@ -9,16 +9,17 @@
 //! Import gets a bundle the service has already checked line by line and
 //! staged in a spool file (see `crate::service::interop`), so nothing here can be
 //! refused: it reads the spool back a line at a time and writes as it
-//! goes, inside the batch's one transaction. All or nothing is the
-//! transaction's: a failure (only storage can fail now) fails the batch
-//! and nothing is committed. Names are never overwritten — a taken saved
+//! goes, inside the batch's one transaction. A failure halfway (the spool
+//! unreadable, a damaged record met) fails this import alone: the writer
+//! drops the transaction and commits the rest of the batch without it, so
+//! nothing of the import is kept. Names are never overwritten — a taken saved
 //! name gets a suffix — and each project touched gets one revision and one
 //! event, like any other mutation.
 
 use std::{
     fmt,
     fs::File,
-    io::{self, BufRead, BufReader, Seek},
+    io::{BufRead, BufReader, Seek},
     sync::Mutex,
 };
 
@@ -217,8 +218,9 @@ impl BundleSource {
 
 /// A checked bundle waiting in its spool file, and how to import it.
 pub struct ImportJob {
-    /// Taken by the one run of the job.
-    spool: Mutex<Option<File>>,
+    /// Read from its start by each run: a batch that must be run again
+    /// (another job in it failed) applies the import again from scratch.
+    spool: Mutex<File>,
     /// Import every working session as a saved session of this name.
     pub as_name: Option<String>,
     /// A non-empty working session is replaced (it goes to the trash).
@@ -239,25 +241,31 @@ impl ImportJob {
     /// check: projects are the target paths, names and paths normalised.
     pub fn new(spool: File, as_name: Option<SessionName>, replace_working: bool) -> Self {
         ImportJob {
-            spool: Mutex::new(Some(spool)),
+            spool: Mutex::new(spool),
             as_name: as_name.map(SessionName::into_string),
             replace_working,
         }
     }
 }
 
-/// A spool that cannot be read back is a storage failure: the batch is
-/// refused and nothing is committed.
+/// A spool that cannot be read back fails this import alone.
 fn spool_error(detail: impl fmt::Display) -> StoreError {
-    StoreError::Storage(redb::Error::Io(io::Error::other(format!(
-        "the staged import could not be read back: {detail}"
-    ))))
+    StoreError::ImportFailed(format!("the staged import could not be read back: {detail}"))
 }
 
-/// Any failure halfway through an import must fail the whole batch, so
-/// that nothing of it is committed: it is reported as a storage failure.
+/// A failure halfway through an import may leave some of it written into
+/// the batch's transaction: the writer runs the rest of the batch again
+/// without it (see `writer`). The storage failing, a damaged record and a
+/// refused value keep their own kind; anything else is this import's.
 fn abort(err: StoreError) -> StoreError {
-    if err.is_storage() { err } else { spool_error(err) }
+    match err {
+        StoreError::Storage(_)
+        | StoreError::DiskFull
+        | StoreError::Corrupt { .. }
+        | StoreError::InvalidArgument(_)
+        | StoreError::ImportFailed(_) => err,
+        other => StoreError::ImportFailed(other.to_string()),
+    }
 }
 
 /// Where a session's lines go.
@@ -313,13 +321,8 @@ pub fn import(
     now: i64,
     events: &mut Vec<Event>,
 ) -> Result<Outcome, StoreError> {
-    let spool = job
-        .spool
-        .lock()
-        .map_err(|_| spool_error("its lock was poisoned"))?
-        .take()
-        .ok_or_else(|| spool_error("it was already used"))?;
-    let mut reader = BufReader::new(spool);
+    let spool = job.spool.lock().map_err(|_| spool_error("its lock was poisoned"))?;
+    let mut reader = BufReader::new(&*spool);
     reader.rewind().map_err(spool_error)?;
     let mut importer = Importer {
         job,

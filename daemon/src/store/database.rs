@@ -53,12 +53,15 @@ impl DatabaseSlot {
             .ok_or_else(reopening)
     }
 
-    /// Closes the current handle and opens the file again. Readers wait
-    /// meanwhile; a failure leaves the slot empty and the next call tries
-    /// again.
+    /// Closes the current handle and opens the file again. The slot's lock
+    /// is held only to take the old handle out and to put the new one in:
+    /// meanwhile readers are told at once that the database is being
+    /// reopened (a storage error), never made to wait — they run on the
+    /// async workers. A failure leaves the slot empty and the next call
+    /// tries again.
     pub fn reopen(&self) -> Result<(), StoreError> {
-        let mut slot = self.current.write().map_err(|_| reopening())?;
-        if let Some(old) = slot.take() {
+        let old = self.current.write().map_err(|_| reopening())?.take();
+        if let Some(old) = old {
             // The file lock is held until every handle is gone: let
             // in-flight reads finish.
             let deadline = Instant::now() + DRAIN_TIMEOUT;
@@ -71,7 +74,7 @@ impl DatabaseSlot {
         loop {
             match (self.opener)() {
                 Ok(db) => {
-                    *slot = Some(Arc::new(db));
+                    *self.current.write().map_err(|_| reopening())? = Some(Arc::new(db));
                     tracing::info!("reopened the database after a storage failure");
                     return Ok(());
                 }

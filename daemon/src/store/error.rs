@@ -29,6 +29,9 @@ pub enum StoreError {
     /// A stored record could not be decoded.
     #[error("stored record {what} is damaged: {detail} — stop the daemon and run `chronicled --repair`")]
     Corrupt { what: String, detail: String },
+    /// A staged import could not be applied; nothing of it was imported.
+    #[error("the import could not be applied: {0} — nothing of it was imported; export a fresh bundle and retry")]
+    ImportFailed(String),
     /// The disk holding the database is full. Reads still work.
     #[error("the disk holding the database is full — free some space; nothing was changed and reads still work")]
     DiskFull,
@@ -48,11 +51,21 @@ pub enum StoreError {
 
 impl StoreError {
     /// True for failures of the storage itself, which fail a whole batch.
+    /// A damaged record is not one: it fails only the job that met it.
     pub fn is_storage(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Storage(_) | StoreError::Corrupt { .. } | StoreError::DiskFull
-        )
+        matches!(self, StoreError::Storage(_) | StoreError::DiskFull)
+    }
+
+    /// Names the project a damaged record was met in, so the user knows
+    /// which project to repair; other errors are returned as they are.
+    pub fn in_project(self, project: &str) -> StoreError {
+        match self {
+            StoreError::Corrupt { what, detail } => StoreError::Corrupt {
+                what: format!("{what} (project {project})"),
+                detail,
+            },
+            other => other,
+        }
     }
 
     /// True when the storage failed for lack of space (ENOSPC, EDQUOT).

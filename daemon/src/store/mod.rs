@@ -133,21 +133,15 @@ impl Store {
             Some(found) if found < SCHEMA_VERSION => Some(migrate::backup(path, found)?),
             _ => None,
         };
-        // Every page's checksum is verified on open: a file damaged since
-        // redb wrote it is refused, never trusted (nor served half-empty).
-        let db = Database::builder()
-            .set_check_integrity_on_open(true)
-            .set_cache_size(config.cache_bytes)
-            .create(path)
-            .map_err(open_error)?;
-        let cache_bytes = config.cache_bytes;
+        let db = builder(&config).create(path).map_err(open_error)?;
+        let reopen_config = config.clone();
         let reopen_path = path.to_path_buf();
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let room =
             move || rustix::fs::statvfs(&dir).is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) >= MIN_FREE_BYTES);
         Self::start(
             db,
-            Box::new(move || Database::builder().set_cache_size(cache_bytes).open(&reopen_path)),
+            Box::new(move || builder(&reopen_config).open(&reopen_path)),
             Box::new(room),
             path,
             backup,
@@ -155,20 +149,23 @@ impl Store {
         )
     }
 
-    /// Opens a database on any redb storage backend — for fault injection
-    /// (a backend that fails writes stands in for a full disk). `path` only
-    /// names the database in messages.
+    /// Opens a database on any redb storage backend, with the settings
+    /// [`Store::open`] uses — for fault injection only (a backend that
+    /// fails writes stands in for a full disk, one that forgets unsynced
+    /// writes for a power cut). `path` only names the database in messages.
     /// `backend` is called again whenever the database must be reopened,
     /// which happens after a storage failure once `has_room` says so.
+    #[doc(hidden)]
     pub fn open_with_backend<B: redb::StorageBackend>(
         path: &Path,
         backend: impl Fn() -> std::io::Result<B> + Send + Sync + 'static,
         has_room: impl Fn() -> bool + Send + Sync + 'static,
         config: StoreConfig,
     ) -> Result<Store, StoreError> {
+        let reopen_config = config.clone();
         let open = move || {
             let backend = backend().map_err(|err| redb::DatabaseError::Storage(redb::StorageError::Io(err)))?;
-            redb::Builder::new().create_with_backend(backend)
+            builder(&reopen_config).create_with_backend(backend)
         };
         let db = open().map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
@@ -248,6 +245,17 @@ impl Store {
             .await
             .map_err(|_| StoreError::ShuttingDown)?;
         answer.await.map_err(|_| StoreError::ShuttingDown)?
+    }
+
+    /// Jobs waiting in the queue, not yet taken by the writer.
+    #[cfg(test)]
+    fn queued(&self) -> usize {
+        self.inner
+            .jobs
+            .lock()
+            .ok()
+            .and_then(|jobs| jobs.as_ref().map(|j| j.max_capacity() - j.capacity()))
+            .unwrap_or(0)
     }
 
     /// Runs a mutation of one project.
@@ -569,6 +577,17 @@ impl Reader {
     }
 }
 
+/// redb's settings, one place for the file and for any test backend.
+/// Every page's checksum is verified on open: a file damaged since redb
+/// wrote it is refused, never trusted (nor served half-empty).
+fn builder(config: &StoreConfig) -> redb::Builder {
+    let mut builder = Database::builder();
+    builder
+        .set_check_integrity_on_open(true)
+        .set_cache_size(config.cache_bytes);
+    builder
+}
+
 /// Creates every table and records the schema version in a new database.
 fn init_schema(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write()?;
@@ -588,5 +607,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
     Ok(())
 }
 
+#[cfg(test)]
+mod power_cut;
 #[cfg(test)]
 mod tests;

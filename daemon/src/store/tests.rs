@@ -441,3 +441,294 @@ async fn a_schema_1_database_is_backed_up_then_migrated() {
         .count();
     assert_eq!(backups, 1);
 }
+
+/// A disk whose next sync can be held: the writer stops inside a commit,
+/// so every job queued meanwhile lands in the next batch together.
+#[derive(Debug, Clone)]
+struct HeldDisk {
+    inner: std::sync::Arc<redb::backends::InMemoryBackend>,
+    hold: std::sync::Arc<(std::sync::Mutex<(bool, bool)>, std::sync::Condvar)>,
+}
+
+impl HeldDisk {
+    fn new() -> Self {
+        HeldDisk {
+            inner: std::sync::Arc::new(redb::backends::InMemoryBackend::new()),
+            hold: std::sync::Arc::new((std::sync::Mutex::new((false, false)), std::sync::Condvar::new())),
+        }
+    }
+
+    /// The next sync waits until [`release`](Self::release).
+    fn hold_next_sync(&self) {
+        *self.hold.0.lock().expect("hold") = (true, false);
+    }
+
+    /// Waits until the writer is held inside a sync.
+    fn wait_until_held(&self) {
+        let (lock, turn) = &*self.hold;
+        let _held = turn
+            .wait_while(lock.lock().expect("hold"), |(_, waiting)| !*waiting)
+            .expect("hold");
+    }
+
+    fn release(&self) {
+        let (lock, turn) = &*self.hold;
+        *lock.lock().expect("hold") = (false, false);
+        turn.notify_all();
+    }
+}
+
+impl redb::StorageBackend for HeldDisk {
+    fn len(&self) -> std::io::Result<u64> {
+        self.inner.len()
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.inner.read(offset, out)
+    }
+
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.inner.set_len(len)
+    }
+
+    fn sync_data(&self) -> std::io::Result<()> {
+        let (lock, turn) = &*self.hold;
+        let mut state = lock.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+        if state.0 {
+            state.1 = true;
+            turn.notify_all();
+            let _released = turn
+                .wait_while(state, |(held, _)| *held)
+                .map_err(|_| std::io::Error::other("poisoned"))?;
+        }
+        self.inner.sync_data()
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.inner.write(offset, data)
+    }
+}
+
+/// Queues `jobs` while the writer is held in a commit, so that they form
+/// one batch, and returns their answers in order.
+async fn one_batch(store: &Store, disk: &HeldDisk, jobs: Vec<Job>) -> Vec<Result<Outcome, StoreError>> {
+    disk.hold_next_sync();
+    let blocker = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .mutate(
+                    &pp("/work/blocker"),
+                    None,
+                    Mutation::Append {
+                        message: message("blocker"),
+                    },
+                )
+                .await
+        })
+    };
+    let held = disk.clone();
+    tokio::task::spawn_blocking(move || held.wait_until_held())
+        .await
+        .expect("held");
+    let mut answers = Vec::new();
+    for job in jobs {
+        let store = store.clone();
+        answers.push(tokio::spawn(async move { store.run(job).await }));
+    }
+    // Every job is in the queue once the writer has room to take them all.
+    while store.queued() < answers.len() {
+        tokio::task::yield_now().await;
+    }
+    disk.release();
+    blocker.await.expect("blocker").expect("the blocker commits");
+    let mut results = Vec::new();
+    for answer in answers {
+        results.push(answer.await.expect("job task"));
+    }
+    results
+}
+
+fn held_store() -> (Store, HeldDisk) {
+    let disk = HeldDisk::new();
+    let opened = disk.clone();
+    let store = Store::open_with_backend(
+        Path::new("held.redb"),
+        move || Ok(opened.clone()),
+        || true,
+        StoreConfig::default(),
+    )
+    .expect("open");
+    (store, disk)
+}
+
+fn append(project: &str, text: &str) -> Job {
+    Job::Project {
+        project: pp(project),
+        expected_revision: None,
+        mutation: Mutation::Append { message: message(text) },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_record_fails_only_the_job_that_met_it() {
+    let (store, disk) = held_store();
+    store
+        .mutate(
+            &pp(P),
+            None,
+            Mutation::Append {
+                message: message("one"),
+            },
+        )
+        .await
+        .expect("append");
+    // Damage message 1 of P's working session, as a bad disk would.
+    {
+        let db = store.inner.db.get().expect("db");
+        let txn = db.begin_write().expect("write");
+        {
+            let projects = txn.open_table(PROJECTS).expect("projects");
+            let record: ProjectRecord =
+                records::decode(projects.get(P).expect("get").expect("P").value(), || "P".into()).expect("decode");
+            let mut messages = txn.open_table(MESSAGES).expect("messages");
+            messages
+                .insert((record.working_session, 1), [0xffu8, 0xff, 0xff].as_slice())
+                .expect("insert");
+        }
+        txn.commit().expect("commit");
+    }
+    let damaged = Job::Project {
+        project: pp(P),
+        expected_revision: None,
+        mutation: Mutation::Update {
+            message: Message {
+                id: 1,
+                ..message("changed")
+            },
+        },
+    };
+    let jobs = vec![
+        append("/work/a", "a1"),
+        damaged,
+        append("/work/b", "b1"),
+        append("/work/a", "a2"),
+    ];
+    let results = one_batch(&store, &disk, jobs).await;
+    match &results[1] {
+        Err(err @ StoreError::Corrupt { .. }) => {
+            assert!(err.to_string().contains(P), "the error names the project: {err}")
+        }
+        other => panic!("the damaged job gets a damaged-record error, got {other:?}"),
+    }
+    for (i, result) in results.iter().enumerate().filter(|(i, _)| *i != 1) {
+        assert!(result.is_ok(), "job {i} of the batch commits: {result:?}");
+    }
+    let contents = |project: &str| -> Vec<String> {
+        let page = store.working_page(&pp(project), 0, 0).expect("read").expect("exists");
+        page.messages.into_iter().map(|m| m.content).collect()
+    };
+    assert_eq!(contents("/work/a"), ["a1", "a2"]);
+    assert_eq!(contents("/work/b"), ["b1"]);
+    // The writer goes on: later jobs commit without a reopen.
+    store.run(append("/work/b", "b2")).await.expect("later append");
+    assert_eq!(contents("/work/b"), ["b1", "b2"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_that_cannot_be_applied_fails_alone_and_leaves_nothing() {
+    let (store, disk) = held_store();
+    let mut spool = tempfile::tempfile().expect("spool");
+    // A project line and then a line that is not a record: the import
+    // writes the project, then fails.
+    std::io::Write::write_all(
+        &mut spool,
+        b"{\"type\":\"project\",\"project\":\"/work/imported\",\"created_at_ms\":1}\nnot a record\n",
+    )
+    .expect("write spool");
+    let import = Job::Import(std::sync::Arc::new(bundle::ImportJob::new(spool, None, false)));
+    let jobs = vec![append("/work/a", "a1"), import, append("/work/b", "b1")];
+    let results = one_batch(&store, &disk, jobs).await;
+    assert!(
+        matches!(&results[1], Err(StoreError::ImportFailed(_))),
+        "{:?}",
+        results[1]
+    );
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(
+        store.project_state(&pp("/work/imported")).expect("read").is_none(),
+        "nothing of the import stays"
+    );
+    assert!(store.project_state(&pp("/work/a")).expect("read").is_some());
+}
+
+/// While the writer reopens the database after a storage failure, reads
+/// are answered at once (the database is being reopened) instead of
+/// waiting on the slot's lock: they run on the async workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_do_not_wait_for_a_reopen() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Condvar, Mutex};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("chronicle.redb");
+    let full = Arc::new(AtomicBool::new(false));
+    let opens = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let (disk_path, disk_full, disk_opens, disk_gate) = (path.clone(), full.clone(), opens.clone(), gate.clone());
+    let disk = move || {
+        if disk_opens.fetch_add(1, Ordering::SeqCst) >= 1 {
+            // The reopen: held here until the test has read.
+            let (lock, turn) = &*disk_gate;
+            let _open = turn
+                .wait_while(lock.lock().expect("gate"), |released| !*released)
+                .expect("gate");
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&disk_path)?;
+        Ok(FillableDisk {
+            inner: redb::backends::FileBackend::new(file).map_err(std::io::Error::other)?,
+            full: disk_full.clone(),
+        })
+    };
+    let room_full = full.clone();
+    let has_room = move || !room_full.load(Ordering::SeqCst);
+    let store = Store::open_with_backend(&path, disk, has_room, StoreConfig::default()).expect("open");
+    store.run(append(P, "before")).await.expect("append");
+    full.store(true, Ordering::SeqCst);
+    assert!(matches!(store.run(append(P, "lost")).await, Err(StoreError::DiskFull)));
+    full.store(false, Ordering::SeqCst);
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move { store.run(append(P, "after")).await })
+    };
+    while opens.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+    // The writer is inside the reopen now. A read from another thread
+    // must come back; a bound turns a wait into a failure.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = store.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(reader.project_state(&pp(P)).map(|s| s.map(|s| s.revision)));
+    });
+    let during = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("a read during the reopen is answered, not held");
+    assert!(
+        matches!(&during, Err(StoreError::Storage(_))),
+        "told the database is being reopened: {during:?}"
+    );
+    let (lock, turn) = &*gate;
+    *lock.lock().expect("gate") = true;
+    turn.notify_all();
+    writer
+        .await
+        .expect("writer task")
+        .expect("the write after the reopen commits");
+    let state = store.project_state(&pp(P)).expect("read").expect("exists");
+    assert_eq!((state.revision, state.message_count), (2, 2));
+}

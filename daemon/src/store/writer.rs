@@ -57,9 +57,23 @@ pub fn spawn(
         })
 }
 
+/// How one attempt at committing a batch ended.
+enum Attempt {
+    /// Committed: each job's result, and the events to publish.
+    Committed(Vec<Result<Outcome, StoreError>>, Vec<Event>),
+    /// The job at this index failed after it may have written into the
+    /// transaction, which is dropped: the job gets its error alone.
+    JobFailed(usize, StoreError),
+    /// The storage failed: every job of the batch fails.
+    Storage(StoreError),
+}
+
 /// Applies a batch in one transaction. Refused jobs get their own error and
-/// leave the transaction untouched (see `ops`); a storage failure fails
-/// every job in the batch, and nothing of it is committed or published.
+/// leave the transaction untouched (see `ops`). A job that fails after it
+/// may have written (a damaged record met halfway, an import that could
+/// not be applied) fails alone: the transaction is dropped and the rest of
+/// the batch runs again in a new one. A storage failure fails every job in
+/// the batch, and nothing of it is committed or published.
 /// Returns false after a storage failure.
 fn run_batch(
     db: &DatabaseSlot,
@@ -67,54 +81,81 @@ fn run_batch(
     events: &broadcast::Sender<Arc<Event>>,
     config: &StoreConfig,
 ) -> bool {
+    loop {
+        match attempt(db, batch, config) {
+            Attempt::Committed(results, produced) => {
+                // Publish before acknowledging: once a caller hears back, its
+                // event is out, so a Watch begun after an ack never sees it as
+                // news (and never misses it either).
+                for event in produced {
+                    // No subscriber is not an error.
+                    let _ = events.send(Arc::new(event));
+                }
+                for (request, result) in batch.drain(..).zip(results) {
+                    // A caller that gave up no longer listens; the change stands.
+                    let _ = request.reply.send(result);
+                }
+                return true;
+            }
+            Attempt::JobFailed(index, err) => {
+                tracing::debug!(
+                    jobs = batch.len() - 1,
+                    "one job failed alone; running the rest of its batch again"
+                );
+                let request = batch.remove(index);
+                let _ = request.reply.send(Err(err));
+                if batch.is_empty() {
+                    return true;
+                }
+            }
+            Attempt::Storage(err) => {
+                tracing::error!(jobs = batch.len(), error = %err, "write transaction failed; every job in it was refused");
+                if err.is_disk_full() {
+                    refuse(batch, || StoreError::DiskFull);
+                } else {
+                    let message = err.to_string();
+                    refuse(batch, || {
+                        StoreError::Storage(redb::Error::Io(io::Error::other(message.clone())))
+                    });
+                }
+                return false;
+            }
+        }
+    }
+}
+
+/// One write transaction over the whole batch.
+fn attempt(db: &DatabaseSlot, batch: &[Request], config: &StoreConfig) -> Attempt {
     let now = now_ms();
-    let mut produced = Vec::new();
-    let result = (|| -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+    let run = || -> Result<Attempt, StoreError> {
         let db = db.get()?;
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)
             .map_err(|err| StoreError::Storage(redb::Error::from(err)))?;
+        let mut produced = Vec::new();
         let mut results = Vec::with_capacity(batch.len());
         {
             let mut tables = WriteTables::open(&txn)?;
-            for request in batch.iter() {
+            for (index, request) in batch.iter().enumerate() {
                 match ops::apply(&mut tables, &request.job, now, &config.limits, &mut produced) {
                     Err(err) if err.is_storage() => return Err(err),
+                    // Dropping the transaction undoes whatever it wrote.
+                    Err(err) if spoils_transaction(&request.job, &err) => return Ok(Attempt::JobFailed(index, err)),
                     other => results.push(other),
                 }
             }
         }
         txn.commit()?;
-        Ok(results)
-    })();
-    match result {
-        Ok(results) => {
-            // Publish before acknowledging: once a caller hears back, its
-            // event is out, so a Watch begun after an ack never sees it as
-            // news (and never misses it either).
-            for event in produced {
-                // No subscriber is not an error.
-                let _ = events.send(Arc::new(event));
-            }
-            for (request, result) in batch.drain(..).zip(results) {
-                // A caller that gave up no longer listens; the change stands.
-                let _ = request.reply.send(result);
-            }
-            true
-        }
-        Err(err) => {
-            tracing::error!(jobs = batch.len(), error = %err, "write transaction failed; every job in it was refused");
-            if err.is_disk_full() {
-                refuse(batch, || StoreError::DiskFull);
-            } else {
-                let message = err.to_string();
-                refuse(batch, || {
-                    StoreError::Storage(redb::Error::Io(io::Error::other(message.clone())))
-                });
-            }
-            false
-        }
-    }
+        Ok(Attempt::Committed(results, produced))
+    };
+    run().unwrap_or_else(Attempt::Storage)
+}
+
+/// Whether a job's failure may have left writes in the transaction. Other
+/// refusals are checked before a job's first write (see `ops`); an import
+/// writes as it reads its spool, and a damaged record can be met anywhere.
+fn spoils_transaction(job: &Job, err: &StoreError) -> bool {
+    matches!(err, StoreError::Corrupt { .. }) || matches!(job, Job::Import(_))
 }
 
 /// Answers every job of a batch with the same error.

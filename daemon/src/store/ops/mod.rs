@@ -78,13 +78,6 @@ pub enum Mutation {
     },
 }
 
-impl Mutation {
-    /// Whether this mutation may be made conditional on a revision.
-    fn checks_revision(&self) -> bool {
-        !matches!(self, Mutation::Open { .. })
-    }
-}
-
 /// One unit of work for the writer. Moved once into the queue, so the
 /// size of the project variant costs nothing worth a box.
 #[allow(clippy::large_enum_variant)]
@@ -95,13 +88,17 @@ pub enum Job {
         expected_revision: Option<u64>,
         mutation: Mutation,
     },
+    /// `expected_revision` is of the entry's project.
     RestoreTrash {
         id: TrashId,
         new_name: Option<SessionName>,
+        expected_revision: Option<u64>,
     },
+    /// `expected_revision`, of the entry's project, only with an `id`.
     PurgeTrash {
         id: Option<TrashId>,
         older_than_ms: i64,
+        expected_revision: Option<u64>,
     },
     /// A bundle, checked and staged in a spool file: applied all at once
     /// (see `bundle`).
@@ -137,31 +134,46 @@ pub fn apply(
             project,
             expected_revision,
             mutation,
-        } => {
-            let registered = t.project(project)?.is_none();
-            let mut ctx = ProjectCtx::load(t, project, now)?;
-            let working_session = ctx.record.working_session;
-            let result = match *expected_revision {
-                Some(expected) if mutation.checks_revision() && expected != ctx.working.revision => {
-                    Err(StoreError::Conflict(format!(
-                        "the working session of {project} is at revision {}, not {expected} — re-read it and retry",
-                        ctx.working.revision
-                    )))
-                }
-                _ => ctx.apply(t, mutation, limits, events),
-            };
-            if registered && result.as_ref().is_err_and(|err| !err.is_storage()) {
-                // A refused request leaves no trace, not even the project
-                // it named: undo the registration `load` just wrote.
-                t.projects.remove(project.as_str())?;
-                t.forget_new_session(working_session)?;
-            }
-            result
-        }
-        Job::RestoreTrash { id, new_name } => restore_trash(t, *id, new_name.as_ref(), now, events),
-        Job::PurgeTrash { id, older_than_ms } => purge_trash(t, *id, *older_than_ms, now, events),
+        } => apply_project(t, project, *expected_revision, mutation, now, limits, events)
+            .map_err(|err| err.in_project(project)),
+        Job::RestoreTrash {
+            id,
+            new_name,
+            expected_revision,
+        } => restore_trash(t, *id, new_name.as_ref(), *expected_revision, now, events),
+        Job::PurgeTrash {
+            id,
+            older_than_ms,
+            expected_revision,
+        } => purge_trash(t, *id, *older_than_ms, *expected_revision, now, events),
         Job::Import(job) => super::bundle::import(t, job, now, events),
     }
+}
+
+/// A mutation of one project, for [`apply`].
+fn apply_project(
+    t: &mut WriteTables<'_>,
+    project: &ProjectPath,
+    expected_revision: Option<u64>,
+    mutation: &Mutation,
+    now: i64,
+    limits: &Limits,
+    events: &mut Vec<Event>,
+) -> Result<Outcome, StoreError> {
+    let registered = t.project(project)?.is_none();
+    let mut ctx = ProjectCtx::load(t, project, now)?;
+    let working_session = ctx.record.working_session;
+    let result = match ctx.check_revision(expected_revision) {
+        Ok(()) => ctx.apply(t, mutation, limits, events),
+        Err(err) => Err(err),
+    };
+    if registered && result.as_ref().is_err_and(|err| !err.is_storage()) {
+        // A refused request leaves no trace, not even the project
+        // it named: undo the registration `load` just wrote.
+        t.projects.remove(project.as_str())?;
+        t.forget_new_session(working_session)?;
+    }
+    result
 }
 
 /// What a committed mutation adds to its event and its outcome; see
@@ -230,6 +242,17 @@ impl ProjectCtx {
             working,
             now,
         })
+    }
+
+    /// Refuses the job when the caller expected another revision.
+    pub(super) fn check_revision(&self, expected: Option<u64>) -> Result<(), StoreError> {
+        match expected {
+            Some(expected) if expected != self.working.revision => Err(StoreError::Conflict(format!(
+                "the working session of {} is at revision {}, not {expected} — re-read it and retry",
+                self.project, self.working.revision
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn apply(
@@ -834,6 +857,7 @@ pub fn session_info(record: &SessionRecord) -> SessionInfo {
         message_count: record.message_count,
         file_count: record.file_count,
         total_usage: record.usage,
+        revision: 0,
     }
 }
 

@@ -15,6 +15,7 @@ pub(super) fn restore_trash(
     t: &mut WriteTables<'_>,
     TrashId(id): TrashId,
     new_name: Option<&SessionName>,
+    expected_revision: Option<u64>,
     now: i64,
     events: &mut Vec<Event>,
 ) -> Result<Outcome, StoreError> {
@@ -25,6 +26,10 @@ pub(super) fn restore_trash(
     })?;
     // A stored trash label is a valid name unless it was written by an
     // older version under other rules: checked here, as data from disk.
+    // Read-only until every refusal is checked: `load` writes only for a
+    // project it has never seen, and an entry's project always exists.
+    let mut ctx = ProjectCtx::load(t, &entry.project, now)?;
+    ctx.check_revision(expected_revision)?;
     let name = match new_name {
         Some(name) => name.to_string(),
         None => SessionName::new(&entry.name)?.into_string(),
@@ -35,7 +40,6 @@ pub(super) fn restore_trash(
             entry.project
         )));
     }
-    let mut ctx = ProjectCtx::load(t, &entry.project, now)?;
     let mut record = t.session(entry.session_id)?;
     record.name = name.clone();
     t.put_session(entry.session_id, &record)?;
@@ -49,6 +53,7 @@ pub(super) fn purge_trash(
     t: &mut WriteTables<'_>,
     id: Option<TrashId>,
     older_than_ms: i64,
+    expected_revision: Option<u64>,
     now: i64,
     events: &mut Vec<Event>,
 ) -> Result<Outcome, StoreError> {
@@ -59,7 +64,13 @@ pub(super) fn purge_trash(
                     "trash entry {id} does not exist — `chronicle trash` lists the entries"
                 ))
             })?;
+            ProjectCtx::load(t, &entry.project, now)?.check_revision(expected_revision)?;
             vec![(id, entry)]
+        }
+        None if expected_revision.is_some() => {
+            return Err(StoreError::InvalidArgument(
+                "expected_revision needs a trash id: a purge by age touches many projects".into(),
+            ));
         }
         None => {
             let mut victims = Vec::new();
