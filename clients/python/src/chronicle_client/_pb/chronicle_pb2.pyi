@@ -164,12 +164,14 @@ class ContextFile(_message.Message):
     def __init__(self, path: _Optional[str] = ..., read_only: bool = ..., added_at_ms: _Optional[int] = ..., missing: bool = ...) -> None: ...
 
 class OpenProjectRequest(_message.Message):
-    __slots__ = ("project", "start")
+    __slots__ = ("project", "start", "expected_revision")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_REVISION_FIELD_NUMBER: _ClassVar[int]
     project: str
     start: StartMode
-    def __init__(self, project: _Optional[str] = ..., start: _Optional[_Union[StartMode, str]] = ...) -> None: ...
+    expected_revision: int
+    def __init__(self, project: _Optional[str] = ..., start: _Optional[_Union[StartMode, str]] = ..., expected_revision: _Optional[int] = ...) -> None: ...
 
 class ProjectState(_message.Message):
     __slots__ = ("project", "revision", "message_count", "file_count", "updated_at_ms", "saved_session_count")
@@ -316,7 +318,7 @@ class SetContextFilesRequest(_message.Message):
     def __init__(self, project: _Optional[str] = ..., files: _Optional[_Iterable[_Union[ContextFile, _Mapping]]] = ..., expected_revision: _Optional[int] = ...) -> None: ...
 
 class SessionInfo(_message.Message):
-    __slots__ = ("project", "name", "created_at_ms", "updated_at_ms", "message_count", "file_count", "total_usage")
+    __slots__ = ("project", "name", "created_at_ms", "updated_at_ms", "message_count", "file_count", "total_usage", "revision")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
@@ -324,6 +326,7 @@ class SessionInfo(_message.Message):
     MESSAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
     FILE_COUNT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_USAGE_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
     project: str
     name: str
     created_at_ms: int
@@ -331,7 +334,8 @@ class SessionInfo(_message.Message):
     message_count: int
     file_count: int
     total_usage: Usage
-    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., message_count: _Optional[int] = ..., file_count: _Optional[int] = ..., total_usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
+    revision: int
+    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., message_count: _Optional[int] = ..., file_count: _Optional[int] = ..., total_usage: _Optional[_Union[Usage, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class ListSessionsRequest(_message.Message):
     __slots__ = ("project",)
@@ -346,14 +350,16 @@ class ListSessionsResponse(_message.Message):
     def __init__(self, sessions: _Optional[_Iterable[_Union[SessionInfo, _Mapping]]] = ...) -> None: ...
 
 class SaveSessionRequest(_message.Message):
-    __slots__ = ("project", "name", "mode")
+    __slots__ = ("project", "name", "mode", "expected_revision")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_REVISION_FIELD_NUMBER: _ClassVar[int]
     project: str
     name: str
     mode: SaveMode
-    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., mode: _Optional[_Union[SaveMode, str]] = ...) -> None: ...
+    expected_revision: int
+    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., mode: _Optional[_Union[SaveMode, str]] = ..., expected_revision: _Optional[int] = ...) -> None: ...
 
 class LoadSessionRequest(_message.Message):
     __slots__ = ("project", "name", "messages", "files", "expected_revision")
@@ -370,22 +376,26 @@ class LoadSessionRequest(_message.Message):
     def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., messages: bool = ..., files: bool = ..., expected_revision: _Optional[int] = ...) -> None: ...
 
 class RenameSessionRequest(_message.Message):
-    __slots__ = ("project", "name", "new_name")
+    __slots__ = ("project", "name", "new_name", "expected_revision")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NEW_NAME_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_REVISION_FIELD_NUMBER: _ClassVar[int]
     project: str
     name: str
     new_name: str
-    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., new_name: _Optional[str] = ...) -> None: ...
+    expected_revision: int
+    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., new_name: _Optional[str] = ..., expected_revision: _Optional[int] = ...) -> None: ...
 
 class DeleteSessionRequest(_message.Message):
-    __slots__ = ("project", "name")
+    __slots__ = ("project", "name", "expected_revision")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_REVISION_FIELD_NUMBER: _ClassVar[int]
     project: str
     name: str
-    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    expected_revision: int
+    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., expected_revision: _Optional[int] = ...) -> None: ...
 
 class DeleteSessionResponse(_message.Message):
     __slots__ = ("trash_id",)
@@ -436,20 +446,24 @@ class ListTrashResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[TrashEntry, _Mapping]]] = ...) -> None: ...
 
 class RestoreTrashRequest(_message.Message):
-    __slots__ = ("id", "new_name")
+    __slots__ = ("id", "new_name", "expected_revision")
     ID_FIELD_NUMBER: _ClassVar[int]
     NEW_NAME_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_REVISION_FIELD_NUMBER: _ClassVar[int]
     id: str
     new_name: str
-    def __init__(self, id: _Optional[str] = ..., new_name: _Optional[str] = ...) -> None: ...
+    expected_revision: int
+    def __init__(self, id: _Optional[str] = ..., new_name: _Optional[str] = ..., expected_revision: _Optional[int] = ...) -> None: ...
 
 class PurgeTrashRequest(_message.Message):
-    __slots__ = ("id", "older_than_ms")
+    __slots__ = ("id", "older_than_ms", "expected_revision")
     ID_FIELD_NUMBER: _ClassVar[int]
     OLDER_THAN_MS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_REVISION_FIELD_NUMBER: _ClassVar[int]
     id: str
     older_than_ms: int
-    def __init__(self, id: _Optional[str] = ..., older_than_ms: _Optional[int] = ...) -> None: ...
+    expected_revision: int
+    def __init__(self, id: _Optional[str] = ..., older_than_ms: _Optional[int] = ..., expected_revision: _Optional[int] = ...) -> None: ...
 
 class PurgeTrashResponse(_message.Message):
     __slots__ = ("purged",)
