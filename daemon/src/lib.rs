@@ -21,6 +21,7 @@ pub mod activity;
 pub mod event_stream;
 pub mod files_on_disk;
 pub mod maintenance;
+pub mod search;
 pub mod server;
 pub mod service;
 pub mod sources;

@@ -56,6 +56,14 @@ struct Args {
     /// that can still be read into a fresh one, and put that in its place
     #[arg(long)]
     repair: bool,
+    /// Rebuild the full-text search index from the database (in the
+    /// background; searches meanwhile say the index is catching up)
+    #[arg(long)]
+    reindex: bool,
+    /// Run without the full-text search index (Search is refused); for
+    /// measuring what the index costs
+    #[arg(long, conflicts_with = "reindex")]
+    no_search_index: bool,
 }
 
 /// A duration in humantime's grammar in whole units (`500ms`, `30s`,
@@ -145,6 +153,8 @@ fn run(args: Args, inherited: Option<std::os::unix::net::UnixListener>) -> anyho
     config.watch_window = args.file_watch_window;
     config.watch.max_watches = args.max_file_watches;
     config.watch.poll_interval = args.file_poll_interval;
+    config.search_index = !args.no_search_index;
+    config.reindex = args.reindex;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
