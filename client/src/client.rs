@@ -10,13 +10,12 @@ use std::{
 use chronicle_proto::v1::{
     AddContextFilesRequest, AiderFollow, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
     ContextFile, DaemonStatus, DeleteMessagesRequest, DeleteSessionRequest, Event, ExportBundleRequest, ExportChunk,
-    ExportImageRequest, ExportRequest, FollowAiderRequest, ForkSessionRequest, RewindWorkingRequest, SearchRequest,
-    SearchResponse, GetSessionRequest, GetStatusRequest,
+    ExportImageRequest, ExportRequest, FollowAiderRequest, ForkSessionRequest, GetSessionRequest, GetStatusRequest,
     GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ListAiderFollowsRequest, ListProjectsRequest,
     ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message, MutationAck, OpenProjectRequest, ProjectState,
-    PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, SaveMode,
-    SaveSessionRequest, SessionContent, SessionInfo, SetContextFilesRequest, StartMode, TrashEntry,
-    UnfollowAiderRequest, UnfollowAiderResponse, UpdateMessageRequest, WatchRequest,
+    PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, RewindWorkingRequest,
+    SaveMode, SaveSessionRequest, SearchRequest, SearchResponse, SessionContent, SessionInfo, SetContextFilesRequest,
+    StartMode, TrashEntry, UnfollowAiderRequest, UnfollowAiderResponse, UpdateMessageRequest, WatchRequest,
 };
 use tonic::{Response, Streaming, transport::Channel};
 

@@ -39,7 +39,14 @@ fn search_show_at_fork_and_rewind_from_the_command_line() {
     let other = sandbox.project("elsewhere");
     let run = |args: &[&str]| sandbox.chronicle(&project, args).ok();
     run(&["add", "The parser chokes on trailing commas"]);
-    run(&["add", "--role", "assistant", "--model", "gpt-5", "Fixed the parser: commas are skipped now"]);
+    run(&[
+        "add",
+        "--role",
+        "assistant",
+        "--model",
+        "gpt-5",
+        "Fixed the parser: commas are skipped now",
+    ]);
     run(&["add", "Thanks, the parser works"]);
     run(&["add", "Now the lexer"]);
     sandbox.chronicle(&other, &["add", "parser notes from elsewhere"]).ok();
@@ -47,11 +54,30 @@ fn search_show_at_fork_and_rewind_from_the_command_line() {
 
     let json = search_until(&sandbox, &project, &["parser"], |v| v["total_hits"] == 6);
     let hit = &json["hits"][0];
-    for key in ["project", "kind", "session", "message_id", "role", "created_at", "model", "score", "snippet", "highlights"] {
+    for key in [
+        "project",
+        "kind",
+        "session",
+        "message_id",
+        "role",
+        "created_at",
+        "model",
+        "score",
+        "snippet",
+        "highlights",
+    ] {
         assert!(hit.get(key).is_some(), "hit lacks {key}: {hit}");
     }
-    let everywhere = search_until(&sandbox, &project, &["parser", "--all-projects"], |v| v["total_hits"] == 7);
-    assert!(everywhere["hits"].as_array().expect("hits").iter().any(|h| h["project"].as_str().is_some_and(|p| p.ends_with("elsewhere"))));
+    let everywhere = search_until(&sandbox, &project, &["parser", "--all-projects"], |v| {
+        v["total_hits"] == 7
+    });
+    assert!(
+        everywhere["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .any(|h| h["project"].as_str().is_some_and(|p| p.ends_with("elsewhere")))
+    );
 
     // Text output: grouped by session, highlighted with ** off a terminal,
     // each hit with the command that opens it.
@@ -65,12 +91,19 @@ fn search_show_at_fork_and_rewind_from_the_command_line() {
     assert!(none.contains("No messages match"), "{none}");
     let bad = sandbox.chronicle(&project, &["search", "role:robot"]);
     assert_eq!(bad.code, Some(2), "{bad:?}");
-    assert!(bad.stderr.contains("`role:robot`") && bad.stderr.lines().count() == 1, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("`role:robot`") && bad.stderr.lines().count() == 1,
+        "{}",
+        bad.stderr
+    );
 
     // show --session --at opens the saved session at that message, in full.
     let shown = run(&["show", "--session", "parser fix", "--at", "2"]).stdout;
     assert!(shown.contains("Saved session \"parser fix\""), "{shown}");
-    assert!(shown.contains("▶ here") && shown.contains("commas are skipped now"), "{shown}");
+    assert!(
+        shown.contains("▶ here") && shown.contains("commas are skipped now"),
+        "{shown}"
+    );
     let missing = sandbox.chronicle(&project, &["show", "--at", "99"]);
     assert_eq!(missing.code, Some(1));
     assert!(missing.stderr.contains("message 99"), "{}", missing.stderr);
@@ -81,9 +114,17 @@ fn search_show_at_fork_and_rewind_from_the_command_line() {
     run(&["fork", "parser fix", "--at", "1", "--as", "just the question"]);
     let listed = run(&["ls"]).stdout;
     assert!(listed.contains("FORKED FROM"), "{listed}");
-    assert!(listed.contains("working session @2") && listed.contains("\"parser fix\" @1"), "{listed}");
+    assert!(
+        listed.contains("working session @2") && listed.contains("\"parser fix\" @1"),
+        "{listed}"
+    );
     let listed: serde_json::Value = serde_json::from_str(&run(&["ls", "--json"]).stdout).expect("json");
-    let fork = listed.as_array().expect("array").iter().find(|s| s["name"] == "just the question").expect("listed");
+    let fork = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|s| s["name"] == "just the question")
+        .expect("listed");
     assert_eq!(fork["forked_from"]["session"], "parser fix");
     assert_eq!(fork["forked_from"]["message_id"], 1);
     let taken = sandbox.chronicle(&project, &["fork", "--at", "1", "--as", "parser fix"]);
@@ -108,7 +149,12 @@ fn search_show_at_fork_and_rewind_from_the_command_line() {
     // The rewound message is found in the trash only when asked; the
     // saved copy made before the rewind still has it.
     let kinds = |v: &serde_json::Value| -> Vec<String> {
-        let mut k: Vec<String> = v["hits"].as_array().expect("hits").iter().map(|h| h["kind"].as_str().unwrap_or("").to_owned()).collect();
+        let mut k: Vec<String> = v["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .map(|h| h["kind"].as_str().unwrap_or("").to_owned())
+            .collect();
         k.sort();
         k
     };

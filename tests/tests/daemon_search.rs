@@ -53,12 +53,6 @@ async fn search_until(
     }
 }
 
-fn ids(response: &SearchResponse) -> Vec<u64> {
-    let mut ids: Vec<u64> = response.hits.iter().map(|h| h.message_id).collect();
-    ids.sort_unstable();
-    ids
-}
-
 fn with(role: Role, content: &str, edit: impl FnOnce(&mut Message)) -> Message {
     let mut m = message(role, content);
     edit(&mut m);
@@ -80,14 +74,27 @@ async fn search_finds_a_fresh_append_with_a_highlighted_snippet_across_projects(
     let mut client = daemon.client().await;
     let web = path_str(&sandbox.project("web"));
     let api = path_str(&sandbox.project("api"));
-    append_message(&mut client, &web, message(Role::User, "The login page keeps redirecting forever")).await;
-    append_message(&mut client, &api, message(Role::User, "Logins fail with a 500 after the redirect")).await;
+    append_message(
+        &mut client,
+        &web,
+        message(Role::User, "The login page keeps redirecting forever"),
+    )
+    .await;
+    append_message(
+        &mut client,
+        &api,
+        message(Role::User, "Logins fail with a 500 after the redirect"),
+    )
+    .await;
     append_message(&mut client, &api, message(Role::User, "unrelated chatter about lunch")).await;
 
     // Stemmed: "redirects" finds "redirecting" and "redirect".
     let all = search_until(&mut client, request("redirects", ""), |r| r.total_hits == 2).await;
     let projects: Vec<&str> = all.hits.iter().map(|h| h.project.as_str()).collect();
-    assert!(projects.contains(&web.as_str()) && projects.contains(&api.as_str()), "{projects:?}");
+    assert!(
+        projects.contains(&web.as_str()) && projects.contains(&api.as_str()),
+        "{projects:?}"
+    );
     for hit in &all.hits {
         assert_eq!(hit.kind, SessionKind::Working as i32);
         assert_eq!(hit.session_name, "");
@@ -120,7 +127,14 @@ async fn every_filter_of_the_query_language_narrows_the_hits() {
     let other = path_str(&sandbox.project("other"));
     let day = 86_400_000i64;
     let now = chronicle_client::time::now_ms();
-    let m1 = append_message(&mut client, &p, with(Role::User, "checkout token expired", |m| m.created_at_ms = now - 30 * day)).await;
+    let m1 = append_message(
+        &mut client,
+        &p,
+        with(Role::User, "checkout token expired", |m| {
+            m.created_at_ms = now - 30 * day
+        }),
+    )
+    .await;
     let m2 = append_message(
         &mut client,
         &p,
@@ -145,11 +159,18 @@ async fn every_filter_of_the_query_language_narrows_the_hits() {
     let m4 = append_message(
         &mut client,
         &p,
-        with(Role::Assistant, "checkout token is now refreshed early", |m| m.model = "claude-sonnet".into()),
+        with(Role::Assistant, "checkout token is now refreshed early", |m| {
+            m.model = "claude-sonnet".into()
+        }),
     )
     .await;
     add_files(&mut client, &p, vec![file("src/cart.rs", false)]).await;
-    append_message(&mut client, &other, message(Role::User, "checkout in the other project")).await;
+    append_message(
+        &mut client,
+        &other,
+        message(Role::User, "checkout in the other project"),
+    )
+    .await;
     save(&mut client, &p, "token work", SaveMode::CreateNew).await;
     let all = search_until(&mut client, request("checkout", &p), |r| r.total_hits == 8).await;
     assert_eq!(all.total_hits, 8, "4 in the working session, 4 in the saved copy");
@@ -173,9 +194,15 @@ async fn every_filter_of_the_query_language_narrows_the_hits() {
         ("checkout.rs", vec![m3.message_id]),
         ("\"token before expiry\"", vec![m2.message_id]),
         ("checkout -token", vec![m3.message_id]),
-        ("checkout -\"token expired\"", vec![m2.message_id, m3.message_id, m4.message_id]),
+        (
+            "checkout -\"token expired\"",
+            vec![m2.message_id, m3.message_id, m4.message_id],
+        ),
         ("file:src/token.rs", vec![m2.message_id]),
-        ("file:cart.rs checkout", vec![m1.message_id, m2.message_id, m3.message_id, m4.message_id]),
+        (
+            "file:cart.rs checkout",
+            vec![m1.message_id, m2.message_id, m3.message_id, m4.message_id],
+        ),
         ("checkout after:7d", vec![m2.message_id, m3.message_id, m4.message_id]),
         ("checkout before:7d", vec![m1.message_id]),
     ];
@@ -186,7 +213,12 @@ async fn every_filter_of_the_query_language_narrows_the_hits() {
     // session: names a saved session; project: takes a fragment of the path.
     let named = search(&mut client, request("checkout session:\"token work\"", "")).await;
     assert_eq!(named.total_hits, 4);
-    assert!(named.hits.iter().all(|h| h.kind == SessionKind::Saved as i32 && h.session_name == "token work"));
+    assert!(
+        named
+            .hits
+            .iter()
+            .all(|h| h.kind == SessionKind::Saved as i32 && h.session_name == "token work")
+    );
     let fragment = search(&mut client, request("checkout project:othe", "")).await;
     assert_eq!(fragment.total_hits, 1);
     assert_eq!(fragment.hits[0].project, other);
@@ -205,7 +237,12 @@ async fn the_trash_is_searched_only_when_asked_and_pages_cover_every_hit_once() 
     let mut client = daemon.client().await;
     let p = path_str(&sandbox.project("paging"));
     for i in 0..25 {
-        append_message(&mut client, &p, message(Role::User, &format!("kestrel sighting number {i}"))).await;
+        append_message(
+            &mut client,
+            &p,
+            message(Role::User, &format!("kestrel sighting number {i}")),
+        )
+        .await;
     }
     save(&mut client, &p, "birds", SaveMode::CreateNew).await;
     search_until(&mut client, request("kestrel", &p), |r| r.total_hits == 50).await;
@@ -278,7 +315,9 @@ async fn a_query_that_does_not_parse_names_the_token_and_its_position() {
     );
 }
 
-#[tokio::test]
+// Multi-threaded: the client's connection must close while the test
+// thread blocks in a graceful stop, which waits for it.
+#[tokio::test(flavor = "multi_thread")]
 async fn the_index_catches_up_after_a_kill_and_is_rebuilt_when_deleted_or_damaged() {
     let sandbox = Sandbox::new();
     let p = path_str(&sandbox.project("durable"));
@@ -298,6 +337,7 @@ async fn the_index_catches_up_after_a_kill_and_is_rebuilt_when_deleted_or_damage
         let daemon = sandbox.start();
         let mut client = daemon.client().await;
         search_until(&mut client, request("osprey", &p), |r| r.total_hits == 21).await;
+        drop(client);
         daemon.stop();
     }
     // Deleted: rebuilt from redb.
@@ -306,6 +346,7 @@ async fn the_index_catches_up_after_a_kill_and_is_rebuilt_when_deleted_or_damage
         let daemon = sandbox.start();
         let mut client = daemon.client().await;
         search_until(&mut client, request("osprey", &p), |r| r.total_hits == 21).await;
+        drop(client);
         daemon.stop();
     }
     // Damaged: every file of the index overwritten with garbage.
@@ -324,6 +365,7 @@ async fn the_index_catches_up_after_a_kill_and_is_rebuilt_when_deleted_or_damage
         let mut client = daemon.client().await;
         let found = search_until(&mut client, request("osprey", &p), |r| r.total_hits == 21).await;
         assert_eq!(found.hits.len(), 20, "default page");
+        drop(client);
         daemon.stop();
     }
     // --reindex rebuilds on demand, with the same answers.
@@ -372,5 +414,9 @@ async fn updates_deletes_and_clears_leave_the_index_matching_the_database() {
     let in_trash = search(&mut client, trash).await;
     assert_eq!(in_trash.total_hits, 1);
     assert_eq!(in_trash.hits[0].kind, SessionKind::Trash as i32);
-    assert!(in_trash.hits[0].session_name.contains("cleared"), "{:?}", in_trash.hits[0]);
+    assert!(
+        in_trash.hits[0].session_name.contains("cleared"),
+        "{:?}",
+        in_trash.hits[0]
+    );
 }

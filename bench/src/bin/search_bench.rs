@@ -120,7 +120,8 @@ fn args() -> anyhow::Result<Args> {
     while let Some(flag) = it.next() {
         let mut value = || -> anyhow::Result<u64> {
             let text = it.next().with_context(|| format!("{flag} needs a number"))?;
-            text.parse().with_context(|| format!("{flag}: {text:?} is not a number"))
+            text.parse()
+                .with_context(|| format!("{flag}: {text:?} is not a number"))
         };
         match flag.as_str() {
             "--messages" => args.messages = value()?,
@@ -146,7 +147,11 @@ fn dir_bytes(path: &Path) -> u64 {
                 .flatten()
                 .map(|e| {
                     let p = e.path();
-                    if p.is_dir() { dir_bytes(&p) } else { e.metadata().map_or(0, |m| m.len()) }
+                    if p.is_dir() {
+                        dir_bytes(&p)
+                    } else {
+                        e.metadata().map_or(0, |m| m.len())
+                    }
                 })
                 .sum()
         })
@@ -175,7 +180,11 @@ async fn generate(data_dir: &Path, args: &Args) -> anyhow::Result<()> {
         }
         next = (next + 2048).min(args.messages);
     }
-    eprintln!("generated {} messages in {:.1}s", args.messages, started.elapsed().as_secs_f64());
+    eprintln!(
+        "generated {} messages in {:.1}s",
+        args.messages,
+        started.elapsed().as_secs_f64()
+    );
     tokio::task::spawn_blocking(move || store.close()).await?;
     Ok(())
 }
@@ -194,7 +203,10 @@ impl Daemon {
     async fn start(root: &Path, index: bool) -> anyhow::Result<Daemon> {
         let socket = root.join("run/chronicle.sock");
         let mut cmd = Command::new(binary("chronicled"));
-        cmd.arg("--socket").arg(&socket).arg("--data-dir").arg(root.join("data"));
+        cmd.arg("--socket")
+            .arg(&socket)
+            .arg("--data-dir")
+            .arg(root.join("data"));
         if !index {
             cmd.arg("--no-search-index");
         }
@@ -327,7 +339,13 @@ async fn run() -> anyhow::Result<()> {
             samples.push(start.elapsed());
             total = page.total_hits;
         }
-        query_rows.push((label, query, percentile(&mut samples, 0.5), percentile(&mut samples, 0.99), total));
+        query_rows.push((
+            label,
+            query,
+            percentile(&mut samples, 0.5),
+            percentile(&mut samples, 0.99),
+            total,
+        ));
     }
     stop.cancel();
     let joined = index.clone();
@@ -363,7 +381,10 @@ async fn run() -> anyhow::Result<()> {
     }
     let (on50, off50) = (percentile(&mut on, 0.5), percentile(&mut off, 0.5));
 
-    println!("## Search ({} messages across {} sessions)\n", args.messages, args.sessions);
+    println!(
+        "## Search ({} messages across {} sessions)\n",
+        args.messages, args.sessions
+    );
     println!("| query | p50 ms | p99 ms | hits |");
     println!("| --- | ---: | ---: | ---: |");
     for (label, query, p50, p99, total) in &query_rows {
@@ -372,7 +393,10 @@ async fn run() -> anyhow::Result<()> {
     println!();
     println!("| figure | value |");
     println!("| --- | ---: |");
-    println!("| index build (from redb, as --reindex) | {:.1} s, {rate:.0} messages/s |", build.as_secs_f64());
+    println!(
+        "| index build (from redb, as --reindex) | {:.1} s, {rate:.0} messages/s |",
+        build.as_secs_f64()
+    );
     println!("| index size | {:.1} MiB |", index_bytes as f64 / 1048576.0);
     println!("| redb file size | {:.1} MiB |", redb_bytes as f64 / 1048576.0);
     println!("| append p50, index on | {on50:.3} ms |");
@@ -388,5 +412,8 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
 }

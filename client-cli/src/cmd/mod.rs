@@ -34,7 +34,20 @@ pub async fn run(ctx: &Ctx, command: Command, out: &mut Out<'_>) -> anyhow::Resu
             at,
             full,
             json,
-        } => show::show(ctx, show::ShowArgs { tail, session, at, full, json }, out).await,
+        } => {
+            show::show(
+                ctx,
+                show::ShowArgs {
+                    tail,
+                    session,
+                    at,
+                    full,
+                    json,
+                },
+                out,
+            )
+            .await
+        }
         Command::Add { role, model, text } => messages::add(ctx, role, model, text, out).await,
         Command::Edit { id, text } => messages::edit(ctx, id, text, out).await,
         Command::RmMsg { id, after } => messages::rm_msg(ctx, id, after, out).await,

@@ -20,7 +20,11 @@ pub struct SearchArgs {
 }
 
 pub async fn search(ctx: &Ctx, args: SearchArgs, out: &mut Out<'_>) -> anyhow::Result<()> {
-    let project = if args.all_projects { String::new() } else { ctx.project()? };
+    let project = if args.all_projects {
+        String::new()
+    } else {
+        ctx.project()?
+    };
     let response = ctx
         .client()
         .await?
@@ -94,7 +98,10 @@ pub async fn search(ctx: &Ctx, args: SearchArgs, out: &mut Out<'_>) -> anyhow::R
                 head.push_str(&format!("  {}", hit.model));
             }
             writeln!(out, "{head}")?;
-            for line in highlighted(&hit.snippet, hit, s).lines().filter(|l| !l.trim().is_empty()) {
+            for line in highlighted(&hit.snippet, hit, s)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+            {
                 writeln!(out, "      {}", line.trim_end())?;
             }
             writeln!(out, "      {}", s.dim(&open_command(hit, &project)))?;
@@ -138,7 +145,9 @@ fn open_command(hit: &SearchHit, current: &str) -> String {
     };
     match SessionKind::try_from(hit.kind).unwrap_or(SessionKind::Unspecified) {
         SessionKind::Working => format!("chronicle{project} show --at {}", hit.message_id),
-        SessionKind::Trash => format!("in the trash — `chronicle{project} trash` lists it, `trash restore ID` brings it back"),
+        SessionKind::Trash => {
+            format!("in the trash — `chronicle{project} trash` lists it, `trash restore ID` brings it back")
+        }
         _ => format!(
             "chronicle{project} show --session {} --at {}",
             shell_quote(&hit.session_name),
@@ -176,7 +185,13 @@ fn hit_json(hit: &SearchHit) -> serde_json::Value {
     })
 }
 
-pub async fn fork(ctx: &Ctx, source: Option<String>, at: u64, new_name: String, out: &mut Out<'_>) -> anyhow::Result<()> {
+pub async fn fork(
+    ctx: &Ctx,
+    source: Option<String>,
+    at: u64,
+    new_name: String,
+    out: &mut Out<'_>,
+) -> anyhow::Result<()> {
     let project = ctx.project()?;
     let info = ctx
         .client()

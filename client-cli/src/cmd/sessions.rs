@@ -85,7 +85,12 @@ pub async fn ls(ctx: &Ctx, json: bool, out: &mut Out<'_>) -> anyhow::Result<()> 
             ]
         })
         .collect();
-    output::table(out, &["NAME", "UPDATED", "MESSAGES", "FILES", "COST", "FORKED FROM"], &rows, ctx.style)?;
+    output::table(
+        out,
+        &["NAME", "UPDATED", "MESSAGES", "FILES", "COST", "FORKED FROM"],
+        &rows,
+        ctx.style,
+    )?;
     Ok(())
 }
 

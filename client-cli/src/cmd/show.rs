@@ -79,7 +79,10 @@ pub async fn show(ctx: &Ctx, args: ShowArgs, out: &mut Out<'_>) -> anyhow::Resul
     {
         return Err(chronicle_client::Error::refused(format!(
             "message {target} is not in {what} of {project} — `chronicle show{}` lists its ids",
-            session.as_ref().map(|n| format!(" --session '{}'", n.trim())).unwrap_or_default()
+            session
+                .as_ref()
+                .map(|n| format!(" --session '{}'", n.trim()))
+                .unwrap_or_default()
         ))
         .into());
     }

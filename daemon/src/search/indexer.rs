@@ -159,7 +159,11 @@ impl<'a> Indexer<'a> {
     }
 
     /// Follows the store's events until shutdown.
-    fn follow(&mut self, events: &mut broadcast::Receiver<Arc<Event>>, runtime: &tokio::runtime::Handle) -> Result<(), Stop> {
+    fn follow(
+        &mut self,
+        events: &mut broadcast::Receiver<Arc<Event>>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<(), Stop> {
         loop {
             let first = runtime.block_on(async {
                 tokio::select! {
@@ -231,8 +235,10 @@ impl<'a> Indexer<'a> {
     }
 
     fn upsert(&mut self, project: &str, session: u64, message: &Message) -> Result<(), Stop> {
-        self.writer
-            .delete_term(Term::from_field_text(self.fields.key, &schema::key(session, message.id)));
+        self.writer.delete_term(Term::from_field_text(
+            self.fields.key,
+            &schema::key(session, message.id),
+        ));
         self.writer
             .add_document(schema::document(&self.fields, project, session, message))?;
         self.docs_since_commit += 1;
@@ -257,13 +263,17 @@ impl<'a> Indexer<'a> {
         let mut ids: Vec<u64> = fresh.sessions.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
-            let Some(session) = fresh.sessions.get(&id) else { continue };
+            let Some(session) = fresh.sessions.get(&id) else {
+                continue;
+            };
             let is_working = fresh
                 .projects
                 .get(&session.project)
                 .is_some_and(|p| p.working_session == id);
             let stale_working = is_working
-                && (working || self.revisions.get(&session.project) != fresh.projects.get(&session.project).map(|p| &p.revision));
+                && (working
+                    || self.revisions.get(&session.project)
+                        != fresh.projects.get(&session.project).map(|p| &p.revision));
             if !self.indexed.contains_key(&id) || stale_working {
                 let project = session.project.clone();
                 self.index_session(id, &project)?;
@@ -282,7 +292,8 @@ impl<'a> Indexer<'a> {
     /// (Re)writes every message of one session.
     fn index_session(&mut self, session: u64, project: &str) -> Result<(), Stop> {
         self.indexed.remove(&session);
-        self.writer.delete_term(Term::from_field_u64(self.fields.session, session));
+        self.writer
+            .delete_term(Term::from_field_u64(self.fields.session, session));
         let mut after = 0;
         loop {
             if self.shutdown.is_cancelled() {
@@ -360,7 +371,9 @@ fn try_open(dir: &Path) -> Result<Option<(Index, Payload)>, String> {
     if index.schema() != expected {
         return Err("its fields are of another format".into());
     }
-    let metas = index.load_metas().map_err(|err| format!("cannot read its state: {err}"))?;
+    let metas = index
+        .load_metas()
+        .map_err(|err| format!("cannot read its state: {err}"))?;
     let payload: Value = metas
         .payload
         .as_deref()

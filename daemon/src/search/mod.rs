@@ -70,7 +70,12 @@ pub struct SearchIndex {
 impl SearchIndex {
     /// Starts the indexer thread on `dir` (rebuilt from scratch with
     /// `reindex`). Call inside the tokio runtime; it stops with `shutdown`.
-    pub fn start(store: Store, dir: PathBuf, reindex: bool, shutdown: CancellationToken) -> std::io::Result<SearchIndex> {
+    pub fn start(
+        store: Store,
+        dir: PathBuf,
+        reindex: bool,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<SearchIndex> {
         let (_, fields) = schema::build();
         let shared = Arc::new(Shared {
             fields,

@@ -73,9 +73,8 @@ pub fn parse(text: &str, now_ms: i64) -> Result<ParsedQuery, QueryError> {
             reason,
         };
         if chars[i].1 == '"' {
-            let (phrase, end) = quoted(text, &chars, i).map_err(|end| {
-                error(end, "this quote is never closed — add the closing \"".to_owned())
-            })?;
+            let (phrase, end) = quoted(text, &chars, i)
+                .map_err(|end| error(end, "this quote is never closed — add the closing \"".to_owned()))?;
             i = end;
             if !searchable(&phrase) {
                 return Err(error(i, "the phrase has no letters or digits to search for".to_owned()));
@@ -117,9 +116,8 @@ pub fn parse(text: &str, now_ms: i64) -> Result<ParsedQuery, QueryError> {
         let key = key.to_owned();
         let value_start = end + 1;
         let (value, value_end) = match chars.get(value_start) {
-            Some((_, '"')) => quoted(text, &chars, value_start).map_err(|end| {
-                error(end, "this quote is never closed — add the closing \"".to_owned())
-            })?,
+            Some((_, '"')) => quoted(text, &chars, value_start)
+                .map_err(|end| error(end, "this quote is never closed — add the closing \"".to_owned()))?,
             Some((_, c)) if !c.is_whitespace() => {
                 let mut end = value_start;
                 while end < chars.len() && !chars[end].1.is_whitespace() {
@@ -127,11 +125,19 @@ pub fn parse(text: &str, now_ms: i64) -> Result<ParsedQuery, QueryError> {
                 }
                 (slice(text, &chars, value_start, end).to_owned(), end)
             }
-            _ => return Err(error(value_start, format!("`{key}:` needs a value right after the colon"))),
+            _ => {
+                return Err(error(
+                    value_start,
+                    format!("`{key}:` needs a value right after the colon"),
+                ));
+            }
         };
         i = value_end;
         if negated {
-            return Err(error(i, format!("filters cannot be negated — drop the `-` before `{key}:`")));
+            return Err(error(
+                i,
+                format!("filters cannot be negated — drop the `-` before `{key}:`"),
+            ));
         }
         if value.trim().is_empty() {
             return Err(error(i, format!("`{key}:` needs a value right after the colon")));
@@ -179,7 +185,9 @@ fn slice<'t>(text: &'t str, chars: &[(usize, char)], start: usize, end: usize) -
 /// A quoted string starting at the quote `open`: its content and the
 /// char index after the closing quote, or the end when never closed.
 fn quoted(text: &str, chars: &[(usize, char)], open: usize) -> Result<(String, usize), usize> {
-    let close = (open + 1..chars.len()).find(|&j| chars[j].1 == '"').ok_or(chars.len())?;
+    let close = (open + 1..chars.len())
+        .find(|&j| chars[j].1 == '"')
+        .ok_or(chars.len())?;
     Ok((slice(text, chars, open + 1, close).to_owned(), close + 1))
 }
 
@@ -254,7 +262,9 @@ mod tests {
 
     #[test]
     fn every_filter() {
-        let q = ok(r#"role:assistant model:GPT-5* tool:apply_patch project:web session:"fix login" file:./src/a.rs before:2026-11-01 after:7d"#);
+        let q = ok(
+            r#"role:assistant model:GPT-5* tool:apply_patch project:web session:"fix login" file:./src/a.rs before:2026-11-01 after:7d"#,
+        );
         assert_eq!(q.roles, [Role::Assistant]);
         assert_eq!(q.models, [Pattern::Prefix("gpt-5".into())]);
         assert_eq!(q.tools, [Pattern::Exact("apply_patch".into())]);

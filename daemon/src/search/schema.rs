@@ -8,9 +8,7 @@
 
 use chronicle_proto::v1::Message;
 use tantivy::TantivyDocument;
-use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
-};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions};
 
 /// The index's format: an index of another format is rebuilt from redb.
 pub const FORMAT: u64 = 1;

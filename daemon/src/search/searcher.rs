@@ -10,8 +10,13 @@ use std::{collections::HashSet, ops::Bound, sync::atomic::Ordering};
 use chronicle_proto::v1::{SearchHit, SessionKind as WireKind, Span};
 use tantivy::{
     DocAddress, Order, Score, Searcher, Term,
-    collector::{Count, TopDocs, sort_key::{SortBySimilarityScore, SortByStaticFastValue}},
-    query::{AllQuery, BooleanQuery, BoostQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery},
+    collector::{
+        Count, DocSetCollector, TopDocs,
+        sort_key::{SortBySimilarityScore, SortByStaticFastValue},
+    },
+    query::{
+        AllQuery, BooleanQuery, BoostQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
+    },
     schema::{Field, IndexRecordOption},
     snippet::SnippetGenerator,
 };
@@ -75,7 +80,7 @@ pub(super) fn search(store: &Store, shared: &Shared, params: &SearchParams<'_>) 
         index: &index,
         fields: &fields,
     };
-    let Some(query) = builder.query(&parsed, &catalog, params)? else {
+    let Some(query) = builder.query(&parsed, &catalog, params, &searcher)? else {
         return Ok(SearchPage {
             catching_up,
             ..SearchPage::default()
@@ -115,6 +120,7 @@ impl Builder<'_> {
         q: &ParsedQuery,
         catalog: &Catalog,
         params: &SearchParams<'_>,
+        searcher: &Searcher,
     ) -> Result<Option<Box<dyn Query>>, IndexError> {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -123,7 +129,10 @@ impl Builder<'_> {
             let exact: Box<dyn Query> = Box::new(BoostQuery::new(self.text(f.exact, word)?, EXACT_BOOST));
             clauses.push((
                 Occur::Must,
-                Box::new(BooleanQuery::new(vec![(Occur::Should, stemmed), (Occur::Should, exact)])),
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, stemmed),
+                    (Occur::Should, exact),
+                ])),
             ));
         }
         for phrase in &q.phrases {
@@ -133,7 +142,7 @@ impl Builder<'_> {
             clauses.push((Occur::MustNot, self.text(f.stemmed, word)?));
         }
         for phrase in &q.excluded_phrases {
-            clauses.push((Occur::MustNot, self.text(f.exact, phrase)?));
+            clauses.push((Occur::MustNot, self.matching_keys(searcher, f.exact, phrase)?));
         }
         if !q.roles.is_empty() {
             let terms = q
@@ -169,10 +178,19 @@ impl Builder<'_> {
             if ids.is_empty() {
                 return Ok(None);
             }
-            clauses.push((Occur::Must, Box::new(TermSetQuery::new(ids.into_iter().map(|id| Term::from_field_u64(f.session, id))))));
+            clauses.push((
+                Occur::Must,
+                Box::new(TermSetQuery::new(
+                    ids.into_iter().map(|id| Term::from_field_u64(f.session, id)),
+                )),
+            ));
         }
         if !q.files.is_empty() {
-            let ids = session_ids(catalog, |s| s.files.iter().any(|path| q.files.iter().any(|want| same_file(path, want))));
+            let ids = session_ids(catalog, |s| {
+                s.files
+                    .iter()
+                    .any(|path| q.files.iter().any(|want| same_file(path, want)))
+            });
             let mut either: Vec<(Occur, Box<dyn Query>)> = q
                 .files
                 .iter()
@@ -181,7 +199,9 @@ impl Builder<'_> {
             if !ids.is_empty() {
                 either.push((
                     Occur::Should,
-                    Box::new(TermSetQuery::new(ids.into_iter().map(|id| Term::from_field_u64(f.session, id)))),
+                    Box::new(TermSetQuery::new(
+                        ids.into_iter().map(|id| Term::from_field_u64(f.session, id)),
+                    )),
                 ));
             }
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(either))));
@@ -191,17 +211,19 @@ impl Builder<'_> {
             if !trash.is_empty() {
                 clauses.push((
                     Occur::MustNot,
-                    Box::new(TermSetQuery::new(trash.into_iter().map(|id| Term::from_field_u64(f.session, id)))),
+                    Box::new(TermSetQuery::new(
+                        trash.into_iter().map(|id| Term::from_field_u64(f.session, id)),
+                    )),
                 ));
             }
         }
         if q.before_ms.is_some() || q.after_ms.is_some() {
-            let lower = q
-                .after_ms
-                .map_or(Bound::Unbounded, |at| Bound::Included(Term::from_field_i64(f.created, at)));
-            let upper = q
-                .before_ms
-                .map_or(Bound::Unbounded, |at| Bound::Excluded(Term::from_field_i64(f.created, at)));
+            let lower = q.after_ms.map_or(Bound::Unbounded, |at| {
+                Bound::Included(Term::from_field_i64(f.created, at))
+            });
+            let upper = q.before_ms.map_or(Bound::Unbounded, |at| {
+                Bound::Excluded(Term::from_field_i64(f.created, at))
+            });
             clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
         }
         if !clauses.iter().any(|(occur, _)| *occur == Occur::Must) {
@@ -219,6 +241,23 @@ impl Builder<'_> {
             1 => Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::WithFreqs)),
             _ => Box::new(PhraseQuery::new(terms)),
         })
+    }
+
+    /// The messages a phrase matches, as a set of their keys: tantivy
+    /// 0.27 asserts (in debug builds) when a phrase scorer is excluded
+    /// directly, so an excluded phrase is looked up first.
+    fn matching_keys(&self, searcher: &Searcher, field: Field, phrase: &str) -> Result<Box<dyn Query>, IndexError> {
+        let query = self.text(field, phrase)?;
+        let mut keys = Vec::new();
+        for address in searcher.search(query.as_ref(), &DocSetCollector)? {
+            let segment = searcher.segment_reader(address.segment_ord);
+            let session = segment.fast_fields().u64("session")?.first(address.doc_id);
+            let message = segment.fast_fields().u64("message")?.first(address.doc_id);
+            if let (Some(session), Some(message)) = (session, message) {
+                keys.push(Term::from_field_text(self.fields.key, &schema::key(session, message)));
+            }
+        }
+        Ok(Box::new(TermSetQuery::new(keys)))
     }
 
     fn tokens(&self, field: Field, text: &str) -> Result<Vec<Term>, IndexError> {

@@ -29,14 +29,15 @@ mod trash;
 
 use chronicle_proto::v1::{
     AddContextFilesRequest, AiderFollow, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
-    DaemonStatus, DeleteMessagesRequest, ForkSessionRequest, RewindWorkingRequest, SearchRequest, SearchResponse, DeleteSessionRequest, DeleteSessionResponse, Event, ExportBundleRequest,
-    ExportChunk, ExportImageRequest, ExportRequest, FollowAiderRequest, GetSessionRequest, GetStatusRequest,
-    GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ListAiderFollowsRequest,
+    DaemonStatus, DeleteMessagesRequest, DeleteSessionRequest, DeleteSessionResponse, Event, ExportBundleRequest,
+    ExportChunk, ExportImageRequest, ExportRequest, FollowAiderRequest, ForkSessionRequest, GetSessionRequest,
+    GetStatusRequest, GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ListAiderFollowsRequest,
     ListAiderFollowsResponse, ListProjectsRequest, ListProjectsResponse, ListSessionsRequest, ListSessionsResponse,
     ListTrashRequest, ListTrashResponse, LoadSessionRequest, MutationAck, OpenProjectRequest, ProjectState,
     PurgeTrashRequest, PurgeTrashResponse, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest,
-    SaveSessionRequest, SessionContent, SessionInfo, SetContextFilesRequest, UnfollowAiderRequest,
-    UnfollowAiderResponse, UpdateMessageRequest, WatchRequest, sessions_server::Sessions,
+    RewindWorkingRequest, SaveSessionRequest, SearchRequest, SearchResponse, SessionContent, SessionInfo,
+    SetContextFilesRequest, UnfollowAiderRequest, UnfollowAiderResponse, UpdateMessageRequest, WatchRequest,
+    sessions_server::Sessions,
 };
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};

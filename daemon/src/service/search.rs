@@ -2,7 +2,9 @@
 //! module decides what matches); `ForkSession` and `RewindWorking` are
 //! ordinary store mutations.
 
-use chronicle_proto::v1::{ForkSessionRequest, MutationAck, RewindWorkingRequest, SearchRequest, SearchResponse, SessionInfo};
+use chronicle_proto::v1::{
+    ForkSessionRequest, MutationAck, RewindWorkingRequest, SearchRequest, SearchResponse, SessionInfo,
+};
 use tonic::{Request, Response, Status};
 
 use super::context::{SessionsService, project, session_info, session_name};
@@ -10,7 +12,10 @@ use super::errors::{fail, invalid, stream_failure};
 use crate::search::{IndexError, SearchParams};
 use crate::store::{Mutation, StoreError};
 
-pub(super) async fn search(svc: &SessionsService, request: Request<SearchRequest>) -> Result<Response<SearchResponse>, Status> {
+pub(super) async fn search(
+    svc: &SessionsService,
+    request: Request<SearchRequest>,
+) -> Result<Response<SearchResponse>, Status> {
     const RPC: &str = "Search";
     let req = request.into_inner();
     let scope = match req.project.as_str() {
@@ -44,7 +49,10 @@ pub(super) async fn search(svc: &SessionsService, request: Request<SearchRequest
     }))
 }
 
-pub(super) async fn fork_session(svc: &SessionsService, request: Request<ForkSessionRequest>) -> Result<Response<SessionInfo>, Status> {
+pub(super) async fn fork_session(
+    svc: &SessionsService,
+    request: Request<ForkSessionRequest>,
+) -> Result<Response<SessionInfo>, Status> {
     const RPC: &str = "ForkSession";
     let req = request.into_inner();
     let project = project(RPC, &req.project)?;
@@ -53,7 +61,10 @@ pub(super) async fn fork_session(svc: &SessionsService, request: Request<ForkSes
         name => Some(session_name(RPC, name)?),
     };
     if req.at_message_id == 0 {
-        return Err(invalid(RPC, "at_message_id is missing — name the message to fork at (see `chronicle show`)"));
+        return Err(invalid(
+            RPC,
+            "at_message_id is missing — name the message to fork at (see `chronicle show`)",
+        ));
     }
     let new_name = session_name(RPC, &req.new_name)?;
     let mutation = Mutation::Fork {
@@ -64,11 +75,17 @@ pub(super) async fn fork_session(svc: &SessionsService, request: Request<ForkSes
     session_info(RPC, svc.mutate(RPC, &project, None, mutation).await?)
 }
 
-pub(super) async fn rewind_working(svc: &SessionsService, request: Request<RewindWorkingRequest>) -> Result<Response<MutationAck>, Status> {
+pub(super) async fn rewind_working(
+    svc: &SessionsService,
+    request: Request<RewindWorkingRequest>,
+) -> Result<Response<MutationAck>, Status> {
     const RPC: &str = "RewindWorking";
     let req = request.into_inner();
     if req.keep_through_message_id == 0 {
-        return Err(invalid(RPC, "keep_through_message_id is missing — name the last message to keep (see `chronicle show`)"));
+        return Err(invalid(
+            RPC,
+            "keep_through_message_id is missing — name the last message to keep (see `chronicle show`)",
+        ));
     }
     svc.mutate_ack(
         RPC,

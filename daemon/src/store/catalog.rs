@@ -97,14 +97,28 @@ impl Store {
                     working_session: record.working_session,
                 },
             );
-            add(&mut catalog, &r, record.working_session, name, SessionKind::Working, String::new())?;
+            add(
+                &mut catalog,
+                &r,
+                record.working_session,
+                name,
+                SessionKind::Working,
+                String::new(),
+            )?;
             for row in r.saved.range((name.as_str(), "")..)? {
                 let (key, id) = row?;
                 let (owner, saved_name) = key.value();
                 if owner != name {
                     break;
                 }
-                add(&mut catalog, &r, id.value(), name, SessionKind::Saved, saved_name.to_owned())?;
+                add(
+                    &mut catalog,
+                    &r,
+                    id.value(),
+                    name,
+                    SessionKind::Saved,
+                    saved_name.to_owned(),
+                )?;
             }
         }
         for row in r.trash.iter()? {
@@ -112,7 +126,14 @@ impl Store {
             let id = key.value();
             let entry: TrashRecord = records::decode(value.value(), || format!("trash entry {id}"))?;
             if catalog.projects.contains_key(&entry.project) {
-                add(&mut catalog, &r, entry.session_id, &entry.project, SessionKind::Trash, entry.name)?;
+                add(
+                    &mut catalog,
+                    &r,
+                    entry.session_id,
+                    &entry.project,
+                    SessionKind::Trash,
+                    entry.name,
+                )?;
             }
         }
         Ok(catalog)
@@ -129,7 +150,9 @@ impl Store {
         {
             let (key, value) = row?;
             let id = key.value().1;
-            messages.push(records::decode(value.value(), || format!("message {id} of session {session}"))?);
+            messages.push(records::decode(value.value(), || {
+                format!("message {id} of session {session}")
+            })?);
         }
         Ok(messages)
     }

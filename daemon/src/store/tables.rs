@@ -149,7 +149,9 @@ impl<'t> WriteTables<'t> {
                 let (key, value) = entry?;
                 chunk.push((key.value().1, value.value().to_vec()));
             }
-            let Some(&(last, _)) = chunk.last() else { return Ok((count, usage)) };
+            let Some(&(last, _)) = chunk.last() else {
+                return Ok((count, usage));
+            };
             for (id, bytes) in &chunk {
                 let message: Message = records::decode(bytes, || format!("message {id} of session {from}"))?;
                 records::add_usage(&mut usage, message.usage.as_ref(), 1);

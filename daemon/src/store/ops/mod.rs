@@ -509,7 +509,12 @@ impl ProjectCtx {
 
     /// Puts messages just taken out of the working session into one new
     /// trash entry, and takes them off the working session's totals.
-    fn trash_messages(&mut self, t: &mut WriteTables<'_>, removed: &[Message], reason: &str) -> Result<u64, StoreError> {
+    fn trash_messages(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        removed: &[Message],
+        reason: &str,
+    ) -> Result<u64, StoreError> {
         let label = trash_label(reason, self.now);
         let (trash_session, mut record) = t.new_session(&self.project, &label, self.now)?;
         for message in removed {
@@ -527,7 +532,12 @@ impl ProjectCtx {
 
     /// Refused when the message is unknown or already the last one, so a
     /// rewind always moves something and never leaves an empty entry.
-    fn rewind(&mut self, t: &mut WriteTables<'_>, keep_through: u64, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
+    fn rewind(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        keep_through: u64,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
         self.existing_message(t, keep_through)?;
         let session = self.record.working_session;
         let removed = t.take_messages_from(session, keep_through.saturating_add(1))?;
@@ -563,7 +573,11 @@ impl ProjectCtx {
                 let what = format!("saved session \"{name}\"");
                 (id, name, what)
             }
-            None => (self.record.working_session, String::new(), "the working session".to_owned()),
+            None => (
+                self.record.working_session,
+                String::new(),
+                "the working session".to_owned(),
+            ),
         };
         if t.message(source_id, at)?.is_none() {
             return Err(StoreError::NotFound(format!(
@@ -591,7 +605,12 @@ impl ProjectCtx {
         record.forked_at_message_id = at;
         t.put_session(id, &record)?;
         t.saved.insert((self.project.as_str(), new_name.as_str()), id)?;
-        self.finish(t, EventKind::SessionSaved, events, Done::saved_session(new_name, &record))
+        self.finish(
+            t,
+            EventKind::SessionSaved,
+            events,
+            Done::saved_session(new_name, &record),
+        )
     }
 
     fn clear(&mut self, t: &mut WriteTables<'_>, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
