@@ -96,6 +96,9 @@ fn inherited_listener() -> anyhow::Result<Option<std::os::unix::net::UnixListene
 }
 
 fn main() -> ExitCode {
+    // Everything the daemon creates (database, search index, state files,
+    // socket directory) is the user's alone, whatever umask it inherited.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let args = Args::parse();
     // Before anything could start a thread: taking the listener edits the
     // environment.
