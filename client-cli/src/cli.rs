@@ -41,11 +41,17 @@ pub enum Command {
         #[arg(long)]
         empty: bool,
     },
-    /// Show the working session: files, then messages
+    /// Show the working session (or a saved one): files, then messages
     Show {
         /// Only the last N messages
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", conflicts_with = "at")]
         tail: Option<usize>,
+        /// A saved session instead of the working session
+        #[arg(long, value_name = "NAME")]
+        session: Option<String>,
+        /// Open at this message: it in full, with the messages around it
+        #[arg(long, value_name = "ID")]
+        at: Option<u64>,
         /// Whole message contents instead of their first lines
         #[arg(long)]
         full: bool,
@@ -159,6 +165,45 @@ pub enum Command {
     Service(ServiceCommand),
     /// Check the daemon and its database, and say what to do about them
     Doctor,
+    /// Search the messages of every session by content (see docs/SEARCH.md)
+    ///
+    /// Words must all match (any form: "fixing" finds "fixed"), "quoted
+    /// phrases" match as written, -word excludes; filters: role:assistant,
+    /// model:gpt-5*, tool:NAME, project:FRAGMENT, session:NAME,
+    /// file:PATH, before:2026-11-01, after:7d.
+    Search {
+        /// The query (quote it for the shell)
+        #[arg(required = true, num_args = 1.., value_name = "QUERY")]
+        query: Vec<String>,
+        /// Every project, not only this one
+        #[arg(long)]
+        all_projects: bool,
+        /// Also search the trash
+        #[arg(long)]
+        trash: bool,
+        /// Most matches shown (1–200)
+        #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+        /// One JSON document on stdout, for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save a new session from the working (or a saved) session, up to a message
+    Fork {
+        /// Saved session to fork [default: the working session]
+        name: Option<String>,
+        /// The last message to keep (see `chronicle show`)
+        #[arg(long, value_name = "ID")]
+        at: u64,
+        /// Name of the new saved session
+        #[arg(long = "as", value_name = "NEW")]
+        new_name: String,
+    },
+    /// Keep the working session up to a message; the later ones go to the trash
+    Rewind {
+        /// The last message to keep (see `chronicle show`)
+        id: u64,
+    },
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]

@@ -40,6 +40,15 @@ impl Style {
         self.paint("2", text)
     }
 
+    /// A search match: bold yellow on a terminal, `**…**` elsewhere.
+    pub fn highlight(self, text: &str) -> String {
+        if self.enabled {
+            self.paint("1;33", text)
+        } else {
+            format!("**{text}**")
+        }
+    }
+
     pub fn role(self, role: i32, text: &str) -> String {
         let code = match text::role(role) {
             Role::User => "1;34",
@@ -171,7 +180,24 @@ pub fn session_json(s: &SessionInfo) -> Value {
         "messages": s.message_count,
         "files": s.file_count,
         "usage": usage_json(s.total_usage.as_ref()),
+        "forked_from": (s.forked_at_message_id > 0).then(|| json!({
+            "session": s.forked_from,
+            "message_id": s.forked_at_message_id,
+        })),
     })
+}
+
+/// "fork of NAME @ID" (or "of working @ID"); empty for a session not forked.
+pub fn lineage(s: &SessionInfo) -> String {
+    if s.forked_at_message_id == 0 {
+        return String::new();
+    }
+    let from = if s.forked_from.is_empty() {
+        "working session".to_owned()
+    } else {
+        format!("\"{}\"", s.forked_from)
+    };
+    format!("{from} @{}", s.forked_at_message_id)
 }
 
 pub fn trash_json(t: &TrashEntry) -> Value {

@@ -10,12 +10,12 @@ use std::{
 use chronicle_proto::v1::{
     AddContextFilesRequest, AiderFollow, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
     ContextFile, DaemonStatus, DeleteMessagesRequest, DeleteSessionRequest, Event, ExportBundleRequest, ExportChunk,
-    ExportImageRequest, ExportRequest, FollowAiderRequest, GetSessionRequest, GetStatusRequest,
+    ExportImageRequest, ExportRequest, FollowAiderRequest, ForkSessionRequest, GetSessionRequest, GetStatusRequest,
     GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ListAiderFollowsRequest, ListProjectsRequest,
     ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message, MutationAck, OpenProjectRequest, ProjectState,
-    PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, SaveMode,
-    SaveSessionRequest, SessionContent, SessionInfo, SetContextFilesRequest, StartMode, TrashEntry,
-    UnfollowAiderRequest, UnfollowAiderResponse, UpdateMessageRequest, WatchRequest,
+    PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, RewindWorkingRequest,
+    SaveMode, SaveSessionRequest, SearchRequest, SearchResponse, SessionContent, SessionInfo, SetContextFilesRequest,
+    StartMode, TrashEntry, UnfollowAiderRequest, UnfollowAiderResponse, UpdateMessageRequest, WatchRequest,
 };
 use tonic::{Response, Streaming, transport::Channel};
 
@@ -390,6 +390,45 @@ impl Client {
         Ok(self
             .take(self.stub().list_aider_follows(ListAiderFollowsRequest {}).await?)
             .follows)
+    }
+
+    /// One page of search hits (`SearchRequest` as the daemon takes it:
+    /// an empty project searches every project).
+    pub async fn search(&self, request: SearchRequest) -> Result<SearchResponse, Error> {
+        Ok(self.take(self.stub().search(request).await?))
+    }
+
+    /// A new saved session `new_name` from the source (`None` = the
+    /// working session) through message `at_message_id`.
+    pub async fn fork(
+        &self,
+        project: &str,
+        source: Option<&str>,
+        at_message_id: u64,
+        new_name: &str,
+    ) -> Result<SessionInfo, Error> {
+        let request = ForkSessionRequest {
+            project: project.to_owned(),
+            source_name: source.unwrap_or_default().to_owned(),
+            at_message_id,
+            new_name: new_name.to_owned(),
+        };
+        Ok(self.take(self.stub().fork_session(request).await?))
+    }
+
+    /// Moves every message after `keep_through_message_id` to the trash.
+    pub async fn rewind(
+        &self,
+        project: &str,
+        keep_through_message_id: u64,
+        expected_revision: Option<u64>,
+    ) -> Result<MutationAck, Error> {
+        let request = RewindWorkingRequest {
+            project: project.to_owned(),
+            keep_through_message_id,
+            expected_revision,
+        };
+        Ok(self.take(self.stub().rewind_working(request).await?))
     }
 
     /// The next chunk of an export stream, `None` after the last.

@@ -60,6 +60,14 @@ struct Args {
     /// that can still be read into a fresh one, and put that in its place
     #[arg(long)]
     repair: bool,
+    /// Rebuild the full-text search index from the database (in the
+    /// background; searches meanwhile say the index is catching up)
+    #[arg(long)]
+    reindex: bool,
+    /// Run without the full-text search index (Search is refused); for
+    /// measuring what the index costs
+    #[arg(long, conflicts_with = "reindex")]
+    no_search_index: bool,
 }
 
 /// A duration in humantime's grammar in whole units (`500ms`, `30s`,
@@ -92,6 +100,9 @@ fn inherited_listener() -> anyhow::Result<Option<std::os::unix::net::UnixListene
 }
 
 fn main() -> ExitCode {
+    // Everything the daemon creates (database, search index, state files,
+    // socket directory) is the user's alone, whatever umask it inherited.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let args = Args::parse();
     // Before anything could start a thread: taking the listener edits the
     // environment.
@@ -150,6 +161,8 @@ fn run(args: Args, inherited: Option<std::os::unix::net::UnixListener>) -> anyho
     config.watch.max_watches = args.max_file_watches;
     config.watch.poll_interval = args.file_poll_interval;
     config.handshake_timeout = args.handshake_timeout;
+    config.search_index = !args.no_search_index;
+    config.reindex = args.reindex;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

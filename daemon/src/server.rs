@@ -24,6 +24,7 @@ use tonic::{Request, Status, codegen::http, service::InterceptorLayer, transport
 use crate::activity::Activity;
 use crate::files_on_disk::{self, WatchConfig};
 use crate::handshake::HandshakeDeadline;
+use crate::search::{self, SearchIndex};
 use crate::service::{DaemonFacts, SessionsService};
 use crate::store::{self, Job, Store, StoreConfig, StoreError};
 
@@ -51,6 +52,10 @@ pub struct Config {
     /// A connection that has not sent the HTTP/2 preface and its first
     /// frame within this long is closed.
     pub handshake_timeout: Duration,
+    /// Keep the full-text search index (off only to measure its cost).
+    pub search_index: bool,
+    /// Rebuild the search index from the database at start.
+    pub reindex: bool,
 }
 
 impl Config {
@@ -65,6 +70,8 @@ impl Config {
             watch_window: Duration::from_secs(10 * 60),
             watch: WatchConfig::default(),
             handshake_timeout: Duration::from_secs(10),
+            search_index: true,
+            reindex: false,
         }
     }
 
@@ -391,7 +398,20 @@ async fn serve(
         data_dir: config.data_dir.clone(),
         started_at_ms: store::now_ms(),
     };
-    let service = SessionsService::new(store.clone(), facts, stop_streams.clone()).with_activity(activity.clone());
+    let search = if config.search_index {
+        SearchIndex::start(
+            store.clone(),
+            config.data_dir.join(search::INDEX_DIR),
+            config.reindex,
+            stop_streams.clone(),
+        )
+        .map_err(io_err(&config.data_dir))?
+    } else {
+        SearchIndex::disabled(store.clone())
+    };
+    let service = SessionsService::new(store.clone(), facts, stop_streams.clone())
+        .with_activity(activity.clone())
+        .with_search(search.clone());
     service.resume_follows();
     let sessions = SessionsServer::new(service).max_decoding_message_size(config.max_decode_bytes());
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -457,6 +477,10 @@ async fn serve(
         .await;
     purger.abort();
     watcher.abort();
+    // The indexer stops at the next event boundary; what it committed last
+    // is where the next start resumes.
+    stop_streams.cancel();
+    tokio::task::block_in_place(|| search.join());
     result.map_err(ServerError::from)
 }
 

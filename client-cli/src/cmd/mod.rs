@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod export;
 pub mod files;
 pub mod messages;
+pub mod search;
 pub mod service;
 pub mod sessions;
 pub mod show;
@@ -27,7 +28,26 @@ pub async fn run(ctx: &Ctx, command: Command, out: &mut Out<'_>) -> anyhow::Resu
         Command::Status(flag) => daemon::status(ctx, flag.json, out).await,
         Command::Daemon(command) => daemon::daemon(ctx, command, out).await,
         Command::Open { empty } => messages::open(ctx, empty, out).await,
-        Command::Show { tail, full, json } => show::show(ctx, tail, full, json, out).await,
+        Command::Show {
+            tail,
+            session,
+            at,
+            full,
+            json,
+        } => {
+            show::show(
+                ctx,
+                show::ShowArgs {
+                    tail,
+                    session,
+                    at,
+                    full,
+                    json,
+                },
+                out,
+            )
+            .await
+        }
         Command::Add { role, model, text } => messages::add(ctx, role, model, text, out).await,
         Command::Edit { id, text } => messages::edit(ctx, id, text, out).await,
         Command::RmMsg { id, after } => messages::rm_msg(ctx, id, after, out).await,
@@ -47,6 +67,24 @@ pub async fn run(ctx: &Ctx, command: Command, out: &mut Out<'_>) -> anyhow::Resu
         Command::Follow { command, json } => aider::follow(ctx, command, json, out).await,
         Command::Service(command) => service::run(ctx, command, out).await,
         Command::Doctor => doctor::run(ctx, out).await,
+        Command::Search {
+            query,
+            all_projects,
+            trash,
+            limit,
+            json,
+        } => {
+            let args = search::SearchArgs {
+                query: query.join(" "),
+                all_projects,
+                trash,
+                limit,
+                json,
+            };
+            search::search(ctx, args, out).await
+        }
+        Command::Fork { name, at, new_name } => search::fork(ctx, name, at, new_name, out).await,
+        Command::Rewind { id } => search::rewind(ctx, id, out).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "chronicle", out);
             Ok(())

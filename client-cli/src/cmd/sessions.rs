@@ -81,10 +81,16 @@ pub async fn ls(ctx: &Ctx, json: bool, out: &mut Out<'_>) -> anyhow::Result<()> 
                 s.message_count.to_string(),
                 s.file_count.to_string(),
                 output::cost(s.total_usage.as_ref()),
+                output::lineage(s),
             ]
         })
         .collect();
-    output::table(out, &["NAME", "UPDATED", "MESSAGES", "FILES", "COST"], &rows, ctx.style)?;
+    output::table(
+        out,
+        &["NAME", "UPDATED", "MESSAGES", "FILES", "COST", "FORKED FROM"],
+        &rows,
+        ctx.style,
+    )?;
     Ok(())
 }
 

@@ -16,26 +16,81 @@ use serde_json::json;
 use crate::ctx::{Ctx, Out};
 use crate::output::{self, Style, count};
 
-pub async fn show(ctx: &Ctx, tail: Option<usize>, full: bool, json: bool, out: &mut Out<'_>) -> anyhow::Result<()> {
+/// Messages shown before and after the one `--at` opens at.
+const AROUND: usize = 2;
+
+pub struct ShowArgs {
+    pub tail: Option<usize>,
+    pub session: Option<String>,
+    pub at: Option<u64>,
+    pub full: bool,
+    pub json: bool,
+}
+
+pub async fn show(ctx: &Ctx, args: ShowArgs, out: &mut Out<'_>) -> anyhow::Result<()> {
+    let ShowArgs {
+        tail,
+        session,
+        at,
+        full,
+        json,
+    } = args;
     let project = ctx.project()?;
-    let mut pages = ctx.client().await?.pages(&project, Session::Working);
+    let which = match &session {
+        Some(name) => Session::Saved(name.trim().to_owned()),
+        None => Session::Working,
+    };
+    let mut pages = ctx.client().await?.pages(&project, which);
     let mut header = None;
     let mut messages: VecDeque<Message> = VecDeque::new();
-    while let Some(mut page) = pages.next().await? {
+    // With --at: a window of AROUND messages on each side of the target.
+    let mut after_target: Option<usize> = None;
+    'read: while let Some(mut page) = pages.next().await? {
         if header.is_none() {
             header = Some((page.revision, page.total_messages, std::mem::take(&mut page.files)));
         }
         for message in page.messages {
+            if let Some(target) = at {
+                match after_target {
+                    Some(n) if n >= AROUND => break 'read,
+                    Some(n) => after_target = Some(n + 1),
+                    None if message.id == target => after_target = Some(0),
+                    None if message.id > target => break 'read,
+                    None => {}
+                }
+                messages.push_back(message);
+                if after_target.is_none() && messages.len() > AROUND {
+                    messages.pop_front();
+                }
+                continue;
+            }
             messages.push_back(message);
             if tail.is_some_and(|n| messages.len() > n) {
                 messages.pop_front();
             }
         }
     }
+    let what = match &session {
+        Some(name) => format!("saved session \"{}\"", name.trim()),
+        None => "the working session".to_owned(),
+    };
+    if let Some(target) = at
+        && after_target.is_none()
+    {
+        return Err(chronicle_client::Error::refused(format!(
+            "message {target} is not in {what} of {project} — `chronicle show{}` lists its ids",
+            session
+                .as_ref()
+                .map(|n| format!(" --session '{}'", n.trim()))
+                .unwrap_or_default()
+        ))
+        .into());
+    }
     let (revision, total, files) = header.unwrap_or_default();
     if json {
         let value = json!({
             "project": project,
+            "session": session.as_deref().map(str::trim),
             "revision": revision,
             "total_messages": total,
             "files": files.iter().map(output::file_json).collect::<Vec<_>>(),
@@ -44,10 +99,14 @@ pub async fn show(ctx: &Ctx, tail: Option<usize>, full: bool, json: bool, out: &
         return Ok(output::print_json(out, &value)?);
     }
     let s = ctx.style;
+    let title = match &session {
+        Some(name) => format!("Saved session \"{}\" of {project}", name.trim()),
+        None => format!("Working session of {project}"),
+    };
     writeln!(
         out,
         "{} — revision {revision}, {}, {}",
-        s.bold(&format!("Working session of {project}")),
+        s.bold(&title),
         count(total, "message"),
         count(files.len() as u64, "file")
     )?;
@@ -58,7 +117,11 @@ pub async fn show(ctx: &Ctx, tail: Option<usize>, full: bool, json: bool, out: &
         writeln!(out, "{}", s.dim("No messages yet — add one with `chronicle add TEXT`"))?;
     }
     for message in &messages {
-        print_message(out, message, full, s)?;
+        let target = at == Some(message.id);
+        if target {
+            writeln!(out, "{}", s.bold("▶ here"))?;
+        }
+        print_message(out, message, full || target, s)?;
     }
     Ok(())
 }

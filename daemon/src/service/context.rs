@@ -5,14 +5,15 @@
 
 use std::{path::PathBuf, sync::Arc};
 
-use chronicle_proto::v1::SessionInfo;
+use chronicle_proto::v1::{MutationAck, SessionInfo};
 use tokio_util::sync::CancellationToken;
 use tonic::{Response, Status};
 
 use super::errors::fail;
 use crate::activity::Activity;
+use crate::search::SearchIndex;
 use crate::sources::aider::{self, FollowCtx, Follows};
-use crate::store::{Outcome, ProjectPath, SessionName, Store, StoreError};
+use crate::store::{Mutation, Outcome, ProjectPath, SessionName, Store, StoreError};
 
 /// Facts about the running daemon that `GetStatus` reports.
 #[derive(Clone, Debug)]
@@ -35,13 +36,17 @@ pub struct SessionsService {
     pub(super) activity: Activity,
     /// Bundle imports' staging and the aider follows.
     pub(super) interop: Interop,
+    /// The full-text index `Search` reads.
+    pub(super) search: SearchIndex,
 }
 
 impl SessionsService {
     pub fn new(store: Store, facts: DaemonFacts, shutdown: CancellationToken) -> Self {
+        let search = SearchIndex::disabled(store.clone());
         SessionsService {
             store,
             interop: Interop::new(facts.data_dir.clone()),
+            search,
             facts: Arc::new(facts),
             shutdown,
             activity: Activity::new(std::time::Duration::ZERO),
@@ -51,6 +56,12 @@ impl SessionsService {
     /// Records calls and streams in `activity` (the server's shared one).
     pub fn with_activity(mut self, activity: Activity) -> Self {
         self.activity = activity;
+        self
+    }
+
+    /// Answers `Search` from this index (the server's running one).
+    pub fn with_search(mut self, search: SearchIndex) -> Self {
+        self.search = search;
         self
     }
 
@@ -104,4 +115,43 @@ pub(super) fn session_info(rpc: &'static str, outcome: Outcome) -> Result<Respon
         .session
         .map(|info| Response::new(SessionInfo { revision, ..info }))
         .ok_or_else(|| fail(rpc, StoreError::NotFound("the store returned no session".into())))
+}
+
+pub(super) fn ack(outcome: Outcome) -> Response<MutationAck> {
+    Response::new(MutationAck {
+        revision: outcome.revision,
+        message_id: outcome.message_id,
+    })
+}
+
+impl SessionsService {
+    /// Runs a mutation of a checked project and records the call.
+    pub(super) async fn mutate(
+        &self,
+        rpc: &'static str,
+        project: &ProjectPath,
+        expected: Option<u64>,
+        mutation: Mutation,
+    ) -> Result<Outcome, Status> {
+        let outcome = self
+            .store
+            .mutate(project, expected, mutation)
+            .await
+            .map_err(|err| fail(rpc, err))?;
+        self.activity.touch(project);
+        Ok(outcome)
+    }
+
+    /// Checks the request's project, then runs the mutation and
+    /// acknowledges it.
+    pub(super) async fn mutate_ack(
+        &self,
+        rpc: &'static str,
+        raw_project: &str,
+        expected: Option<u64>,
+        mutation: Mutation,
+    ) -> Result<Response<MutationAck>, Status> {
+        let project = project(rpc, raw_project)?;
+        self.mutate(rpc, &project, expected, mutation).await.map(ack)
+    }
 }

@@ -10,6 +10,8 @@
 //! - [`interop`] — backup bundles out and in, and the aider follows
 //!   (run by [`crate::sources`]).
 //! - [`status`] — `GetStatus`: facts about the running daemon.
+//! - [`search`] — `Search` over the full-text index, `ForkSession` and
+//!   `RewindWorking`.
 //! - [`errors`] — `StoreError` → `tonic::Status`, once.
 //! - [`chunks`] — the 1 MiB chunk writer every download streams through.
 //! - [`context`] — the service's state and the request checks every area
@@ -20,6 +22,7 @@ mod context;
 mod errors;
 mod export;
 mod interop;
+mod search;
 mod sessions;
 mod status;
 mod trash;
@@ -27,13 +30,14 @@ mod trash;
 use chronicle_proto::v1::{
     AddContextFilesRequest, AiderFollow, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
     DaemonStatus, DeleteMessagesRequest, DeleteSessionRequest, DeleteSessionResponse, Event, ExportBundleRequest,
-    ExportChunk, ExportImageRequest, ExportRequest, FollowAiderRequest, GetSessionRequest, GetStatusRequest,
-    GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ListAiderFollowsRequest,
+    ExportChunk, ExportImageRequest, ExportRequest, FollowAiderRequest, ForkSessionRequest, GetSessionRequest,
+    GetStatusRequest, GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ListAiderFollowsRequest,
     ListAiderFollowsResponse, ListProjectsRequest, ListProjectsResponse, ListSessionsRequest, ListSessionsResponse,
     ListTrashRequest, ListTrashResponse, LoadSessionRequest, MutationAck, OpenProjectRequest, ProjectState,
     PurgeTrashRequest, PurgeTrashResponse, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest,
-    SaveSessionRequest, SessionContent, SessionInfo, SetContextFilesRequest, UnfollowAiderRequest,
-    UnfollowAiderResponse, UpdateMessageRequest, WatchRequest, sessions_server::Sessions,
+    RewindWorkingRequest, SaveSessionRequest, SearchRequest, SearchResponse, SessionContent, SessionInfo,
+    SetContextFilesRequest, UnfollowAiderRequest, UnfollowAiderResponse, UpdateMessageRequest, WatchRequest,
+    sessions_server::Sessions,
 };
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -207,5 +211,17 @@ impl Sessions for SessionsService {
 
     async fn get_status(&self, request: Request<GetStatusRequest>) -> Result<Response<DaemonStatus>, Status> {
         status::get_status(self, request).await
+    }
+
+    async fn search(&self, request: Request<SearchRequest>) -> Result<Response<SearchResponse>, Status> {
+        search::search(self, request).await
+    }
+
+    async fn fork_session(&self, request: Request<ForkSessionRequest>) -> Result<Response<SessionInfo>, Status> {
+        search::fork_session(self, request).await
+    }
+
+    async fn rewind_working(&self, request: Request<RewindWorkingRequest>) -> Result<Response<MutationAck>, Status> {
+        search::rewind_working(self, request).await
     }
 }

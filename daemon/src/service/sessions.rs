@@ -18,46 +18,9 @@ use tonic::{Request, Response, Status};
 use super::context::{SessionsService, project, session_info, session_name};
 use super::errors::{fail, invalid};
 use crate::event_stream::{self, WATCH_QUEUE};
-use crate::store::{Mutation, Outcome, ProjectPath, StoreError};
-
-fn ack(outcome: Outcome) -> Response<MutationAck> {
-    Response::new(MutationAck {
-        revision: outcome.revision,
-        message_id: outcome.message_id,
-    })
-}
+use crate::store::{Mutation, ProjectPath, StoreError};
 
 impl SessionsService {
-    /// Runs a mutation of a checked project and records the call.
-    async fn mutate(
-        &self,
-        rpc: &'static str,
-        project: &ProjectPath,
-        expected: Option<u64>,
-        mutation: Mutation,
-    ) -> Result<Outcome, Status> {
-        let outcome = self
-            .store
-            .mutate(project, expected, mutation)
-            .await
-            .map_err(|err| fail(rpc, err))?;
-        self.activity.touch(project);
-        Ok(outcome)
-    }
-
-    /// Checks the request's project, then runs the mutation and
-    /// acknowledges it.
-    async fn mutate_ack(
-        &self,
-        rpc: &'static str,
-        raw_project: &str,
-        expected: Option<u64>,
-        mutation: Mutation,
-    ) -> Result<Response<MutationAck>, Status> {
-        let project = project(rpc, raw_project)?;
-        self.mutate(rpc, &project, expected, mutation).await.map(ack)
-    }
-
     /// Reads a page of the working session, opening the project first if
     /// it was never opened (as `OpenProject(start=LAST)` would).
     async fn working_page(

@@ -481,6 +481,8 @@ impl Importer<'_> {
             file_count,
             revision: 0,
             updated_revision: 0,
+            forked_from: String::new(),
+            forked_at_message_id: 0,
         };
         let (kind, name) = match &session.target {
             // An empty working session says nothing about a project that

@@ -8,6 +8,7 @@
 //! back only after that fsync succeeded.
 
 mod bundle;
+pub mod catalog;
 mod database;
 mod error;
 mod migrate;

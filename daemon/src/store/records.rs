@@ -85,6 +85,12 @@ pub struct SessionRecord {
     /// (and for imported sessions), which sort by time alone.
     #[prost(uint64, tag = "10")]
     pub updated_revision: u64,
+    /// Sessions made by a fork: the source's name (empty for the working
+    /// session) and the last message copied; 0 when not forked.
+    #[prost(string, tag = "11")]
+    pub forked_from: String,
+    #[prost(uint64, tag = "12")]
+    pub forked_at_message_id: u64,
 }
 
 /// The context files of one session.
@@ -104,7 +110,7 @@ pub struct TrashRecord {
     #[prost(string, tag = "3")]
     pub name: String,
     /// deleted | overwritten | replaced-by-load | cleared | start-empty |
-    /// messages-deleted
+    /// messages-deleted | rewound
     #[prost(string, tag = "4")]
     pub reason: String,
     #[prost(int64, tag = "5")]

@@ -132,6 +132,39 @@ impl<'t> WriteTables<'t> {
         }
     }
 
+    /// Copies the messages of `from` with ids up to `through` into `to`,
+    /// keeping their ids; returns how many and their summed usage.
+    pub fn copy_messages_through(
+        &mut self,
+        from: u64,
+        to: u64,
+        through: u64,
+    ) -> Result<(u64, Option<chronicle_proto::v1::Usage>), StoreError> {
+        let mut after = 0u64;
+        let mut count = 0u64;
+        let mut usage = None;
+        loop {
+            let mut chunk: Vec<(u64, Vec<u8>)> = Vec::with_capacity(COPY_CHUNK);
+            for entry in self.messages.range((from, after)..=(from, through))?.take(COPY_CHUNK) {
+                let (key, value) = entry?;
+                chunk.push((key.value().1, value.value().to_vec()));
+            }
+            let Some(&(last, _)) = chunk.last() else {
+                return Ok((count, usage));
+            };
+            for (id, bytes) in &chunk {
+                let message: Message = records::decode(bytes, || format!("message {id} of session {from}"))?;
+                records::add_usage(&mut usage, message.usage.as_ref(), 1);
+                self.messages.insert((to, *id), bytes.as_slice())?;
+                count += 1;
+            }
+            if chunk.len() < COPY_CHUNK || last >= through {
+                return Ok((count, usage));
+            }
+            after = last + 1;
+        }
+    }
+
     /// Creates an empty session record (no messages, no files).
     pub fn new_session(&mut self, project: &str, name: &str, now: i64) -> Result<(u64, SessionRecord), StoreError> {
         let id = self.next_counter(KEY_NEXT_SESSION)?;

@@ -76,6 +76,19 @@ pub enum Mutation {
         paths: Vec<String>,
         missing: bool,
     },
+    /// A new saved session from the working session (`source` `None`) or
+    /// a saved one, holding its messages through `at_message_id` and its
+    /// context files.
+    Fork {
+        source: Option<SessionName>,
+        at_message_id: u64,
+        new_name: SessionName,
+    },
+    /// Every message after `keep_through` leaves the working session as
+    /// one trash entry (reason `rewound`).
+    Rewind {
+        keep_through: u64,
+    },
 }
 
 /// One unit of work for the writer. Moved once into the queue, so the
@@ -280,6 +293,12 @@ impl ProjectCtx {
             Mutation::Rename { name, new_name } => self.rename(t, name, new_name, events),
             Mutation::DeleteSession { name } => self.delete_session(t, name, events),
             Mutation::MarkFiles { paths, missing } => self.mark_files(t, paths, *missing, events),
+            Mutation::Fork {
+                source,
+                at_message_id,
+                new_name,
+            } => self.fork(t, source.as_ref(), *at_message_id, new_name, events),
+            Mutation::Rewind { keep_through } => self.rewind(t, *keep_through, events),
         }
     }
 
@@ -502,9 +521,26 @@ impl ProjectCtx {
         } else {
             t.take_message(session, id)?.into_iter().collect()
         };
-        let label = trash_label("messages-deleted", self.now);
+        let trash_id = self.trash_messages(t, &removed, "messages-deleted")?;
+        let done = Done {
+            message_id: id,
+            trash_id: Some(trash_id),
+            ..Done::default()
+        };
+        self.finish(t, EventKind::MessagesDeleted, events, done)
+    }
+
+    /// Puts messages just taken out of the working session into one new
+    /// trash entry, and takes them off the working session's totals.
+    fn trash_messages(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        removed: &[Message],
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        let label = trash_label(reason, self.now);
         let (trash_session, mut record) = t.new_session(&self.project, &label, self.now)?;
-        for message in &removed {
+        for message in removed {
             records::add_usage(&mut self.working.usage, message.usage.as_ref(), -1);
             records::add_usage(&mut record.usage, message.usage.as_ref(), 1);
             t.put_message(trash_session, message)?;
@@ -512,13 +548,92 @@ impl ProjectCtx {
         record.message_count = removed.len() as u64;
         record.next_message_id = removed.last().map_or(1, |m| m.id + 1);
         t.put_session(trash_session, &record)?;
-        t.trash_session(trash_session, &self.project, &label, "messages-deleted", self.now)?;
+        let trash_id = t.trash_session(trash_session, &self.project, &label, reason, self.now)?;
         self.working.message_count = self.working.message_count.saturating_sub(removed.len() as u64);
+        Ok(trash_id)
+    }
+
+    /// Refused when the message is unknown or already the last one, so a
+    /// rewind always moves something and never leaves an empty entry.
+    fn rewind(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        keep_through: u64,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
+        self.existing_message(t, keep_through)?;
+        let session = self.record.working_session;
+        let removed = t.take_messages_from(session, keep_through.saturating_add(1))?;
+        if removed.is_empty() {
+            return Err(StoreError::InvalidArgument(format!(
+                "message {keep_through} is the last message of the working session of {} — nothing to rewind",
+                self.project
+            )));
+        }
+        let trash_id = self.trash_messages(t, &removed, "rewound")?;
         let done = Done {
-            message_id: id,
+            message_id: keep_through,
+            trash_id: Some(trash_id),
             ..Done::default()
         };
         self.finish(t, EventKind::MessagesDeleted, events, done)
+    }
+
+    /// Copies the source's messages through `at` and its files into a new
+    /// saved session; everything is checked before the first write.
+    fn fork(
+        &mut self,
+        t: &mut WriteTables<'_>,
+        source: Option<&SessionName>,
+        at: u64,
+        new_name: &SessionName,
+        events: &mut Vec<Event>,
+    ) -> Result<Outcome, StoreError> {
+        let (source_id, source_name, what) = match source {
+            Some(name) => {
+                let name = name.to_string();
+                let id = t.saved(&self.project, &name)?.ok_or_else(|| self.not_saved(&name))?;
+                let what = format!("saved session \"{name}\"");
+                (id, name, what)
+            }
+            None => (
+                self.record.working_session,
+                String::new(),
+                "the working session".to_owned(),
+            ),
+        };
+        if t.message(source_id, at)?.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "message {at} is not in {what} of {} — list ids with `chronicle show`",
+                self.project
+            )));
+        }
+        let new_name = new_name.to_string();
+        if t.saved(&self.project, &new_name)?.is_some() {
+            return Err(StoreError::AlreadyExists(format!(
+                "session \"{new_name}\" already exists in {} — pick another name for the fork",
+                self.project
+            )));
+        }
+        let (id, mut record) = t.new_session(&self.project, &new_name, self.now)?;
+        let (count, usage) = t.copy_messages_through(source_id, id, at)?;
+        let files = t.files(source_id)?;
+        record.file_count = u32::try_from(files.len()).unwrap_or(u32::MAX);
+        t.put_files(id, files)?;
+        record.message_count = count;
+        record.usage = usage;
+        record.next_message_id = at + 1;
+        record.updated_revision = self.next_revision();
+        record.forked_from = source_name;
+        record.forked_at_message_id = at;
+        t.put_session(id, &record)?;
+        t.saved.insert((self.project.as_str(), new_name.as_str()), id)?;
+        self.finish(
+            t,
+            EventKind::SessionSaved,
+            events,
+            Done::saved_session(new_name, &record),
+        )
     }
 
     fn clear(&mut self, t: &mut WriteTables<'_>, events: &mut Vec<Event>) -> Result<Outcome, StoreError> {
@@ -843,6 +958,7 @@ fn trash_label(reason: &str, now: i64) -> String {
         "replaced-by-load" => "replaced by load",
         "messages-deleted" => "deleted messages",
         "replaced-by-import" => "replaced by import",
+        "rewound" => "rewound",
         other => other,
     };
     format!("working session, {what} {when}")
@@ -858,6 +974,8 @@ pub fn session_info(record: &SessionRecord) -> SessionInfo {
         file_count: record.file_count,
         total_usage: record.usage,
         revision: 0,
+        forked_from: record.forked_from.clone(),
+        forked_at_message_id: record.forked_at_message_id,
     }
 }
 

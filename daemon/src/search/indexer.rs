@@ -1,0 +1,427 @@
+//! The indexer thread: keeps the tantivy index in step with redb, off the
+//! write path. It opens the index (rebuilding it when missing, damaged,
+//! of another format, or when `--reindex` asks), catches up from redb,
+//! then follows the store's committed events: an append or an update is
+//! written straight from its event, anything else (save, load, delete,
+//! trash, import, a gap) re-reads that project's catalog from redb and
+//! indexes what is new, drops what is gone and, when its messages may have
+//! changed, re-indexes the working session. Every commit carries, as its
+//! payload, which revision of each project and which sessions it holds,
+//! so a restart (or a kill) resumes from exactly there.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use chronicle_proto::v1::{Event, EventKind, Message};
+use serde_json::{Value, json};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term, directory::MmapDirectory};
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio_util::sync::CancellationToken;
+
+use super::schema::{self, FORMAT, Fields};
+use super::{IndexError, Shared};
+use crate::store::Store;
+use crate::store::catalog::Catalog;
+
+/// The writer's memory budget (the bound is 64 MB).
+pub const WRITER_HEAP_BYTES: usize = 48 * 1024 * 1024;
+/// Messages read from redb at a time while indexing a session.
+const READ_CHUNK: usize = 1000;
+/// A long build commits this often, so search sees it grow and a kill
+/// loses little.
+const BUILD_COMMIT_DOCS: u64 = 200_000;
+/// Most events folded into one commit.
+const MAX_BATCH_EVENTS: usize = 4096;
+/// How long events are gathered after the first before they are
+/// committed together.
+const BATCH_WINDOW: Duration = Duration::from_millis(200);
+
+/// Why the loop stopped.
+enum Stop {
+    Shutdown,
+    Failed(IndexError),
+}
+
+impl From<IndexError> for Stop {
+    fn from(err: IndexError) -> Self {
+        match err {
+            IndexError::Stopped => Stop::Shutdown,
+            err => Stop::Failed(err),
+        }
+    }
+}
+
+impl From<tantivy::TantivyError> for Stop {
+    fn from(err: tantivy::TantivyError) -> Self {
+        Stop::Failed(err.into())
+    }
+}
+
+impl From<crate::store::StoreError> for Stop {
+    fn from(err: crate::store::StoreError) -> Self {
+        Stop::Failed(err.into())
+    }
+}
+
+/// Runs until `shutdown`; rebuilds from scratch after any failure.
+pub fn run(
+    store: Store,
+    dir: PathBuf,
+    mut wipe: bool,
+    shared: Arc<Shared>,
+    mut events: broadcast::Receiver<Arc<Event>>,
+    runtime: tokio::runtime::Handle,
+    shutdown: CancellationToken,
+) {
+    loop {
+        shared.catching_up.store(true, Ordering::SeqCst);
+        let result = Indexer::open(&store, &dir, wipe, &shared, &shutdown)
+            .map_err(Stop::from)
+            .and_then(|mut indexer| indexer.follow(&mut events, &runtime));
+        match result {
+            Ok(()) | Err(Stop::Shutdown) => return,
+            Err(Stop::Failed(err)) => {
+                tracing::error!(error = %err, dir = %dir.display(), "the search index failed; rebuilding it from the database");
+                *shared.index.write().unwrap_or_else(|e| e.into_inner()) = None;
+                wipe = true;
+            }
+        }
+        let pause = runtime.block_on(async {
+            tokio::select! {
+                () = shutdown.cancelled() => true,
+                () = tokio::time::sleep(Duration::from_secs(1)) => false,
+            }
+        });
+        if pause {
+            return;
+        }
+    }
+}
+
+struct Indexer<'a> {
+    store: &'a Store,
+    shared: &'a Shared,
+    shutdown: &'a CancellationToken,
+    fields: Fields,
+    writer: IndexWriter,
+    reader: IndexReader,
+    /// Each project's revision the index holds.
+    revisions: HashMap<String, u64>,
+    /// Sessions whose every message is in the index, and their project.
+    indexed: HashMap<u64, String>,
+    catalog: Catalog,
+    docs_since_commit: u64,
+}
+
+impl<'a> Indexer<'a> {
+    /// Opens (or rebuilds) the index and catches up from redb.
+    fn open(
+        store: &'a Store,
+        dir: &Path,
+        wipe: bool,
+        shared: &'a Shared,
+        shutdown: &'a CancellationToken,
+    ) -> Result<Indexer<'a>, IndexError> {
+        let (index, payload) = open_index(dir, wipe)?;
+        let writer: IndexWriter = index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        *shared.index.write().unwrap_or_else(|e| e.into_inner()) = Some((index, reader.clone()));
+        let (revisions, indexed) = payload;
+        let mut indexer = Indexer {
+            store,
+            shared,
+            shutdown,
+            fields: shared.fields,
+            writer,
+            reader,
+            revisions,
+            indexed,
+            catalog: Catalog::default(),
+            docs_since_commit: 0,
+        };
+        let started = std::time::Instant::now();
+        let before = indexer.indexed.len();
+        match indexer.reconcile(None, false) {
+            Ok(()) => {}
+            Err(Stop::Shutdown) => return Err(IndexError::Stopped),
+            Err(Stop::Failed(err)) => return Err(err),
+        }
+        indexer.commit()?;
+        shared.catching_up.store(false, Ordering::SeqCst);
+        tracing::info!(
+            sessions = indexer.indexed.len(),
+            new_sessions = indexer.indexed.len().saturating_sub(before),
+            took_ms = started.elapsed().as_millis() as u64,
+            "the search index is up to date"
+        );
+        Ok(indexer)
+    }
+
+    /// Follows the store's events until shutdown.
+    fn follow(
+        &mut self,
+        events: &mut broadcast::Receiver<Arc<Event>>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<(), Stop> {
+        loop {
+            let first = runtime.block_on(async {
+                tokio::select! {
+                    () = self.shutdown.cancelled() => None,
+                    received = events.recv() => Some(received),
+                }
+            });
+            let mut batch = Vec::new();
+            let mut lagged = false;
+            match first {
+                None | Some(Err(RecvError::Closed)) => return Err(Stop::Shutdown),
+                Some(Err(RecvError::Lagged(_))) => lagged = true,
+                Some(Ok(event)) => batch.push(event),
+            }
+            // Gather what follows for a moment: one commit per window
+            // instead of one per event keeps the indexer's share of the
+            // CPU small under load, for a lag of about the window.
+            let window_ends = tokio::time::Instant::now() + BATCH_WINDOW;
+            while batch.len() < MAX_BATCH_EVENTS {
+                let next = runtime.block_on(async {
+                    tokio::select! {
+                        () = self.shutdown.cancelled() => None,
+                        () = tokio::time::sleep_until(window_ends) => None,
+                        received = events.recv() => Some(received),
+                    }
+                });
+                match next {
+                    Some(Ok(event)) => batch.push(event),
+                    Some(Err(RecvError::Lagged(_))) => lagged = true,
+                    Some(Err(RecvError::Closed)) | None => break,
+                }
+            }
+            if lagged {
+                // Events were missed: whatever they did is in redb.
+                tracing::warn!("the search index fell behind the events; catching up from the database");
+                self.shared.catching_up.store(true, Ordering::SeqCst);
+                self.reconcile(None, true)?;
+                self.shared.catching_up.store(false, Ordering::SeqCst);
+            }
+            for event in batch {
+                self.apply(&event)?;
+            }
+            self.commit()?;
+        }
+    }
+
+    fn apply(&mut self, event: &Event) -> Result<(), Stop> {
+        let project = event.project.as_str();
+        let Some(&seen) = self.revisions.get(project) else {
+            return self.reconcile(Some(project), true);
+        };
+        if event.revision <= seen {
+            return Ok(());
+        }
+        let next = event.revision == seen + 1;
+        let kind = EventKind::try_from(event.kind).unwrap_or(EventKind::Unspecified);
+        let working = self.catalog.projects.get(project).map(|p| p.working_session);
+        match (next, kind, &event.message, working) {
+            (true, EventKind::MessageAppended | EventKind::MessageUpdated, Some(message), Some(working)) => {
+                self.upsert(project, working, message)?;
+            }
+            (true, EventKind::FilesChanged | EventKind::FileMissing | EventKind::FileRestored, _, Some(working)) => {
+                if let Some(session) = self.catalog.sessions.get_mut(&working) {
+                    session.files = event.files.iter().map(|f| f.path.clone()).collect();
+                }
+            }
+            (
+                true,
+                EventKind::SessionSaved
+                | EventKind::SessionRenamed
+                | EventKind::SessionDeleted
+                | EventKind::TrashChanged,
+                _,
+                Some(_),
+            ) => return self.reconcile(Some(project), false),
+            _ => return self.reconcile(Some(project), true),
+        }
+        self.revisions.insert(project.to_owned(), event.revision);
+        Ok(())
+    }
+
+    fn upsert(&mut self, project: &str, session: u64, message: &Message) -> Result<(), Stop> {
+        self.writer.delete_term(Term::from_field_text(
+            self.fields.key,
+            &schema::key(session, message.id),
+        ));
+        self.writer
+            .add_document(schema::document(&self.fields, project, session, message))?;
+        self.docs_since_commit += 1;
+        Ok(())
+    }
+
+    /// Brings one project (or all) in line with redb as of one snapshot.
+    /// `working`: re-index working sessions even where the revision agrees.
+    fn reconcile(&mut self, project: Option<&str>, working: bool) -> Result<(), Stop> {
+        let fresh = self.store.catalog(project)?;
+        let in_scope = |p: &str| project.is_none_or(|only| only == p);
+        let gone: Vec<u64> = self
+            .indexed
+            .iter()
+            .filter(|(id, p)| in_scope(p.as_str()) && !fresh.sessions.contains_key(id))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            self.writer.delete_term(Term::from_field_u64(self.fields.session, id));
+            self.indexed.remove(&id);
+        }
+        let mut ids: Vec<u64> = fresh.sessions.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let Some(session) = fresh.sessions.get(&id) else {
+                continue;
+            };
+            let is_working = fresh
+                .projects
+                .get(&session.project)
+                .is_some_and(|p| p.working_session == id);
+            let stale_working = is_working
+                && (working
+                    || self.revisions.get(&session.project)
+                        != fresh.projects.get(&session.project).map(|p| &p.revision));
+            if !self.indexed.contains_key(&id) || stale_working {
+                let project = session.project.clone();
+                self.index_session(id, &project)?;
+            }
+        }
+        for (name, state) in &fresh.projects {
+            self.revisions.insert(name.clone(), state.revision);
+        }
+        match project {
+            Some(_) => self.catalog.merge(fresh),
+            None => self.catalog = fresh,
+        }
+        Ok(())
+    }
+
+    /// (Re)writes every message of one session.
+    fn index_session(&mut self, session: u64, project: &str) -> Result<(), Stop> {
+        self.indexed.remove(&session);
+        self.writer
+            .delete_term(Term::from_field_u64(self.fields.session, session));
+        let mut after = 0;
+        loop {
+            if self.shutdown.is_cancelled() {
+                return Err(Stop::Shutdown);
+            }
+            let messages = self.store.session_messages(session, after, READ_CHUNK)?;
+            let Some(last) = messages.last() else { break };
+            after = last.id;
+            for message in &messages {
+                self.writer
+                    .add_document(schema::document(&self.fields, project, session, message))?;
+            }
+            self.docs_since_commit += messages.len() as u64;
+            if messages.len() < READ_CHUNK {
+                break;
+            }
+            if self.docs_since_commit >= BUILD_COMMIT_DOCS {
+                self.commit()?;
+            }
+        }
+        self.indexed.insert(session, project.to_owned());
+        Ok(())
+    }
+
+    /// Commits with the state as payload, then shows it to searches.
+    fn commit(&mut self) -> Result<(), IndexError> {
+        let payload = json!({
+            "format": FORMAT,
+            "projects": self.revisions,
+            "sessions": self.indexed.iter().map(|(id, p)| json!([id, p])).collect::<Vec<_>>(),
+        });
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(&payload.to_string());
+        prepared.commit()?;
+        self.reader.reload()?;
+        self.docs_since_commit = 0;
+        *self.shared.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(self.catalog.clone());
+        Ok(())
+    }
+}
+
+type Payload = (HashMap<String, u64>, HashMap<u64, String>);
+
+/// Opens the index in `dir`, or creates it empty there when it is missing,
+/// unreadable, damaged (a checksum fails) or of another format, or when
+/// `wipe` says so. Returns the state its last commit recorded.
+fn open_index(dir: &Path, wipe: bool) -> Result<(Index, Payload), IndexError> {
+    if !wipe {
+        match try_open(dir) {
+            Ok(Some(opened)) => return Ok(opened),
+            Ok(None) => {}
+            Err(reason) => tracing::warn!(dir = %dir.display(), %reason, "rebuilding the search index"),
+        }
+    }
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(IndexError::Io(dir.to_path_buf(), err)),
+    }
+    create_dir(dir)?;
+    let (schema, _) = schema::build();
+    let directory = MmapDirectory::open(dir).map_err(|err| IndexError::Index(err.into()))?;
+    let index = Index::create(directory, schema, tantivy::IndexSettings::default())?;
+    Ok((index, (HashMap::new(), HashMap::new())))
+}
+
+/// `Ok(None)` when there is no index yet; `Err` says why an existing one
+/// cannot be used.
+fn try_open(dir: &Path) -> Result<Option<(Index, Payload)>, String> {
+    if !dir.join("meta.json").exists() {
+        return Ok(None);
+    }
+    let index = Index::open_in_dir(dir).map_err(|err| format!("cannot open it: {err}"))?;
+    let (expected, _) = schema::build();
+    if index.schema() != expected {
+        return Err("its fields are of another format".into());
+    }
+    let metas = index
+        .load_metas()
+        .map_err(|err| format!("cannot read its state: {err}"))?;
+    let payload: Value = metas
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .ok_or("its state is missing")?;
+    if payload.get("format").and_then(Value::as_u64) != Some(FORMAT) {
+        return Err("it is of another format".into());
+    }
+    let damaged = index
+        .validate_checksum()
+        .map_err(|err| format!("cannot check it: {err}"))?;
+    if !damaged.is_empty() {
+        return Err(format!("{} of its files are damaged", damaged.len()));
+    }
+    let mut revisions = HashMap::new();
+    if let Some(projects) = payload.get("projects").and_then(Value::as_object) {
+        for (name, revision) in projects {
+            revisions.insert(name.clone(), revision.as_u64().ok_or("its state is damaged")?);
+        }
+    }
+    let mut indexed = HashMap::new();
+    for entry in payload.get("sessions").and_then(Value::as_array).into_iter().flatten() {
+        let id = entry.get(0).and_then(Value::as_u64).ok_or("its state is damaged")?;
+        let project = entry.get(1).and_then(Value::as_str).ok_or("its state is damaged")?;
+        indexed.insert(id, project.to_owned());
+    }
+    Ok(Some((index, (revisions, indexed))))
+}
+
+fn create_dir(dir: &Path) -> Result<(), IndexError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|err| IndexError::Io(dir.to_path_buf(), err))
+}
