@@ -55,6 +55,13 @@ class BundleSessionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BUNDLE_SESSION_KIND_WORKING: _ClassVar[BundleSessionKind]
     BUNDLE_SESSION_KIND_SAVED: _ClassVar[BundleSessionKind]
     BUNDLE_SESSION_KIND_TRASH: _ClassVar[BundleSessionKind]
+
+class SessionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SESSION_KIND_UNSPECIFIED: _ClassVar[SessionKind]
+    SESSION_KIND_WORKING: _ClassVar[SessionKind]
+    SESSION_KIND_SAVED: _ClassVar[SessionKind]
+    SESSION_KIND_TRASH: _ClassVar[SessionKind]
 ROLE_UNSPECIFIED: Role
 ROLE_USER: Role
 ROLE_ASSISTANT: Role
@@ -87,6 +94,10 @@ BUNDLE_SESSION_KIND_UNSPECIFIED: BundleSessionKind
 BUNDLE_SESSION_KIND_WORKING: BundleSessionKind
 BUNDLE_SESSION_KIND_SAVED: BundleSessionKind
 BUNDLE_SESSION_KIND_TRASH: BundleSessionKind
+SESSION_KIND_UNSPECIFIED: SessionKind
+SESSION_KIND_WORKING: SessionKind
+SESSION_KIND_SAVED: SessionKind
+SESSION_KIND_TRASH: SessionKind
 
 class Usage(_message.Message):
     __slots__ = ("sent_tokens", "received_tokens", "cost", "cache_read_tokens", "cache_write_tokens")
@@ -318,7 +329,7 @@ class SetContextFilesRequest(_message.Message):
     def __init__(self, project: _Optional[str] = ..., files: _Optional[_Iterable[_Union[ContextFile, _Mapping]]] = ..., expected_revision: _Optional[int] = ...) -> None: ...
 
 class SessionInfo(_message.Message):
-    __slots__ = ("project", "name", "created_at_ms", "updated_at_ms", "message_count", "file_count", "total_usage", "revision")
+    __slots__ = ("project", "name", "created_at_ms", "updated_at_ms", "message_count", "file_count", "total_usage", "forked_from", "forked_at_message_id", "revision")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
@@ -326,6 +337,8 @@ class SessionInfo(_message.Message):
     MESSAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
     FILE_COUNT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_USAGE_FIELD_NUMBER: _ClassVar[int]
+    FORKED_FROM_FIELD_NUMBER: _ClassVar[int]
+    FORKED_AT_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     project: str
     name: str
@@ -334,8 +347,10 @@ class SessionInfo(_message.Message):
     message_count: int
     file_count: int
     total_usage: Usage
+    forked_from: str
+    forked_at_message_id: int
     revision: int
-    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., message_count: _Optional[int] = ..., file_count: _Optional[int] = ..., total_usage: _Optional[_Union[Usage, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., message_count: _Optional[int] = ..., file_count: _Optional[int] = ..., total_usage: _Optional[_Union[Usage, _Mapping]] = ..., forked_from: _Optional[str] = ..., forked_at_message_id: _Optional[int] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class ListSessionsRequest(_message.Message):
     __slots__ = ("project",)
@@ -672,3 +687,83 @@ class ListAiderFollowsResponse(_message.Message):
     FOLLOWS_FIELD_NUMBER: _ClassVar[int]
     follows: _containers.RepeatedCompositeFieldContainer[AiderFollow]
     def __init__(self, follows: _Optional[_Iterable[_Union[AiderFollow, _Mapping]]] = ...) -> None: ...
+
+class SearchRequest(_message.Message):
+    __slots__ = ("query", "project", "include_trash", "limit", "page_token")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_TRASH_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    project: str
+    include_trash: bool
+    limit: int
+    page_token: str
+    def __init__(self, query: _Optional[str] = ..., project: _Optional[str] = ..., include_trash: bool = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class Span(_message.Message):
+    __slots__ = ("start", "end")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    start: int
+    end: int
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
+
+class SearchHit(_message.Message):
+    __slots__ = ("project", "kind", "session_name", "message_id", "role", "created_at_ms", "snippet", "highlights", "score", "model")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SESSION_NAME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    SNIPPET_FIELD_NUMBER: _ClassVar[int]
+    HIGHLIGHTS_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    project: str
+    kind: SessionKind
+    session_name: str
+    message_id: int
+    role: Role
+    created_at_ms: int
+    snippet: str
+    highlights: _containers.RepeatedCompositeFieldContainer[Span]
+    score: float
+    model: str
+    def __init__(self, project: _Optional[str] = ..., kind: _Optional[_Union[SessionKind, str]] = ..., session_name: _Optional[str] = ..., message_id: _Optional[int] = ..., role: _Optional[_Union[Role, str]] = ..., created_at_ms: _Optional[int] = ..., snippet: _Optional[str] = ..., highlights: _Optional[_Iterable[_Union[Span, _Mapping]]] = ..., score: _Optional[float] = ..., model: _Optional[str] = ...) -> None: ...
+
+class SearchResponse(_message.Message):
+    __slots__ = ("hits", "next_page_token", "total_hits", "index_catching_up")
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_HITS_FIELD_NUMBER: _ClassVar[int]
+    INDEX_CATCHING_UP_FIELD_NUMBER: _ClassVar[int]
+    hits: _containers.RepeatedCompositeFieldContainer[SearchHit]
+    next_page_token: str
+    total_hits: int
+    index_catching_up: bool
+    def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_hits: _Optional[int] = ..., index_catching_up: bool = ...) -> None: ...
+
+class ForkSessionRequest(_message.Message):
+    __slots__ = ("project", "source_name", "at_message_id", "new_name")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_NAME_FIELD_NUMBER: _ClassVar[int]
+    AT_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_NAME_FIELD_NUMBER: _ClassVar[int]
+    project: str
+    source_name: str
+    at_message_id: int
+    new_name: str
+    def __init__(self, project: _Optional[str] = ..., source_name: _Optional[str] = ..., at_message_id: _Optional[int] = ..., new_name: _Optional[str] = ...) -> None: ...
+
+class RewindWorkingRequest(_message.Message):
+    __slots__ = ("project", "keep_through_message_id", "expected_revision")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    KEEP_THROUGH_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    project: str
+    keep_through_message_id: int
+    expected_revision: int
+    def __init__(self, project: _Optional[str] = ..., keep_through_message_id: _Optional[int] = ..., expected_revision: _Optional[int] = ...) -> None: ...

@@ -180,6 +180,21 @@ class SessionsStub(object):
                 request_serializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsRequest.SerializeToString,
                 response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsResponse.FromString,
                 _registered_method=True)
+        self.Search = channel.unary_unary(
+                '/chronicle.v1.Sessions/Search',
+                request_serializer=chronicle_dot_v1_dot_chronicle__pb2.SearchRequest.SerializeToString,
+                response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.SearchResponse.FromString,
+                _registered_method=True)
+        self.ForkSession = channel.unary_unary(
+                '/chronicle.v1.Sessions/ForkSession',
+                request_serializer=chronicle_dot_v1_dot_chronicle__pb2.ForkSessionRequest.SerializeToString,
+                response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.SessionInfo.FromString,
+                _registered_method=True)
+        self.RewindWorking = channel.unary_unary(
+                '/chronicle.v1.Sessions/RewindWorking',
+                request_serializer=chronicle_dot_v1_dot_chronicle__pb2.RewindWorkingRequest.SerializeToString,
+                response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.MutationAck.FromString,
+                _registered_method=True)
 
 
 class SessionsServicer(object):
@@ -412,6 +427,39 @@ class SessionsServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Search(self, request, context):
+        """---- search, fork and rewind (added in v1) ----
+
+        Full-text search over every message of the working and saved sessions
+        (and the trash when include_trash) of one project or of every project.
+        The query language is docs/SEARCH.md's; a query that does not parse is
+        INVALID_ARGUMENT naming the token and its position. Ranked by BM25,
+        newer first among equal scores. The index follows committed mutations
+        a moment later; while it is being built or rebuilt from the database,
+        index_catching_up is true and the hits may be incomplete.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForkSession(self, request, context):
+        """A new saved session holding the source's messages up to and including
+        at_message_id, and the source's context files, with its lineage.
+        Unknown source or message: NOT_FOUND; new_name taken: ALREADY_EXISTS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RewindWorking(self, request, context):
+        """Moves every message after keep_through_message_id out of the working
+        session into one trash entry (reason "rewound"), restorable.
+        Unknown message: NOT_FOUND; stale expected_revision: FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -559,6 +607,21 @@ def add_SessionsServicer_to_server(servicer, server):
                     servicer.ListAiderFollows,
                     request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsRequest.FromString,
                     response_serializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsResponse.SerializeToString,
+            ),
+            'Search': grpc.unary_unary_rpc_method_handler(
+                    servicer.Search,
+                    request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.SearchRequest.FromString,
+                    response_serializer=chronicle_dot_v1_dot_chronicle__pb2.SearchResponse.SerializeToString,
+            ),
+            'ForkSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForkSession,
+                    request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ForkSessionRequest.FromString,
+                    response_serializer=chronicle_dot_v1_dot_chronicle__pb2.SessionInfo.SerializeToString,
+            ),
+            'RewindWorking': grpc.unary_unary_rpc_method_handler(
+                    servicer.RewindWorking,
+                    request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.RewindWorkingRequest.FromString,
+                    response_serializer=chronicle_dot_v1_dot_chronicle__pb2.MutationAck.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1345,6 +1408,87 @@ class Sessions(object):
             '/chronicle.v1.Sessions/ListAiderFollows',
             chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsRequest.SerializeToString,
             chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Search(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.Sessions/Search',
+            chronicle_dot_v1_dot_chronicle__pb2.SearchRequest.SerializeToString,
+            chronicle_dot_v1_dot_chronicle__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForkSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.Sessions/ForkSession',
+            chronicle_dot_v1_dot_chronicle__pb2.ForkSessionRequest.SerializeToString,
+            chronicle_dot_v1_dot_chronicle__pb2.SessionInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RewindWorking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.Sessions/RewindWorking',
+            chronicle_dot_v1_dot_chronicle__pb2.RewindWorkingRequest.SerializeToString,
+            chronicle_dot_v1_dot_chronicle__pb2.MutationAck.FromString,
             options,
             channel_credentials,
             insecure,
