@@ -13,6 +13,7 @@ use egui_commonmark::CommonMarkCache;
 use crate::{
     backend::{Backend, Request, Update},
     chat::{Chat, Effect},
+    fonts,
     messages::{self, RowHeights},
     prefs::{Prefs, StartChoice, ThemeChoice},
     sessions::Popup,
@@ -88,8 +89,9 @@ pub struct App {
     remember_choice: bool,
     /// The theme preference has been handed to egui.
     theme_applied: bool,
-    /// System fonts are offered to egui for what its own fonts lack.
-    fonts_installed: bool,
+    /// System fonts are offered to egui for what its own fonts lack;
+    /// true once the emoji font search is over.
+    fonts_ready: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     daemon_version: String,
 }
 
@@ -123,9 +125,17 @@ impl App {
             toasts: Toasts::default(),
             remember_choice: false,
             theme_applied: false,
-            fonts_installed: false,
+            fonts_ready: None,
             daemon_version: String::new(),
         })
+    }
+
+    /// Whether the system's fonts are in place (the emoji font search is
+    /// over), so a picture of the window is final.
+    pub fn fonts_ready(&self) -> bool {
+        self.fonts_ready
+            .as_ref()
+            .is_some_and(|ready| ready.load(std::sync::atomic::Ordering::Acquire))
     }
 
     /// The open project's path.
@@ -367,13 +377,8 @@ impl App {
             self.apply_theme(&ctx);
             self.theme_applied = true;
         }
-        if !self.fonts_installed {
-            // Chinese, Korean, Arabic, Hebrew…: egui's fonts are Latin,
-            // Greek and Cyrillic plus monochrome emoji, so the system's
-            // fonts are found per character, on demand (colour glyphs
-            // included), after a scan on a background thread.
-            ctx.add_font_provider(std::sync::Arc::new(egui_system_font_provider::SystemFontProvider::new()));
-            self.fonts_installed = true;
+        if self.fonts_ready.is_none() {
+            self.fonts_ready = Some(fonts::install(&ctx));
         }
         self.poll();
         self.shortcuts(&ctx);
@@ -439,7 +444,12 @@ impl App {
                 .on_hover_text(format!("{}\nClick to open another project", self.project));
 
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let gear = egui::Button::new(RichText::new(icon::SETTINGS).size(15.0)).frame_when_inactive(false);
+                let gear = egui::Button::new(
+                    RichText::new(icon::SETTINGS)
+                        .size(15.0)
+                        .family(egui::FontFamily::Name(fonts::ICONS.into())),
+                )
+                .frame_when_inactive(false);
                 let (settings, _) =
                     egui::containers::menu::MenuButton::from_button(gear).ui(ui, |ui| self.settings_menu(ui));
                 name_widget(ui, &settings, "Settings");
@@ -609,7 +619,7 @@ impl App {
                         label.on_hover_text(&file.path);
                     }
                     if file.read_only {
-                        ui.label(RichText::new(icon::LOCK))
+                        ui.label(RichText::new(icon::LOCK).family(egui::FontFamily::Name(fonts::ICONS.into())))
                             .on_hover_text("Read-only: the assistant may read this file but not edit it");
                     }
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {

@@ -10,6 +10,7 @@
 mod app;
 pub mod backend;
 mod chat;
+mod fonts;
 mod messages;
 pub mod prefs;
 mod sessions;

@@ -29,7 +29,10 @@ pub mod icon {
 /// A button showing `glyph`, named `name` for accessibility and showing
 /// `tooltip` on hover.
 pub fn icon_button(ui: &mut Ui, glyph: &str, name: &str, tooltip: &str) -> egui::Response {
-    let response = ui.add(egui::Button::new(RichText::new(glyph).size(15.0)).frame_when_inactive(false));
+    let glyph = RichText::new(glyph)
+        .size(15.0)
+        .family(egui::FontFamily::Name(crate::fonts::ICONS.into()));
+    let response = ui.add(egui::Button::new(glyph).frame_when_inactive(false));
     name_widget(ui, &response, name);
     response.on_hover_text(tooltip)
 }

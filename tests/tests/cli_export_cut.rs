@@ -40,6 +40,7 @@ impl ServerStreamingService<ExportRequest> for CutShortExport {
             page_count: 1,
             last_in_page: false,
             suggested_file_name: "cut.md".into(),
+            ..ExportChunk::default()
         };
         let stream: ChunkStream = Box::pin(tokio_stream::iter([Ok(first)]));
         Box::pin(async move { Ok(tonic::Response::new(stream)) })

@@ -232,6 +232,7 @@ async fn rewind_moves_the_later_messages_to_one_restorable_trash_entry() {
         .restore_trash(RestoreTrashRequest {
             id: entries[0].id.clone(),
             new_name: "the rest".into(),
+            expected_revision: None,
         })
         .await
         .expect("restore")

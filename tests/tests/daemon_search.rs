@@ -250,6 +250,7 @@ async fn the_trash_is_searched_only_when_asked_and_pages_cover_every_hit_once() 
         .delete_session(DeleteSessionRequest {
             project: p.clone(),
             name: "birds".into(),
+            expected_revision: None,
         })
         .await
         .expect("DeleteSession");

@@ -52,6 +52,7 @@ fn main_window() {
     });
     wait_for_text(&mut harness, "test result: ok");
     wait_for_text(&mut harness, "src/legacy_auth.rs");
+    wait_until(&mut harness, "the system's emoji font", |h| h.state().fonts_ready());
     harness.run_ok();
     harness.snapshot("main_window");
 
@@ -67,7 +68,8 @@ fn main_window() {
 /// Hebrew with emoji, and a task list, compared with
 /// `tests/snapshots/every_script.png`: the scripts come from the system's
 /// fonts (Debian's fonts-noto-cjk, which `.ci/run` installs; elsewhere the
-/// test is skipped with a note), each task has one box, not a bullet too,
+/// test is skipped with a note), the rocket is Noto Color Emoji's (in
+/// colour), each task has one box, not a bullet too,
 /// and the time reads in the app's zone (Asia/Seoul here) with its
 /// abbreviation.
 #[test]
@@ -131,6 +133,7 @@ fn every_script() {
     });
     wait_for_text(&mut harness, "write the test");
     wait_for_text(&mut harness, "2025-11-26 10:49 KST");
+    wait_until(&mut harness, "the system's emoji font", |h| h.state().fonts_ready());
     assert_eq!(
         harness.query_all_by_label_contains("☐ write the test").count(),
         1,
