@@ -139,9 +139,12 @@ pub enum Command {
     /// goes into -C/--project P when given. A saved name that is taken gets
     /// a suffix, and the output says so.
     Restore(RestoreArgs),
-    /// Import chat history from another tool
-    #[command(subcommand)]
-    Import(ImportCommand),
+    /// Import another agent's sessions (Claude Code, Codex CLI, aider)
+    ///
+    /// Each source session becomes a saved session of the project its
+    /// working directory names (or of -C PATH). Importing again adds only
+    /// what is new; bad lines are skipped and reported.
+    Import(ImportArgs),
     /// Follow another tool's chat history into the working session
     ///
     /// The daemon keeps following (across its restarts) until `--stop`.
@@ -378,8 +381,46 @@ pub struct RestoreArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub command: Option<ImportCommand>,
+    /// What each agent has on this machine, and what is not yet in Chronicle
+    #[arg(long)]
+    pub discover: bool,
+    /// One JSON document on stdout, for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where to import from and how.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Files or directories (searched recursively) [default: the agent's
+    /// own location]
+    pub paths: Vec<PathBuf>,
+    /// Make the newest session the working session (aider only)
+    #[arg(long)]
+    pub working: bool,
+    /// Count what would be imported; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// One JSON document on stdout, for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
+    /// Claude Code: ~/.claude/projects (or $CLAUDE_CONFIG_DIR/projects)
+    Claude(SourceArgs),
+    /// Codex CLI: ~/.codex/sessions and archived_sessions (or under $CODEX_HOME)
+    Codex(SourceArgs),
+    /// opencode (not read by this version)
+    Opencode(SourceArgs),
+    /// Gemini CLI (not read by this version)
+    Gemini(SourceArgs),
     /// aider's chat history: each run becomes a saved session named after
     /// its start time
     Aider {

@@ -11,11 +11,12 @@ use chronicle_proto::v1::{
     AddContextFilesRequest, AiderFollow, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
     ContextFile, DaemonStatus, DeleteMessagesRequest, DeleteSessionRequest, Event, ExportBundleRequest, ExportChunk,
     ExportImageRequest, ExportRequest, FollowAiderRequest, GetSessionRequest, GetStatusRequest,
-    GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ListAiderFollowsRequest, ListProjectsRequest,
-    ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message, MutationAck, OpenProjectRequest, ProjectState,
-    PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, SaveMode,
-    SaveSessionRequest, SessionContent, SessionInfo, SetContextFilesRequest, StartMode, TrashEntry,
-    UnfollowAiderRequest, UnfollowAiderResponse, UpdateMessageRequest, WatchRequest,
+    GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ImportSourceProgress, ImportSourceRequest,
+    ImportSourceSummary, ListAiderFollowsRequest, ListProjectsRequest, ListSessionsRequest, ListTrashRequest,
+    LoadSessionRequest, Message, MutationAck, OpenProjectRequest, ProjectState, PurgeTrashRequest,
+    RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, SaveMode, SaveSessionRequest, SessionContent,
+    SessionInfo, SetContextFilesRequest, StartMode, TrashEntry, UnfollowAiderRequest, UnfollowAiderResponse,
+    UpdateMessageRequest, WatchRequest,
 };
 use tonic::{Response, Streaming, transport::Channel};
 
@@ -378,6 +379,31 @@ impl Client {
         Ok(self
             .take(self.stub().list_aider_follows(ListAiderFollowsRequest {}).await?)
             .follows)
+    }
+
+    /// Starts an import of another agent's sessions: progress after each
+    /// file, the summary on the last message.
+    pub async fn import_source(&self, request: ImportSourceRequest) -> Result<Streaming<ImportSourceProgress>, Error> {
+        Ok(self.take(self.stub().import_source(request).await?))
+    }
+
+    /// Runs an import to its end, calling `progress` after each file, and
+    /// returns its summary.
+    pub async fn import_source_all(
+        &self,
+        request: ImportSourceRequest,
+        mut progress: impl FnMut(&ImportSourceProgress),
+    ) -> Result<ImportSourceSummary, Error> {
+        let mut stream = self.import_source(request).await?;
+        while let Some(message) = stream.message().await? {
+            if let Some(done) = message.done {
+                return Ok(done);
+            }
+            progress(&message);
+        }
+        Err(Error::from(tonic::Status::unavailable(
+            "the daemon ended the import without its summary — run the import again (it adds only what is new)",
+        )))
     }
 
     /// The next chunk of an export stream, `None` after the last.

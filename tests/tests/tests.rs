@@ -34,3 +34,4 @@ mod daemon_watch;
 mod daemon_watch_files;
 mod interop_aider;
 mod interop_bundle;
+mod interop_sources;

@@ -23,17 +23,16 @@ use chronicle_interop::{
 };
 use serde_json::json;
 
-use crate::cli::{ExportArgs, FollowCommand, ImportCommand};
+use crate::cli::{ExportArgs, FollowCommand};
 use crate::cmd::backup::send_bundle;
 use crate::ctx::{Ctx, Out};
 use crate::error::Failure;
 use crate::naming::stem;
 use crate::output::{self, count};
 
-pub async fn import(ctx: &Ctx, command: ImportCommand, out: &mut Out<'_>) -> anyhow::Result<()> {
-    match command {
-        ImportCommand::Aider { path, working } => import_history(ctx, path, working, out).await,
-    }
+/// `import aider [PATH] [--working]`.
+pub async fn import(ctx: &Ctx, path: Option<PathBuf>, working: bool, out: &mut Out<'_>) -> anyhow::Result<()> {
+    import_history(ctx, path, working, out).await
 }
 
 /// The saved-session name of a run.

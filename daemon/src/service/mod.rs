@@ -9,6 +9,8 @@
 //! - [`export`] — Markdown and PNG exports, rendered by `chronicle-export`.
 //! - [`interop`] — backup bundles out and in, and the aider follows
 //!   (run by [`crate::sources`]).
+//! - [`sources`] — `ImportSource`: other agents' session files, read by
+//!   [`crate::sources::import`], into saved sessions.
 //! - [`status`] — `GetStatus`: facts about the running daemon.
 //! - [`errors`] — `StoreError` → `tonic::Status`, once.
 //! - [`chunks`] — the 1 MiB chunk writer every download streams through.
@@ -21,6 +23,7 @@ mod errors;
 mod export;
 mod interop;
 mod sessions;
+mod sources;
 mod status;
 mod trash;
 
@@ -28,11 +31,11 @@ use chronicle_proto::v1::{
     AddContextFilesRequest, AiderFollow, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
     DaemonStatus, DeleteMessagesRequest, DeleteSessionRequest, DeleteSessionResponse, Event, ExportBundleRequest,
     ExportChunk, ExportImageRequest, ExportRequest, FollowAiderRequest, GetSessionRequest, GetStatusRequest,
-    GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ListAiderFollowsRequest,
-    ListAiderFollowsResponse, ListProjectsRequest, ListProjectsResponse, ListSessionsRequest, ListSessionsResponse,
-    ListTrashRequest, ListTrashResponse, LoadSessionRequest, MutationAck, OpenProjectRequest, ProjectState,
-    PurgeTrashRequest, PurgeTrashResponse, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest,
-    SaveSessionRequest, SessionContent, SessionInfo, SetContextFilesRequest, UnfollowAiderRequest,
+    GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ImportSourceProgress, ImportSourceRequest,
+    ListAiderFollowsRequest, ListAiderFollowsResponse, ListProjectsRequest, ListProjectsResponse, ListSessionsRequest,
+    ListSessionsResponse, ListTrashRequest, ListTrashResponse, LoadSessionRequest, MutationAck, OpenProjectRequest,
+    ProjectState, PurgeTrashRequest, PurgeTrashResponse, RemoveContextFilesRequest, RenameSessionRequest,
+    RestoreTrashRequest, SaveSessionRequest, SessionContent, SessionInfo, SetContextFilesRequest, UnfollowAiderRequest,
     UnfollowAiderResponse, UpdateMessageRequest, WatchRequest, sessions_server::Sessions,
 };
 use tokio_stream::wrappers::ReceiverStream;
@@ -169,6 +172,15 @@ impl Sessions for SessionsService {
 
     async fn watch(&self, request: Request<WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
         sessions::watch(self, request).await
+    }
+
+    type ImportSourceStream = ReceiverStream<Result<ImportSourceProgress, Status>>;
+
+    async fn import_source(
+        &self,
+        request: Request<ImportSourceRequest>,
+    ) -> Result<Response<Self::ImportSourceStream>, Status> {
+        sources::import_source(self, request).await
     }
 
     type ExportBundleStream = ReceiverStream<Result<ExportChunk, Status>>;

@@ -14,6 +14,7 @@ mod migrate;
 mod ops;
 mod records;
 pub mod repair;
+mod sources;
 mod tables;
 pub mod validate;
 mod writer;
@@ -34,9 +35,12 @@ pub use bundle::{BundleSource, IMPORTED_WORKING_NAME, ImportJob, Item as BundleI
 pub use error::StoreError;
 pub use ops::{Job, Mutation, Outcome};
 pub use records::SCHEMA_VERSION;
+pub use sources::{SourceBatch, SourceCounts};
 pub use validate::{Limits, ProjectPath, SessionName, TrashId};
 
-use records::{FILES, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS, SessionRecord, TRASH, TrashRecord};
+use records::{
+    FILES, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS, SOURCES, SessionRecord, TRASH, TrashRecord,
+};
 
 /// Free space below which the disk counts as full: a database that failed
 /// for lack of space is reopened only once this much is free again.
@@ -486,6 +490,7 @@ struct Reader {
     messages: ReadOnlyTable<(u64, u64), &'static [u8]>,
     saved: ReadOnlyTable<(&'static str, &'static str), u64>,
     trash: ReadOnlyTable<u64, &'static [u8]>,
+    sources: ReadOnlyTable<(&'static str, &'static str), u64>,
 }
 
 impl Reader {
@@ -498,6 +503,7 @@ impl Reader {
             messages: txn.open_table(MESSAGES)?,
             saved: txn.open_table(SAVED)?,
             trash: txn.open_table(TRASH)?,
+            sources: txn.open_table(SOURCES)?,
             _txn: txn,
         })
     }
@@ -583,6 +589,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(MESSAGES)?;
         txn.open_table(SAVED)?;
         txn.open_table(TRASH)?;
+        txn.open_table(SOURCES)?;
     }
     txn.commit()?;
     Ok(())

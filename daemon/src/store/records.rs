@@ -28,6 +28,9 @@ pub const MESSAGES: TableDefinition<'_, (u64, u64), &[u8]> = TableDefinition::ne
 pub const SAVED: TableDefinition<'_, (&str, &str), u64> = TableDefinition::new("saved");
 /// Trash id → [`TrashRecord`].
 pub const TRASH: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("trash");
+/// (agent, source session id) → the session an import made of it, so an
+/// import again finds it (added without a schema bump: created when missing).
+pub const SOURCES: TableDefinition<'_, (&str, &str), u64> = TableDefinition::new("sources");
 
 pub const KEY_SCHEMA: &str = "schema_version";
 pub const KEY_NEXT_SESSION: &str = "next_session_id";

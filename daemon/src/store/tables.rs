@@ -7,7 +7,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use super::StoreError;
 use super::records::{
     self, FILES, FileList, KEY_NEXT_SESSION, KEY_NEXT_TRASH, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS,
-    SessionRecord, TRASH, TrashRecord,
+    SOURCES, SessionRecord, TRASH, TrashRecord,
 };
 
 /// Rows copied per step when a session is duplicated, so a copy of a
@@ -23,6 +23,7 @@ pub struct WriteTables<'t> {
     pub messages: Table<'t, (u64, u64), &'static [u8]>,
     pub saved: Table<'t, (&'static str, &'static str), u64>,
     pub trash: Table<'t, u64, &'static [u8]>,
+    pub sources: Table<'t, (&'static str, &'static str), u64>,
 }
 
 impl<'t> WriteTables<'t> {
@@ -35,6 +36,7 @@ impl<'t> WriteTables<'t> {
             messages: txn.open_table(MESSAGES)?,
             saved: txn.open_table(SAVED)?,
             trash: txn.open_table(TRASH)?,
+            sources: txn.open_table(SOURCES)?,
         })
     }
 

@@ -22,8 +22,8 @@ use chronicle_proto::v1::{Message, Role, ToolCall, Usage};
 use serde_json::{Map, Value};
 
 use super::{
-    cut, meta, placeholder, rfc3339_ms, Agent, LineParser, LinkKind, ParseOptions, Parsed, Skipped, SourceLink,
-    SourceSession,
+    Agent, LineParser, LinkKind, ParseOptions, Parsed, Skipped, SourceLink, SourceSession, cut, meta, placeholder,
+    rfc3339_ms,
 };
 
 /// Line types that carry nothing a reader of the conversation needs.
@@ -69,7 +69,10 @@ enum Entry {
     User(UserEntry),
     Assistant(AssistantEntry),
     /// A system line other than a compaction boundary: a log line.
-    Log { text: String, level: String },
+    Log {
+        text: String,
+        level: String,
+    },
 }
 
 struct UserEntry {
@@ -179,7 +182,10 @@ impl Parser {
     }
 
     fn user(&self, obj: &Map<String, Value>) -> Result<Entry, String> {
-        let message = obj.get("message").and_then(Value::as_object).ok_or("user line without \"message\"")?;
+        let message = obj
+            .get("message")
+            .and_then(Value::as_object)
+            .ok_or("user line without \"message\"")?;
         let mut entry = UserEntry {
             text: String::new(),
             results: Vec::new(),
@@ -208,7 +214,11 @@ impl Parser {
                         _ => parts.push(self.block_text(block)),
                     }
                 }
-                entry.text = parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("\n\n");
+                entry.text = parts
+                    .into_iter()
+                    .filter(|p| !p.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n\n");
             }
             _ => return Err("user message without \"content\"".into()),
         }
@@ -268,7 +278,10 @@ impl Parser {
                     .and_then(|s| s.get("media_type"))
                     .and_then(Value::as_str)
                     .unwrap_or("image");
-                let data = source.and_then(|s| s.get("data")).and_then(Value::as_str).unwrap_or_default();
+                let data = source
+                    .and_then(|s| s.get("data"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 if data.len() + 64 <= self.options.max_inline_bytes && media.starts_with("image/") {
                     format!("![image](data:{media};base64,{data})")
                 } else {
@@ -500,7 +513,10 @@ impl<'a> Build<'a> {
         }
         for (key, members) in groups {
             let member_set: HashSet<usize> = members.iter().copied().collect();
-            let leaf = self.leaves(|n| n.sidechain).into_iter().find(|l| member_set.contains(l));
+            let leaf = self
+                .leaves(|n| n.sidechain)
+                .into_iter()
+                .find(|l| member_set.contains(l));
             let Some(leaf) = leaf else { continue };
             let (path, _) = self.path(leaf);
             let path: Vec<usize> = path.into_iter().filter(|i| member_set.contains(i)).collect();
@@ -556,7 +572,11 @@ impl<'a> Build<'a> {
         // their first line, even when other lines sit between them.
         enum Out {
             Plain(Message),
-            Reply { message: Message, tools: Vec<(String, String, String)>, last_node: usize },
+            Reply {
+                message: Message,
+                tools: Vec<(String, String, String)>,
+                last_node: usize,
+            },
         }
         let mut out: Vec<Out> = Vec::new();
         let mut reply_at: HashMap<&str, usize> = HashMap::new();

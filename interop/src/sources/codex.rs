@@ -24,8 +24,8 @@ use chronicle_proto::v1::{Message, Role, ToolCall, Usage};
 use serde_json::{Map, Value};
 
 use super::{
-    meta, placeholder, rfc3339_ms, Agent, LineParser, LinkKind, ParseOptions, Parsed, Skipped, SourceLink,
-    SourceSession,
+    Agent, LineParser, LinkKind, ParseOptions, Parsed, Skipped, SourceLink, SourceSession, meta, placeholder,
+    rfc3339_ms,
 };
 
 /// Response items that carry nothing a reader needs.
@@ -68,7 +68,11 @@ impl Parser {
             .get("payload")
             .and_then(Value::as_object)
             .ok_or("no \"payload\" object")?;
-        let time = obj.get("timestamp").and_then(Value::as_str).and_then(rfc3339_ms).unwrap_or(0);
+        let time = obj
+            .get("timestamp")
+            .and_then(Value::as_str)
+            .and_then(rfc3339_ms)
+            .unwrap_or(0);
         match kind {
             "session_meta" => {
                 // Only the first: a fork's copy of its parent's history
@@ -330,7 +334,9 @@ fn output_text(output: Option<&Value>) -> (String, bool) {
 /// pass instructions on.
 fn is_context(text: &str) -> bool {
     let t = text.trim_start();
-    t.starts_with("<environment_context>") || t.starts_with("<user_instructions>") || t.starts_with("# AGENTS.md instructions")
+    t.starts_with("<environment_context>")
+        || t.starts_with("<user_instructions>")
+        || t.starts_with("# AGENTS.md instructions")
 }
 
 fn context_kind(text: &str) -> &'static str {
@@ -442,7 +448,11 @@ pub fn drop_copied_history(fork: &mut SourceSession, parent: &[Message]) -> usiz
 }
 
 fn same_message(a: &Message, b: &Message) -> bool {
-    let tool = |m: &Message| m.tool.as_ref().map(|t| (t.name.clone(), t.call_id.clone(), t.args_json.clone()));
+    let tool = |m: &Message| {
+        m.tool
+            .as_ref()
+            .map(|t| (t.name.clone(), t.call_id.clone(), t.args_json.clone()))
+    };
     a.role == b.role && a.content == b.content && tool(a) == tool(b)
 }
 

@@ -28,7 +28,13 @@ pub enum Agent {
 }
 
 impl Agent {
-    pub const ALL: [Agent; 5] = [Agent::Claude, Agent::Codex, Agent::Opencode, Agent::Gemini, Agent::Aider];
+    pub const ALL: [Agent; 5] = [
+        Agent::Claude,
+        Agent::Codex,
+        Agent::Opencode,
+        Agent::Gemini,
+        Agent::Aider,
+    ];
 
     /// The name in metadata, on the command line and in session names.
     pub fn as_str(self) -> &'static str {
@@ -200,7 +206,9 @@ impl Default for ParseOptions {
     fn default() -> Self {
         // Below the store's default 8 MiB message limit, so a message of
         // several parts still fits.
-        ParseOptions { max_inline_bytes: 1024 * 1024 }
+        ParseOptions {
+            max_inline_bytes: 1024 * 1024,
+        }
     }
 }
 

@@ -106,6 +106,8 @@ pub enum Job {
     /// A bundle, checked and staged in a spool file: applied all at once
     /// (see `bundle`).
     Import(std::sync::Arc<super::bundle::ImportJob>),
+    /// Another agent's sessions, all going into one project (see `sources`).
+    Sources(std::sync::Arc<super::sources::SourceBatch>),
 }
 
 /// What a successful job reports back.
@@ -121,6 +123,8 @@ pub struct Outcome {
     pub purged: u32,
     /// What an import brought in.
     pub import: Option<chronicle_proto::v1::ImportBundleResponse>,
+    /// What an import of another agent's sessions brought in.
+    pub sources: Option<super::sources::SourceCounts>,
 }
 
 /// Applies one job inside the batch's transaction, appending the events it
@@ -161,6 +165,7 @@ pub fn apply(
         Job::RestoreTrash { id, new_name } => restore_trash(t, *id, new_name.as_ref(), now, events),
         Job::PurgeTrash { id, older_than_ms } => purge_trash(t, *id, *older_than_ms, now, events),
         Job::Import(job) => super::bundle::import(t, job, now, events),
+        Job::Sources(batch) => super::sources::apply(t, batch, now, limits, events),
     }
 }
 

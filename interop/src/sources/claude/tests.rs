@@ -11,11 +11,12 @@ fn small() -> ParseOptions {
 }
 
 fn session<'a>(parsed: &'a Parsed, id: &str) -> &'a SourceSession {
-    parsed
-        .sessions
-        .iter()
-        .find(|s| s.source_id == id)
-        .unwrap_or_else(|| panic!("no session {id} among {:?}", parsed.sessions.iter().map(|s| &s.source_id).collect::<Vec<_>>()))
+    parsed.sessions.iter().find(|s| s.source_id == id).unwrap_or_else(|| {
+        panic!(
+            "no session {id} among {:?}",
+            parsed.sessions.iter().map(|s| &s.source_id).collect::<Vec<_>>()
+        )
+    })
 }
 
 fn ids(s: &SourceSession) -> Vec<&str> {
@@ -28,10 +29,12 @@ fn the_main_conversation_is_the_path_to_the_newest_leaf_through_compaction() {
     let main = session(&parsed, SID);
     assert_eq!(
         ids(main),
-        ["u1", "msg_01", "toolu_01", "u2", "msg_02", "u4", "msg_04", "u5", "u6", "msg_05", "toolu_02"]
-            .into_iter()
-            .filter(|id| *id != "u2") // a line of only tool results is no message of its own
-            .collect::<Vec<_>>()
+        [
+            "u1", "msg_01", "toolu_01", "u2", "msg_02", "u4", "msg_04", "u5", "u6", "msg_05", "toolu_02"
+        ]
+        .into_iter()
+        .filter(|id| *id != "u2") // a line of only tool results is no message of its own
+        .collect::<Vec<_>>()
     );
     assert_eq!(main.cwd.as_deref(), Some("/home/ana/src/shop"));
     assert_eq!(main.git_branch.as_deref(), Some("fix-login"));
@@ -57,7 +60,12 @@ fn lines_sharing_a_message_id_merge_into_one_reply_with_its_tool_call_and_result
     assert_eq!(reply.model, "claude-sonnet-4-5");
     let usage = reply.usage.expect("usage of msg_01");
     assert_eq!(
-        (usage.sent_tokens, usage.received_tokens, usage.cache_read_tokens, usage.cache_write_tokens),
+        (
+            usage.sent_tokens,
+            usage.received_tokens,
+            usage.cache_read_tokens,
+            usage.cache_write_tokens
+        ),
         (1200, 80, 900, 300)
     );
     let call = &main.messages[2];
@@ -68,8 +76,15 @@ fn lines_sharing_a_message_id_merge_into_one_reply_with_its_tool_call_and_result
     assert_eq!(tool.args_json, r#"{"file_path":"/home/ana/src/shop/auth.py"}"#);
     assert_eq!(tool.result_json, "def login(): return False");
     assert!(!tool.is_error);
-    let failing = main.messages.last().and_then(|m| m.tool.as_ref()).expect("last tool call");
-    assert_eq!((failing.name.as_str(), failing.result_json.as_str(), failing.is_error), ("Bash", "1 failed", true));
+    let failing = main
+        .messages
+        .last()
+        .and_then(|m| m.tool.as_ref())
+        .expect("last tool call");
+    assert_eq!(
+        (failing.name.as_str(), failing.result_json.as_str(), failing.is_error),
+        ("Bash", "1 failed", true)
+    );
 }
 
 #[test]
@@ -95,14 +110,25 @@ fn the_abandoned_attempt_is_its_own_session_linked_where_it_forked() {
         })
     );
     // The progress line under a4 is a leaf too, but holds nothing to keep.
-    assert_eq!(parsed.sessions.iter().filter(|s| s.source_id.contains("/branch/")).count(), 1);
+    assert_eq!(
+        parsed
+            .sessions
+            .iter()
+            .filter(|s| s.source_id.contains("/branch/"))
+            .count(),
+        1
+    );
 }
 
 #[test]
 fn the_compaction_summary_is_a_system_message_after_the_full_history() {
     let parsed = parse("session.jsonl", SESSION, small());
     let main = session(&parsed, SID);
-    let summary = main.messages.iter().find(|m| m.metadata[meta::ID] == "u5").expect("summary");
+    let summary = main
+        .messages
+        .iter()
+        .find(|m| m.metadata[meta::ID] == "u5")
+        .expect("summary");
     assert_eq!(summary.role, Role::System as i32);
     assert_eq!(summary.metadata[meta::KIND], "compaction-summary");
     assert!(summary.content.starts_with("This session is being continued."));
@@ -114,7 +140,10 @@ fn a_huge_inline_image_becomes_a_placeholder_and_a_small_one_stays() {
     let parsed = parse("session.jsonl", SESSION, small());
     let main = session(&parsed, SID);
     let with_image = main.messages.iter().find(|m| m.metadata[meta::ID] == "u6").expect("u6");
-    assert_eq!(with_image.content, "Does the page look right?\n\n[image/png omitted: 3.9 KiB]");
+    assert_eq!(
+        with_image.content,
+        "Does the page look right?\n\n[image/png omitted: 3.9 KiB]"
+    );
 
     let roomy = parse("session.jsonl", SESSION, ParseOptions::default());
     let main = session(&roomy, SID);
@@ -128,7 +157,10 @@ fn a_sidechain_is_a_session_linked_to_its_parent() {
     let side = session(&parsed, &format!("{SID}/sidechain/s1"));
     assert_eq!(ids(side), ["s1", "msg_07"]);
     assert_eq!(side.messages[1].model, "claude-haiku-4-5");
-    assert_eq!(side.parent.as_ref().map(|p| (p.kind, p.parent_source_id.as_str())), Some((LinkKind::Subagent, SID)));
+    assert_eq!(
+        side.parent.as_ref().map(|p| (p.kind, p.parent_source_id.as_str())),
+        Some((LinkKind::Subagent, SID))
+    );
 
     let parsed = parse("agent-ab12.jsonl", SUBAGENT, small());
     assert!(parsed.skipped.is_empty(), "{:?}", parsed.skipped);

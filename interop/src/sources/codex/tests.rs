@@ -2,10 +2,12 @@ use chronicle_proto::v1::Role;
 
 use super::*;
 
-const ROLLOUT: &str =
-    include_str!("../../../tests/fixtures/codex/rollout-2026-03-02T09-00-00-0199a000-0000-7000-8000-00000000c0de.jsonl");
-const FORK: &str =
-    include_str!("../../../tests/fixtures/codex/rollout-2026-03-03T08-00-00-0199a000-0000-7000-8000-00000000f0f0.jsonl");
+const ROLLOUT: &str = include_str!(
+    "../../../tests/fixtures/codex/rollout-2026-03-02T09-00-00-0199a000-0000-7000-8000-00000000c0de.jsonl"
+);
+const FORK: &str = include_str!(
+    "../../../tests/fixtures/codex/rollout-2026-03-03T08-00-00-0199a000-0000-7000-8000-00000000f0f0.jsonl"
+);
 const INDEX: &str = include_str!("../../../tests/fixtures/codex/session_index.jsonl");
 const ID: &str = "0199a000-0000-7000-8000-00000000c0de";
 
@@ -37,7 +39,10 @@ fn session_meta_names_the_session_and_every_message_carries_its_ids() {
     assert!(s.parent.is_none());
     assert_eq!(s.first_prompt(), Some("List the failing tests"));
     for m in &s.messages {
-        assert_eq!((m.metadata[meta::AGENT].as_str(), m.metadata[meta::SESSION].as_str()), ("codex", ID));
+        assert_eq!(
+            (m.metadata[meta::AGENT].as_str(), m.metadata[meta::SESSION].as_str()),
+            ("codex", ID)
+        );
     }
 }
 
@@ -45,7 +50,11 @@ fn session_meta_names_the_session_and_every_message_carries_its_ids() {
 fn response_items_are_the_conversation_and_event_messages_are_not_repeated() {
     let parsed = parse("r.jsonl", ROLLOUT, small());
     let s = only(&parsed);
-    let roles: Vec<(i32, &str)> = s.messages.iter().map(|m| (m.role, m.metadata[meta::ID].as_str())).collect();
+    let roles: Vec<(i32, &str)> = s
+        .messages
+        .iter()
+        .map(|m| (m.role, m.metadata[meta::ID].as_str()))
+        .collect();
     let expected = [
         (Role::System, "line:2"),
         (Role::System, "line:3"),
@@ -63,7 +72,10 @@ fn response_items_are_the_conversation_and_event_messages_are_not_repeated() {
     assert_eq!(by_id(s, "line:2").metadata[meta::KIND], "instructions");
     assert_eq!(by_id(s, "line:3").metadata[meta::KIND], "environment-context");
     assert_eq!(by_id(s, "line:21").metadata[meta::KIND], "compaction-summary");
-    assert_eq!(by_id(s, "line:10").content, "Two tests fail: test_login and test_limit.");
+    assert_eq!(
+        by_id(s, "line:10").content,
+        "Two tests fail: test_login and test_limit."
+    );
     assert_eq!(by_id(s, "line:10").model, "gpt-5-codex");
 }
 
@@ -73,7 +85,10 @@ fn calls_hold_their_outputs_and_reasoning_goes_on_what_follows_it() {
     let s = only(&parsed);
     let shell = by_id(s, "call_1");
     let tool = shell.tool.as_ref().expect("tool");
-    assert_eq!((tool.name.as_str(), tool.args_json.as_str()), ("shell", r#"{"command":["pytest","-q"]}"#));
+    assert_eq!(
+        (tool.name.as_str(), tool.args_json.as_str()),
+        ("shell", r#"{"command":["pytest","-q"]}"#)
+    );
     assert!(tool.result_json.contains("2 failed"));
     assert!(tool.is_error, "exit code 1 is a failure");
     assert_eq!(shell.reasoning, "**Running pytest**");
@@ -81,7 +96,10 @@ fn calls_hold_their_outputs_and_reasoning_goes_on_what_follows_it() {
     assert_eq!(patch.name, "apply_patch");
     assert_eq!(patch.result_json, "Success. Updated auth.py");
     assert!(!patch.is_error);
-    assert_eq!(by_id(s, "call_3").tool.as_ref().map(|t| t.name.as_str()), Some("local_shell"));
+    assert_eq!(
+        by_id(s, "call_3").tool.as_ref().map(|t| t.name.as_str()),
+        Some("local_shell")
+    );
     let search = by_id(s, "line:20").tool.as_ref().expect("web search");
     assert_eq!(search.name, "web_search");
     assert!(search.args_json.contains("pytest flaky"));
@@ -92,10 +110,16 @@ fn token_counts_become_the_usage_of_the_reply_before_them() {
     let parsed = parse("r.jsonl", ROLLOUT, small());
     let s = only(&parsed);
     let first = by_id(s, "line:10").usage.expect("usage");
-    assert_eq!((first.sent_tokens, first.cache_read_tokens, first.received_tokens), (1000, 4000, 300));
+    assert_eq!(
+        (first.sent_tokens, first.cache_read_tokens, first.received_tokens),
+        (1000, 4000, 300)
+    );
     // Only totals on the second: the difference from the first.
     let second = by_id(s, "line:22").usage.expect("usage");
-    assert_eq!((second.sent_tokens, second.cache_read_tokens, second.received_tokens), (1000, 3000, 200));
+    assert_eq!(
+        (second.sent_tokens, second.cache_read_tokens, second.received_tokens),
+        (1000, 3000, 200)
+    );
 }
 
 #[test]
@@ -110,7 +134,10 @@ fn bad_and_unknown_lines_are_skipped_with_line_and_reason() {
     let parsed = parse("r.jsonl", ROLLOUT, small());
     let skipped: Vec<(u64, &str)> = parsed.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
     assert_eq!(skipped.len(), 3, "{skipped:?}");
-    assert!(skipped[0].0 == 13 && skipped[0].1.starts_with("not JSON: "), "{skipped:?}");
+    assert!(
+        skipped[0].0 == 13 && skipped[0].1.starts_with("not JSON: "),
+        "{skipped:?}"
+    );
     assert_eq!(skipped[1], (14, "not a JSON object"));
     assert_eq!(skipped[2], (15, "unknown record type \"future_record\""));
 }
@@ -149,5 +176,10 @@ fn lines_before_any_session_meta_are_reported_not_imported() {
     let body: String = ROLLOUT.lines().skip(1).map(|l| format!("{l}\n")).collect();
     let parsed = parse("r.jsonl", &body, small());
     assert!(parsed.sessions.is_empty());
-    assert!(parsed.skipped.iter().any(|s| s.line == 0 && s.reason.contains("session_meta")));
+    assert!(
+        parsed
+            .skipped
+            .iter()
+            .any(|s| s.line == 0 && s.reason.contains("session_meta"))
+    );
 }
