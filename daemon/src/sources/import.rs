@@ -333,7 +333,7 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("is a FIFO")));
-        let found = find(Agent::Claude, &[dir.clone()]).unwrap_or_else(|e| panic!("{e}"));
+        let found = find(Agent::Claude, std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{e}"));
         assert!(found.files.is_empty());
         assert_eq!(found.skipped.len(), 1);
         assert!(found.skipped[0].reason.contains("FIFO"));
@@ -347,7 +347,7 @@ mod tests {
         fs::create_dir_all(dir.join("a")).unwrap_or_else(|e| panic!("{e}"));
         std::os::unix::fs::symlink(&dir, dir.join("a/up")).unwrap_or_else(|e| panic!("{e}"));
         fs::write(dir.join("a/s.jsonl"), "{}\n").unwrap_or_else(|e| panic!("{e}"));
-        let found = find(Agent::Claude, &[dir.clone()]).unwrap_or_else(|e| panic!("{e}"));
+        let found = find(Agent::Claude, std::slice::from_ref(&dir)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(found.files.len(), 1);
         let _ = fs::remove_dir_all(&dir);
     }

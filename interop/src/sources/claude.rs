@@ -535,10 +535,10 @@ impl<'a> Build<'a> {
                 self.sessions[s].title.get_or_insert_with(|| title.clone());
             }
         }
-        if let Some(title) = &self.parser.custom_title {
-            if let Some(s) = self.sessions.iter_mut().find(|s| s.source_id == session_id) {
-                s.title = Some(title.clone());
-            }
+        if let Some(title) = &self.parser.custom_title
+            && let Some(s) = self.sessions.iter_mut().find(|s| s.source_id == session_id)
+        {
+            s.title = Some(title.clone());
         }
     }
 

@@ -464,10 +464,10 @@ pub fn thread_names(text: &str) -> HashMap<String, String> {
         let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(line) else {
             continue;
         };
-        if let (Some(id), Some(name)) = (str_field(&obj, "id"), str_field(&obj, "thread_name")) {
-            if !name.is_empty() {
-                names.insert(id.to_owned(), name.to_owned());
-            }
+        if let (Some(id), Some(name)) = (str_field(&obj, "id"), str_field(&obj, "thread_name"))
+            && !name.is_empty()
+        {
+            names.insert(id.to_owned(), name.to_owned());
         }
     }
     names
