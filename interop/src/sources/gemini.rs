@@ -32,8 +32,8 @@ use chronicle_proto::v1::{Message, Role, ToolCall, Usage};
 use serde_json::{Map, Value};
 
 use super::{
-    cut, meta, placeholder, rfc3339_ms, Agent, LineParser, LinkKind, ParseOptions, Parsed, Skipped, SourceLink,
-    SourceSession,
+    Agent, LineParser, LinkKind, ParseOptions, Parsed, Skipped, SourceLink, SourceSession, cut, meta, placeholder,
+    rfc3339_ms,
 };
 
 /// Where Gemini CLI keeps its per-project temp dirs, relative to the home
@@ -47,7 +47,9 @@ pub const PROJECT_ROOT_FILE: &str = ".project_root";
 /// being the parent of the `chats` directory on the recording's path.
 /// `None` when the path has no `chats` component. Pure path arithmetic.
 pub fn project_root_file(recording: &std::path::Path) -> Option<std::path::PathBuf> {
-    let chats = recording.ancestors().find(|a| a.file_name().is_some_and(|n| n == "chats"))?;
+    let chats = recording
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "chats"))?;
     Some(chats.parent()?.join(PROJECT_ROOT_FILE))
 }
 
@@ -93,9 +95,8 @@ pub struct GeminiParser {
     opts: ParseOptions,
     cwd: Option<String>,
     session_id: Option<String>,
-    /// The parent session, from the file's directory or `kind: "subagent"`.
+    /// The parent session, from the file's directory.
     parent: Option<String>,
-    subagent: bool,
     title: Option<String>,
     started: Option<i64>,
     entries: Vec<Entry>,
@@ -125,7 +126,6 @@ impl GeminiParser {
             cwd: None,
             session_id: None,
             parent,
-            subagent: false,
             title: None,
             started: None,
             entries: Vec::new(),
@@ -144,7 +144,11 @@ impl GeminiParser {
     }
 
     fn skip(&mut self, line: u64, reason: String) {
-        self.skipped.push(Skipped { file: self.file.clone(), line, reason });
+        self.skipped.push(Skipped {
+            file: self.file.clone(),
+            line,
+            reason,
+        });
     }
 
     fn value(&mut self, line: u64, value: Value) {
@@ -166,16 +170,16 @@ impl GeminiParser {
         } else if record.get("sessionId").is_some_and(Value::is_string) {
             self.metadata(line, &record);
         } else {
-            self.skip(line, "neither a message (no \"id\"), metadata, $set nor $rewindTo".into());
+            self.skip(
+                line,
+                "neither a message (no \"id\"), metadata, $set nor $rewindTo".into(),
+            );
         }
     }
 
     fn metadata(&mut self, line: u64, record: &Map<String, Value>) {
         if let Some(id) = str_of(record, "sessionId") {
             self.session_id = Some(id.to_owned());
-        }
-        if str_of(record, "kind") == Some("subagent") {
-            self.subagent = true;
         }
         if let Some(summary) = str_of(record, "summary").filter(|s| !s.trim().is_empty()) {
             self.title = Some(summary.trim().to_owned());
@@ -228,13 +232,24 @@ impl GeminiParser {
             return;
         }
         let entries = self.entries.split_off(at);
-        let after = self.entries.last().and_then(|e| e.messages.last()).and_then(|m| m.metadata.get(meta::ID)).cloned();
+        let after = self
+            .entries
+            .last()
+            .and_then(|e| e.messages.last())
+            .and_then(|m| m.metadata.get(meta::ID))
+            .cloned();
         self.index.retain(|_, i| *i < at);
-        self.branches.push(Branch { first: entries[0].id.clone(), after, entries });
+        self.branches.push(Branch {
+            first: entries[0].id.clone(),
+            after,
+            entries,
+        });
     }
 
     fn message(&mut self, line: u64, record: &Map<String, Value>, summary: bool) {
-        let Some(id) = str_of(record, "id").map(str::to_owned) else { return };
+        let Some(id) = str_of(record, "id").map(str::to_owned) else {
+            return;
+        };
         let (mut messages, echoes, problems) = self.convert(&id, record);
         for problem in problems {
             if self.reported.insert((id.clone(), problem.clone())) {
@@ -250,7 +265,11 @@ impl GeminiParser {
         if messages.is_empty() {
             return;
         }
-        let entry = Entry { id: id.clone(), messages, echoes };
+        let entry = Entry {
+            id: id.clone(),
+            messages,
+            echoes,
+        };
         match self.index.get(&id) {
             Some(&at) => self.entries[at] = entry,
             None => {
@@ -308,7 +327,10 @@ impl GeminiParser {
                 &[]
             }
         };
-        let keep_main = !main.content.is_empty() || !main.reasoning.is_empty() || main.usage.is_some() || calls.is_empty() && rendered.tools.is_empty();
+        let keep_main = !main.content.is_empty()
+            || !main.reasoning.is_empty()
+            || main.usage.is_some()
+            || calls.is_empty() && rendered.tools.is_empty();
         if keep_main {
             messages.push(main);
             echoes.push(false);
@@ -365,7 +387,11 @@ impl GeminiParser {
     }
 
     fn base(&self, role: Role, id: String, at_ms: i64) -> Message {
-        let mut m = Message { role: role as i32, created_at_ms: at_ms, ..Default::default() };
+        let mut m = Message {
+            role: role as i32,
+            created_at_ms: at_ms,
+            ..Default::default()
+        };
         m.metadata.insert(meta::AGENT.into(), Agent::Gemini.as_str().into());
         m.metadata.insert(meta::ID.into(), id);
         m
@@ -446,7 +472,10 @@ impl GeminiParser {
         } else if let Some(Value::Object(response)) = part.get("functionResponse") {
             let name = str_of(response, "name").unwrap_or("").to_owned();
             let body = response.get("response");
-            let result = match body.and_then(|r| r.get("output")).or_else(|| body.and_then(|r| r.get("error"))) {
+            let result = match body
+                .and_then(|r| r.get("output"))
+                .or_else(|| body.and_then(|r| r.get("error")))
+            {
                 Some(Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
                 None => body.map(Value::to_string).unwrap_or_default(),
@@ -475,9 +504,15 @@ impl GeminiParser {
     fn into_parsed(mut self) -> Parsed {
         let Some(session_id) = self.session_id.clone() else {
             if !self.entries.is_empty() || !self.branches.is_empty() {
-                self.skip(0, "no metadata line with a sessionId: not a Gemini CLI recording".into());
+                self.skip(
+                    0,
+                    "no metadata line with a sessionId: not a Gemini CLI recording".into(),
+                );
             }
-            return Parsed { sessions: Vec::new(), skipped: self.skipped };
+            return Parsed {
+                sessions: Vec::new(),
+                skipped: self.skipped,
+            };
         };
         // Every call a toolCalls list recorded, in any session of the file.
         let recorded: HashSet<String> = self
@@ -491,14 +526,18 @@ impl GeminiParser {
         let mut main = SourceSession::new(Agent::Gemini, &session_id);
         main.cwd = self.cwd.clone();
         main.title = self.title.clone();
-        if self.subagent || self.parent.is_some() {
-            if let Some(parent) = self.parent.clone().filter(|p| *p != session_id) {
-                main.parent = Some(SourceLink { kind: LinkKind::Subagent, parent_source_id: parent, at_message: None });
-            }
+        if let Some(parent) = self.parent.clone().filter(|p| *p != session_id) {
+            main.parent = Some(SourceLink {
+                kind: LinkKind::Subagent,
+                parent_source_id: parent,
+                at_message: None,
+            });
         }
         let entries = std::mem::take(&mut self.entries);
         main.messages = self.flatten(entries, &recorded, &session_id);
-        main.started_at_ms = self.started.or_else(|| main.messages.iter().map(|m| m.created_at_ms).find(|&t| t > 0));
+        main.started_at_ms = self
+            .started
+            .or_else(|| main.messages.iter().map(|m| m.created_at_ms).find(|&t| t > 0));
         let mut sessions = vec![main];
         let mut seen = HashSet::new();
         for (n, branch) in std::mem::take(&mut self.branches).into_iter().enumerate() {
@@ -510,14 +549,21 @@ impl GeminiParser {
             s.source_session_id = session_id.clone();
             s.cwd = self.cwd.clone();
             s.title = self.title.clone();
-            s.parent = Some(SourceLink { kind: LinkKind::Branch, parent_source_id: session_id.clone(), at_message: branch.after });
+            s.parent = Some(SourceLink {
+                kind: LinkKind::Branch,
+                parent_source_id: session_id.clone(),
+                at_message: branch.after,
+            });
             s.messages = self.flatten(branch.entries, &recorded, &session_id);
             s.started_at_ms = s.messages.iter().map(|m| m.created_at_ms).find(|&t| t > 0);
             if !s.messages.is_empty() {
                 sessions.push(s);
             }
         }
-        Parsed { sessions, skipped: self.skipped }
+        Parsed {
+            sessions,
+            skipped: self.skipped,
+        }
     }
 
     fn flatten(&self, entries: Vec<Entry>, recorded: &HashSet<String>, session_id: &str) -> Vec<Message> {

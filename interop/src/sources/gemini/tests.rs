@@ -54,35 +54,63 @@ fn a_plain_session_with_a_tool_call_reads_as_the_cli_showed_it() {
     let ids: Vec<&str> = s.messages.iter().map(id).collect();
     // The record appended twice is one message (its later version); the
     // synthetic user record echoing the tool response is not a second copy.
-    assert_eq!(ids, ["u-0001", "g-0001", "g-0001/read_file-1710407534-0", "g-0002", "i-0001"]);
+    assert_eq!(
+        ids,
+        ["u-0001", "g-0001", "g-0001/read_file-1710407534-0", "g-0002", "i-0001"]
+    );
     let roles: Vec<Role> = s.messages.iter().map(role).collect();
-    assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Assistant, Role::Log]);
+    assert_eq!(
+        roles,
+        [Role::User, Role::Assistant, Role::Tool, Role::Assistant, Role::Log]
+    );
 
     let first = &s.messages[0];
     assert_eq!(first.content, "Why does the forecast page show yesterday's data?");
-    assert_eq!(first.created_at_ms, rfc3339_ms("2026-03-14T09:12:10.000Z").unwrap_or(-1));
+    assert_eq!(
+        first.created_at_ms,
+        rfc3339_ms("2026-03-14T09:12:10.000Z").unwrap_or(-1)
+    );
     for m in &s.messages {
         assert_eq!(m.metadata.get(meta::AGENT).map(String::as_str), Some("gemini"));
-        assert_eq!(m.metadata.get(meta::SESSION).map(String::as_str), Some(s.source_id.as_str()));
-        assert_eq!(m.metadata.get(meta::CWD).map(String::as_str), Some("/home/dev/src/weather-app"));
+        assert_eq!(
+            m.metadata.get(meta::SESSION).map(String::as_str),
+            Some(s.source_id.as_str())
+        );
+        assert_eq!(
+            m.metadata.get(meta::CWD).map(String::as_str),
+            Some("/home/dev/src/weather-app")
+        );
         assert_eq!(m.id, 0);
     }
 
     let thinking = &s.messages[1];
-    assert_eq!(thinking.reasoning, "**Checking the cache** The page probably reads a stale cache entry.");
+    assert_eq!(
+        thinking.reasoning,
+        "**Checking the cache** The page probably reads a stale cache entry."
+    );
     assert_eq!(thinking.model, "gemini-2.5-pro");
     let usage = thinking.usage.unwrap_or_default();
     // 5210 prompt tokens of which 4096 were cached; thoughts bill as output.
-    assert_eq!((usage.sent_tokens, usage.cache_read_tokens, usage.received_tokens), (1114, 4096, 168));
+    assert_eq!(
+        (usage.sent_tokens, usage.cache_read_tokens, usage.received_tokens),
+        (1114, 4096, 168)
+    );
 
     let tool = s.messages[2].tool.clone().unwrap_or_default();
     assert_eq!(tool.name, "read_file");
     assert_eq!(tool.call_id, "read_file-1710407534-0");
-    assert_eq!(tool.args_json, r#"{"absolute_path":"/home/dev/src/weather-app/src/cache.ts"}"#);
+    assert_eq!(
+        tool.args_json,
+        r#"{"absolute_path":"/home/dev/src/weather-app/src/cache.ts"}"#
+    );
     assert_eq!(tool.result_json, "export const TTL_HOURS = 24;\n");
     assert!(!tool.is_error);
 
-    assert!(s.messages[3].content.starts_with("The cache keeps entries for 24 hours"));
+    assert!(
+        s.messages[3]
+            .content
+            .starts_with("The cache keeps entries for 24 hours")
+    );
     assert_eq!(s.messages[4].log_level, "info");
     assert_eq!(s.messages[4].content, "Request cancelled.");
 }
@@ -121,7 +149,11 @@ fn a_rewind_keeps_the_abandoned_turns_as_a_branch_forked_after_the_last_kept_mes
     assert_eq!(branch.source_session_id, main.source_id);
     assert_eq!(
         branch.parent,
-        Some(SourceLink { kind: LinkKind::Branch, parent_source_id: main.source_id.clone(), at_message: Some("r-g1".into()) })
+        Some(SourceLink {
+            kind: LinkKind::Branch,
+            parent_source_id: main.source_id.clone(),
+            at_message: Some("r-g1".into())
+        })
     );
     let ids: Vec<&str> = branch.messages.iter().map(id).collect();
     assert_eq!(ids, ["r-u2", "r-g2"]);
@@ -137,7 +169,10 @@ fn a_compression_checkpoint_keeps_the_full_history_and_adds_the_summary_as_syste
     assert_eq!(ids, ["c-u1", "c-g1", "c-s1", "c-s2", "c-u2"]);
     let summary = &s.messages[2];
     assert_eq!(role(summary), Role::System);
-    assert_eq!(summary.metadata.get(meta::KIND).map(String::as_str), Some("compaction-summary"));
+    assert_eq!(
+        summary.metadata.get(meta::KIND).map(String::as_str),
+        Some("compaction-summary")
+    );
     assert!(summary.content.contains("state_snapshot"));
     assert_eq!(role(&s.messages[4]), Role::User);
 }
@@ -156,7 +191,10 @@ fn bad_lines_are_skipped_with_their_line_and_the_rest_is_read() {
     assert_eq!(lines[1], (3, "not a JSON object but an array"));
     assert_eq!(lines[2], (4, "not a JSON object but a string"));
     assert_eq!(lines[3], (5, "unknown message type \"telemetry\""));
-    assert_eq!(lines[4], (6, "neither a message (no \"id\"), metadata, $set nor $rewindTo"));
+    assert_eq!(
+        lines[4],
+        (6, "neither a message (no \"id\"), metadata, $set nor $rewindTo")
+    );
     assert_eq!(lines[5], (7, "unknown content part with videoMetadata"));
     assert!(parsed.skipped.iter().all(|s| s.file == path));
     let ids: Vec<&str> = parsed.sessions[0].messages.iter().map(id).collect();
@@ -166,7 +204,10 @@ fn bad_lines_are_skipped_with_their_line_and_the_rest_is_read() {
     let mut parser = GeminiParser::new(&path, ParseOptions::default());
     feed(&mut parser, &text, true);
     let parsed = Box::new(parser).finish();
-    let last = parsed.skipped.last().map(|s| (s.line, s.reason.starts_with("not JSON: EOF")));
+    let last = parsed
+        .skipped
+        .last()
+        .map(|s| (s.line, s.reason.starts_with("not JSON: EOF")));
     assert_eq!(last, Some((9, true)));
 }
 
@@ -182,11 +223,17 @@ fn a_huge_inline_image_becomes_a_placeholder_naming_its_type_and_size() {
     assert_eq!(m.content, "What is in this screenshot?\n[image/png omitted: 2.3 MiB]");
 
     // A small one fits and stays, as an inline image.
-    let text = fixture("chats/session-2026-03-17T12-00-b4d11e55.jsonl").1.replace("IMAGE_PLACEHOLDER", "iVBORw0K");
+    let text = fixture("chats/session-2026-03-17T12-00-b4d11e55.jsonl")
+        .1
+        .replace("IMAGE_PLACEHOLDER", "iVBORw0K");
     let mut parser = GeminiParser::new(&path, ParseOptions::default());
     feed(&mut parser, &text, false);
     let parsed = Box::new(parser).finish();
-    assert!(parsed.sessions[0].messages[0].content.ends_with("![image/png](data:image/png;base64,iVBORw0K)"));
+    assert!(
+        parsed.sessions[0].messages[0]
+            .content
+            .ends_with("![image/png](data:image/png;base64,iVBORw0K)")
+    );
 }
 
 #[test]
@@ -195,7 +242,11 @@ fn the_older_single_file_form_reads_the_same_and_reports_a_bad_message_by_positi
     let parsed = parse_json(&path, &text, None, ParseOptions::default());
     assert_eq!(
         parsed.skipped,
-        vec![Skipped { file: path.clone(), line: 3, reason: "not a JSON object but a string".into() }]
+        vec![Skipped {
+            file: path.clone(),
+            line: 3,
+            reason: "not a JSON object but a string".into()
+        }]
     );
     let s = &parsed.sessions[0];
     assert_eq!(s.source_id, "0ld5e551-0000-4000-8000-000000000001");
@@ -230,12 +281,20 @@ fn re_reading_grown_data_gives_the_same_ids_so_an_import_is_idempotent() {
 fn recording_paths_are_recognised_and_lead_to_their_project_root_file() {
     let file = std::path::Path::new("/h/.gemini/tmp/myproj/chats/session-2026-03-14T09-12-3f0c9e52.jsonl");
     assert!(is_recording(file));
-    assert_eq!(project_root_file(file), Some(std::path::PathBuf::from("/h/.gemini/tmp/myproj/.project_root")));
+    assert_eq!(
+        project_root_file(file),
+        Some(std::path::PathBuf::from("/h/.gemini/tmp/myproj/.project_root"))
+    );
     let sub = std::path::Path::new("/h/.gemini/tmp/myproj/chats/3f0c/c0ff.jsonl");
     assert!(is_recording(sub));
-    assert_eq!(project_root_file(sub), Some(std::path::PathBuf::from("/h/.gemini/tmp/myproj/.project_root")));
+    assert_eq!(
+        project_root_file(sub),
+        Some(std::path::PathBuf::from("/h/.gemini/tmp/myproj/.project_root"))
+    );
     assert!(!is_recording(std::path::Path::new("/h/.gemini/tmp/myproj/logs.json")));
-    assert!(!is_recording(std::path::Path::new("/h/.gemini/tmp/myproj/chats/notes.txt")));
+    assert!(!is_recording(std::path::Path::new(
+        "/h/.gemini/tmp/myproj/chats/notes.txt"
+    )));
     let root = std::fs::read_to_string(format!("{DIR}/.project_root")).unwrap_or_default();
     assert_eq!(root.trim(), "/home/dev/src/weather-app");
 }
