@@ -336,7 +336,7 @@ impl GeminiParser {
             echoes.push(false);
         }
         for call in calls {
-            match self.tool_call(id, at_ms, call, &mut problems) {
+            match self.tool_call(at_ms, call, &mut problems) {
                 Some(m) => {
                     messages.push(m);
                     echoes.push(false);
@@ -353,12 +353,14 @@ impl GeminiParser {
         (messages, echoes, problems)
     }
 
-    fn tool_call(&self, id: &str, at_ms: i64, call: &Value, problems: &mut Vec<String>) -> Option<Message> {
+    fn tool_call(&self, at_ms: i64, call: &Value, problems: &mut Vec<String>) -> Option<Message> {
         let call = call.as_object()?;
         let call_id = str_of(call, "id")?;
         let name = str_of(call, "name")?;
         let at_ms = str_of(call, "timestamp").and_then(rfc3339_ms).unwrap_or(at_ms);
-        let mut m = self.base(Role::Tool, format!("{id}/{call_id}"), at_ms);
+        // The call id is unique within the session: the convention every
+        // source follows for a tool message.
+        let mut m = self.base(Role::Tool, call_id.to_owned(), at_ms);
         let args = call.get("args").map(Value::to_string).unwrap_or_default();
         let result = match call.get("result") {
             None | Some(Value::Null) => String::new(),

@@ -368,7 +368,7 @@ fn subagent_call<R: Records>(src: &mut R, parent: &str, child: &str) -> Result<O
         for p in src.parts(parent, &m.id)? {
             let Ok(p) = p.data else { continue };
             if str_at(&p, &["type"]) == Some("tool") && str_at(&p, &["state", "metadata", "sessionId"]) == Some(child) {
-                return Ok(str_at(&p, &["callID"]).map(|c| format!("{}/{c}", m.id)));
+                return Ok(str_at(&p, &["callID"]).map(str::to_owned));
             }
         }
     }
@@ -530,7 +530,8 @@ fn convert(
             "tool" => {
                 let mut m = base(
                     Role::Tool,
-                    format!("{id}/{}", str_at(&data, &["callID"]).unwrap_or(&part.id)),
+                    // The call id, unique within the session, like every source's.
+                    str_at(&data, &["callID"]).unwrap_or(&part.id).to_owned(),
                     int_at(&data, &["state", "time", "start"]).unwrap_or(at_ms),
                 );
                 m.content = str_at(&data, &["state", "title"]).unwrap_or("").to_owned();

@@ -54,10 +54,7 @@ fn a_plain_session_with_a_tool_call_reads_as_the_cli_showed_it() {
     let ids: Vec<&str> = s.messages.iter().map(id).collect();
     // The record appended twice is one message (its later version); the
     // synthetic user record echoing the tool response is not a second copy.
-    assert_eq!(
-        ids,
-        ["u-0001", "g-0001", "g-0001/read_file-1710407534-0", "g-0002", "i-0001"]
-    );
+    assert_eq!(ids, ["u-0001", "g-0001", "read_file-1710407534-0", "g-0002", "i-0001"]);
     let roles: Vec<Role> = s.messages.iter().map(role).collect();
     assert_eq!(
         roles,
@@ -252,7 +249,7 @@ fn the_older_single_file_form_reads_the_same_and_reports_a_bad_message_by_positi
     assert_eq!(s.source_id, "0ld5e551-0000-4000-8000-000000000001");
     assert_eq!(s.cwd, None);
     let ids: Vec<&str> = s.messages.iter().map(id).collect();
-    assert_eq!(ids, ["l-u1", "l-g1", "l-g1/grep-1", "l-e1"]);
+    assert_eq!(ids, ["l-u1", "l-g1", "grep-1", "l-e1"]);
     let tool = s.messages[2].tool.clone().unwrap_or_default();
     assert!(tool.is_error);
     assert_eq!(tool.result_json, "ripgrep not found");

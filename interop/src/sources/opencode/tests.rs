@@ -51,7 +51,7 @@ fn the_older_json_tree_reads_a_session_with_its_tool_call_usage_and_edits() {
     assert_eq!(s.cwd.as_deref(), Some("/home/dev/src/shop"));
     assert_eq!(s.agent_version.as_deref(), Some("0.15.3"));
     assert_eq!(s.started_at_ms, Some(1_760_000_000_000));
-    assert_eq!(ids(s), ["msg_01", "msg_02", "msg_02/toolu_01"]);
+    assert_eq!(ids(s), ["msg_01", "msg_02", "toolu_01"]);
     assert_eq!(s.messages[0].content, "Checkout totals are off by a cent.");
     assert_eq!(s.messages[0].model, "claude-sonnet-4-5");
     let reply = &s.messages[1];
@@ -109,7 +109,7 @@ fn an_export_file_reads_compaction_errors_and_attachments_and_reports_bad_messag
             "msg_c1",
             "msg_c1/context",
             "msg_c2",
-            "msg_c2/call_9",
+            "call_9",
             "msg_c2/error",
             "msg_c3",
             "msg_c4",
@@ -317,7 +317,7 @@ fn the_database_reads_sessions_subagents_forks_and_reverts_and_reports_bad_rows_
 
     let by_id: HashMap<&str, &SourceSession> = sessions.iter().map(|s| (s.source_id.as_str(), s)).collect();
     let a = by_id["ses_a"];
-    assert_eq!(ids(a), ["msg_a1", "msg_a2", "msg_a2/call_task", "msg_a3"]);
+    assert_eq!(ids(a), ["msg_a1", "msg_a2", "call_task", "msg_a3"]);
     assert_eq!(a.parent, None);
 
     let b = by_id["ses_b"];
@@ -326,7 +326,7 @@ fn the_database_reads_sessions_subagents_forks_and_reverts_and_reports_bad_rows_
         Some(SourceLink {
             kind: LinkKind::Subagent,
             parent_source_id: "ses_a".into(),
-            at_message: Some("msg_a2/call_task".into())
+            at_message: Some("call_task".into())
         })
     );
     assert_eq!(ids(b), ["msg_b1"]);
@@ -337,7 +337,7 @@ fn the_database_reads_sessions_subagents_forks_and_reverts_and_reports_bad_rows_
         Some(SourceLink {
             kind: LinkKind::Fork,
             parent_source_id: "ses_a".into(),
-            at_message: Some("msg_a2/call_task".into())
+            at_message: Some("call_task".into())
         })
     );
     assert_eq!(
