@@ -16,6 +16,8 @@ use chronicle_proto::v1::Message;
 
 pub mod claude;
 pub mod codex;
+pub mod gemini;
+pub mod opencode;
 
 /// The agents whose sessions Chronicle imports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
