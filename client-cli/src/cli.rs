@@ -139,7 +139,7 @@ pub enum Command {
     /// goes into -C/--project P when given. A saved name that is taken gets
     /// a suffix, and the output says so.
     Restore(RestoreArgs),
-    /// Import another agent's sessions (Claude Code, Codex CLI, aider)
+    /// Import another agent's sessions (Claude Code, Codex CLI, opencode, Gemini CLI, aider)
     ///
     /// Each source session becomes a saved session of the project its
     /// working directory names (or of -C PATH). Importing again adds only
@@ -417,9 +417,11 @@ pub enum ImportCommand {
     Claude(SourceArgs),
     /// Codex CLI: ~/.codex/sessions and archived_sessions (or under $CODEX_HOME)
     Codex(SourceArgs),
-    /// opencode (not read by this version)
+    /// opencode: opencode.db and the older storage/ tree in
+    /// $XDG_DATA_HOME/opencode (or ~/.local/share/opencode); also files
+    /// `opencode export` wrote
     Opencode(SourceArgs),
-    /// Gemini CLI (not read by this version)
+    /// Gemini CLI: ~/.gemini/tmp/<project>/chats/session-*.jsonl (and .json)
     Gemini(SourceArgs),
     /// aider's chat history: each run becomes a saved session named after
     /// its start time

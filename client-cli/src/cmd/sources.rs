@@ -3,7 +3,7 @@
 //! names them, shows progress on a terminal, and says what happened.
 //! Paths are resolved here (relative to the current directory) and the
 //! default locations come from this shell's environment (CLAUDE_CONFIG_DIR,
-//! CODEX_HOME, HOME), so the user's setting wins over the daemon's.
+//! CODEX_HOME, XDG_DATA_HOME, HOME), so the user's setting wins over the daemon's.
 
 use std::{
     io::{IsTerminal, Write},
@@ -22,7 +22,12 @@ use crate::error::Failure;
 use crate::output::{self, count};
 
 /// The agents `--discover` looks for.
-const DISCOVERED: [(&str, SourceKind); 2] = [("claude", SourceKind::Claude), ("codex", SourceKind::Codex)];
+const DISCOVERED: [(&str, SourceKind); 4] = [
+    ("claude", SourceKind::Claude),
+    ("codex", SourceKind::Codex),
+    ("opencode", SourceKind::Opencode),
+    ("gemini", SourceKind::Gemini),
+];
 
 pub async fn import(
     ctx: &Ctx,
@@ -206,9 +211,6 @@ pub async fn discover(ctx: &Ctx, json_out: bool, out: &mut Out<'_>) -> anyhow::R
         &table,
         ctx.style,
     )?;
-    writeln!(
-        out,
-        "Import with `chronicle import AGENT` (opencode and gemini are not read by this version)."
-    )?;
+    writeln!(out, "Import with `chronicle import AGENT`.")?;
     Ok(())
 }

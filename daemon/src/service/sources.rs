@@ -34,15 +34,21 @@ pub(super) async fn import_source(
     let agent = match SourceKind::try_from(req.kind) {
         Ok(SourceKind::Claude) => Agent::Claude,
         Ok(SourceKind::Codex) => Agent::Codex,
-        Ok(SourceKind::Opencode) | Ok(SourceKind::Gemini) | Ok(SourceKind::Aider) => {
-            let status = Status::unimplemented(format!(
-                "importing {} sessions through ImportSource is not available in this daemon — claude and codex are; aider's history imports with `chronicle import aider`",
-                kind_name(req.kind)
-            ));
+        Ok(SourceKind::Opencode) => Agent::Opencode,
+        Ok(SourceKind::Gemini) => Agent::Gemini,
+        Ok(SourceKind::Aider) => {
+            let status = Status::unimplemented(
+                "aider's history is not read through ImportSource — import it with `chronicle import aider` (ImportAider)",
+            );
             tracing::warn!(rpc = RPC, code = ?status.code(), "{}", status.message());
             return Err(status);
         }
-        _ => return Err(invalid(RPC, "source kind is unspecified — set kind to claude or codex")),
+        _ => {
+            return Err(invalid(
+                RPC,
+                "source kind is unspecified — set kind to claude, codex, opencode or gemini",
+            ));
+        }
     };
     let project = match req.project.as_str() {
         "" => None,
@@ -84,15 +90,6 @@ pub(super) async fn import_source(
         }
     });
     Ok(Response::new(ReceiverStream::new(rx)))
-}
-
-fn kind_name(kind: i32) -> &'static str {
-    match SourceKind::try_from(kind) {
-        Ok(SourceKind::Opencode) => "opencode",
-        Ok(SourceKind::Gemini) => "gemini",
-        Ok(SourceKind::Aider) => "aider",
-        _ => "these",
-    }
 }
 
 async fn run(
@@ -150,7 +147,7 @@ async fn run(
             if session.title.is_none() {
                 session.title = found.titles.get(&session.source_session_id).cloned();
             }
-            if session.parent.as_ref().is_some_and(|l| l.kind == LinkKind::Fork) {
+            if agent == Agent::Codex && session.parent.as_ref().is_some_and(|l| l.kind == LinkKind::Fork) {
                 drop_copy(store, session)?;
             }
         }

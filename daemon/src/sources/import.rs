@@ -21,7 +21,17 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use chronicle_interop::sources::{Agent, LineParser, ParseOptions, Parsed, Skipped, claude, codex};
+use chronicle_interop::sources::{
+    Agent, LineParser, ParseOptions, Parsed, Skipped, SourceSession, claude, codex, gemini, opencode,
+};
+
+/// Largest whole-file JSON read (Gemini's older `.json` recordings,
+/// `opencode export` files): they cannot be streamed, so a bigger one is
+/// skipped rather than held in memory.
+pub const MAX_WHOLE_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The first bytes of every SQLite database.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 /// Longest line read; a longer one is skipped (Codex has written
 /// multi-megabyte base64 screenshots on one line).
@@ -57,8 +67,28 @@ fn wanted(agent: Agent, path: &Path) -> bool {
     match agent {
         Agent::Claude => name.ends_with(".jsonl"),
         Agent::Codex => name.starts_with("rollout-") && name.ends_with(".jsonl"),
-        _ => false,
+        Agent::Gemini => gemini::is_recording(path),
+        Agent::Opencode => name == opencode::DB_FILE,
+        Agent::Aider => false,
     }
+}
+
+/// An opencode data directory's readable forms: its database and the
+/// older JSON tree, both when both are there (the upgrade keeps the tree;
+/// import by source id takes each session once).
+fn opencode_forms(dir: &Path) -> Vec<PathBuf> {
+    let mut forms = Vec::new();
+    if dir.join(opencode::DB_FILE).is_file() {
+        forms.push(dir.join(opencode::DB_FILE));
+    }
+    let storage = dir.join(opencode::STORAGE_DIR);
+    if storage.join("session").is_dir() {
+        forms.push(storage);
+    } else if dir.join("session").is_dir() && dir.join("message").is_dir() {
+        // The tree itself was named.
+        forms.push(dir.to_path_buf());
+    }
+    forms
 }
 
 /// Lists the files to read under `paths`: a named file is read whatever
@@ -74,7 +104,14 @@ pub fn find(agent: Agent, paths: &[PathBuf]) -> Result<Found, ImportError> {
             ))
         })?;
         let kind = meta.file_type();
-        if kind.is_dir() {
+        if kind.is_dir() && agent == Agent::Opencode && !opencode_forms(path).is_empty() {
+            for form in opencode_forms(path) {
+                let bytes = fs::metadata(&form)
+                    .map(|m| if m.is_file() { m.len() } else { 0 })
+                    .unwrap_or(0);
+                found.files.push(SourceFile { path: form, bytes });
+            }
+        } else if kind.is_dir() {
             walk(agent, path, &mut found);
         } else if kind.is_file() {
             found.files.push(SourceFile {
@@ -123,6 +160,13 @@ fn walk(agent: Agent, dir: &Path, found: &mut Found) {
             // is not entered, so a loop cannot form.
             let Ok(own) = fs::symlink_metadata(&path) else { continue };
             if own.is_dir() {
+                if agent == Agent::Opencode && path.file_name().is_some_and(|n| n == opencode::STORAGE_DIR) {
+                    // The JSON tree is read as one source, never file by file.
+                    if path.join("session").is_dir() {
+                        found.files.push(SourceFile { path, bytes: 0 });
+                    }
+                    continue;
+                }
                 stack.push(path);
                 continue;
             }
@@ -171,14 +215,22 @@ pub fn parse_file(agent: Agent, file: &Path, options: ParseOptions) -> (Parsed, 
     let mut parser: Box<dyn LineParser> = match agent {
         Agent::Claude => Box::new(claude::Parser::new(label.clone(), options)),
         Agent::Codex => Box::new(codex::Parser::new(label.clone(), options)),
-        _ => {
-            let mut parsed = Parsed::default();
-            parsed.skipped.push(Skipped {
-                file: label,
-                line: 0,
-                reason: format!("{agent} files are not read by this import"),
-            });
-            return (parsed, 0);
+        Agent::Gemini if label.ends_with(".json") => {
+            return match read_whole(file) {
+                Ok(text) => {
+                    let bytes = text.len() as u64;
+                    (gemini::parse_json(&label, &text, gemini_cwd(file), options), bytes)
+                }
+                Err(reason) => (whole_file_skipped(label, reason), 0),
+            };
+        }
+        Agent::Gemini => Box::new(gemini::GeminiParser::new(&label, options).with_cwd(gemini_cwd(file))),
+        Agent::Opencode => return parse_opencode(file, options, None),
+        Agent::Aider => {
+            return (
+                whole_file_skipped(label, "aider's history imports with `chronicle import aider`".into()),
+                0,
+            );
         }
     };
     let mut extra = Vec::new();
@@ -202,6 +254,85 @@ pub fn parse_file(agent: Agent, file: &Path, options: ParseOptions) -> (Parsed, 
     parsed.skipped.extend(extra);
     parsed.skipped.sort_by_key(|s| s.line);
     (parsed, bytes)
+}
+
+fn whole_file_skipped(file: String, reason: String) -> Parsed {
+    Parsed {
+        sessions: Vec::new(),
+        skipped: vec![Skipped { file, line: 0, reason }],
+    }
+}
+
+/// A whole (non-streamable) JSON file, bounded by [`MAX_WHOLE_FILE_BYTES`].
+fn read_whole(file: &Path) -> Result<String, String> {
+    let f = open_regular(file).map_err(|e| format!("cannot be read: {e}"))?;
+    let len = f.metadata().map_err(|e| format!("cannot be read: {e}"))?.len();
+    if len > MAX_WHOLE_FILE_BYTES {
+        return Err(format!(
+            "a {} MiB JSON file is larger than the {} MiB limit for files read whole",
+            len >> 20,
+            MAX_WHOLE_FILE_BYTES >> 20
+        ));
+    }
+    let mut text = String::new();
+    io::Read::read_to_string(&mut io::Read::take(f, MAX_WHOLE_FILE_BYTES), &mut text)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    Ok(text)
+}
+
+/// The project directory of a Gemini recording: its project temp dir's
+/// `.project_root` (newer Gemini CLI); `None` for older hash-named dirs.
+pub fn gemini_cwd(recording: &Path) -> Option<String> {
+    let root = gemini::project_root_file(recording)?;
+    let f = open_regular(&root).ok()?;
+    let mut text = String::new();
+    io::Read::read_to_string(&mut io::Read::take(f, 64 * 1024), &mut text).ok()?;
+    Some(text)
+}
+
+/// One of opencode's forms: its database, its older JSON tree (a
+/// directory) or an `opencode export` file. `since_ms` keeps only sessions
+/// updated at or after it. A database or tree that cannot be read as a
+/// whole is one skipped entry (line 0).
+pub fn parse_opencode(path: &Path, options: ParseOptions, since_ms: Option<i64>) -> (Parsed, u64) {
+    let label = path.display().to_string();
+    let mut parsed = Parsed::default();
+    let mut take = |s: SourceSession| parsed.sessions.push(s);
+    let result = if path.is_dir() {
+        opencode::read_storage(path, options, since_ms, &mut take).map(|skipped| (skipped, 0))
+    } else if is_sqlite(path) {
+        let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        opencode::read_database(path, options, since_ms, &mut take).map(|skipped| (skipped, bytes))
+    } else {
+        return match read_whole(path) {
+            Ok(text) => {
+                let bytes = text.len() as u64;
+                (opencode::parse_export(&label, &text, options), bytes)
+            }
+            Err(reason) => (whole_file_skipped(label, reason), 0),
+        };
+    };
+    match result {
+        Ok((skipped, bytes)) => {
+            parsed.skipped = skipped;
+            (parsed, bytes)
+        }
+        Err(e) => {
+            parsed.skipped.push(Skipped {
+                file: label,
+                line: 0,
+                reason: e.to_string(),
+            });
+            (parsed, 0)
+        }
+    }
+}
+
+/// Whether `path` is a regular file starting with SQLite's header.
+fn is_sqlite(path: &Path) -> bool {
+    let Ok(mut f) = open_regular(path) else { return false };
+    let mut head = [0u8; 16];
+    io::Read::read_exact(&mut f, &mut head).is_ok() && &head == SQLITE_MAGIC
 }
 
 /// Feeds every line of `reader` to `parser`, bounded by [`MAX_LINE_BYTES`].
