@@ -12,6 +12,7 @@ use tonic::{Response, Status};
 use super::errors::fail;
 use crate::activity::Activity;
 use crate::sources::aider::{self, FollowCtx, Follows};
+use crate::sources::follow::SourceFollows;
 use crate::store::{Outcome, ProjectPath, SessionName, Store, StoreError};
 
 /// Facts about the running daemon that `GetStatus` reports.
@@ -62,9 +63,11 @@ impl SessionsService {
         }
     }
 
-    /// Starts again the aider follows that ran when the daemon stopped.
+    /// Starts again the follows (aider's and other agents') that ran when
+    /// the daemon stopped.
     pub fn resume_follows(&self) {
         self.interop.follows.resume(&self.follow_ctx());
+        self.interop.source_follows.resume(&self.follow_ctx());
     }
 }
 
@@ -74,12 +77,15 @@ impl SessionsService {
 pub(super) struct Interop {
     pub(super) data_dir: PathBuf,
     pub(super) follows: Follows,
+    /// Follows of other agents' sessions (`FollowSource`).
+    pub(super) source_follows: SourceFollows,
 }
 
 impl Interop {
     pub(super) fn new(data_dir: PathBuf) -> Self {
         Interop {
             follows: Follows::new(data_dir.join(aider::STATE_FILE)),
+            source_follows: SourceFollows::default(),
             data_dir,
         }
     }

@@ -30,13 +30,14 @@ mod trash;
 use chronicle_proto::v1::{
     AddContextFilesRequest, AiderFollow, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
     DaemonStatus, DeleteMessagesRequest, DeleteSessionRequest, DeleteSessionResponse, Event, ExportBundleRequest,
-    ExportChunk, ExportImageRequest, ExportRequest, FollowAiderRequest, GetSessionRequest, GetStatusRequest,
-    GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ImportSourceProgress, ImportSourceRequest,
-    ListAiderFollowsRequest, ListAiderFollowsResponse, ListProjectsRequest, ListProjectsResponse, ListSessionsRequest,
-    ListSessionsResponse, ListTrashRequest, ListTrashResponse, LoadSessionRequest, MutationAck, OpenProjectRequest,
-    ProjectState, PurgeTrashRequest, PurgeTrashResponse, RemoveContextFilesRequest, RenameSessionRequest,
-    RestoreTrashRequest, SaveSessionRequest, SessionContent, SessionInfo, SetContextFilesRequest, UnfollowAiderRequest,
-    UnfollowAiderResponse, UpdateMessageRequest, WatchRequest, sessions_server::Sessions,
+    ExportChunk, ExportImageRequest, ExportRequest, FollowAiderRequest, FollowSourceRequest, GetSessionRequest,
+    GetStatusRequest, GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ImportSourceProgress,
+    ImportSourceRequest, ListAiderFollowsRequest, ListAiderFollowsResponse, ListProjectsRequest, ListProjectsResponse,
+    ListSessionsRequest, ListSessionsResponse, ListSourceFollowsRequest, ListSourceFollowsResponse, ListTrashRequest,
+    ListTrashResponse, LoadSessionRequest, MutationAck, OpenProjectRequest, ProjectState, PurgeTrashRequest,
+    PurgeTrashResponse, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, SaveSessionRequest,
+    SessionContent, SessionInfo, SetContextFilesRequest, SourceFollow, UnfollowAiderRequest, UnfollowAiderResponse,
+    UnfollowSourceRequest, UnfollowSourceResponse, UpdateMessageRequest, WatchRequest, sessions_server::Sessions,
 };
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -215,6 +216,24 @@ impl Sessions for SessionsService {
         request: Request<ListAiderFollowsRequest>,
     ) -> Result<Response<ListAiderFollowsResponse>, Status> {
         interop::list_aider_follows(self, request).await
+    }
+
+    async fn follow_source(&self, request: Request<FollowSourceRequest>) -> Result<Response<SourceFollow>, Status> {
+        sources::follow_source(self, request).await
+    }
+
+    async fn unfollow_source(
+        &self,
+        request: Request<UnfollowSourceRequest>,
+    ) -> Result<Response<UnfollowSourceResponse>, Status> {
+        sources::unfollow_source(self, request).await
+    }
+
+    async fn list_source_follows(
+        &self,
+        request: Request<ListSourceFollowsRequest>,
+    ) -> Result<Response<ListSourceFollowsResponse>, Status> {
+        sources::list_source_follows(self, request).await
     }
 
     async fn get_status(&self, request: Request<GetStatusRequest>) -> Result<Response<DaemonStatus>, Status> {

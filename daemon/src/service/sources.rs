@@ -4,12 +4,19 @@
 //! ([`crate::sources::import`]), each file's sessions are grouped by the
 //! project their working directory names (or the request's), and each
 //! group goes to the store as one job — the store decides what is new.
+//! `FollowSource` and friends: the follows run in
+//! [`crate::sources::follow`] (aider's in [`crate::sources::aider`], which
+//! these calls reach too, so one list shows every follow).
 
 use std::{collections::BTreeSet, path::PathBuf};
 
 use chronicle_client::paths;
-use chronicle_interop::sources::{Agent, LinkKind, ParseOptions, SourceSession, codex};
-use chronicle_proto::v1::{ImportSourceProgress, ImportSourceRequest, ImportSourceSummary, SkippedLine, SourceKind};
+use chronicle_interop::sources::{Agent, ParseOptions, SourceSession};
+use chronicle_proto::v1::{
+    AiderFollow, FollowSourceRequest, ImportSourceProgress, ImportSourceRequest, ImportSourceSummary,
+    ListSourceFollowsRequest, ListSourceFollowsResponse, SkippedLine, SourceFollow, SourceKind, UnfollowSourceRequest,
+    UnfollowSourceResponse,
+};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -17,7 +24,8 @@ use tonic::{Request, Response, Status};
 use super::context::{self, SessionsService};
 use super::errors::{fail, invalid, stream_failure};
 use crate::sources::import::{self, Found, ImportError};
-use crate::store::{Job, ProjectPath, SourceBatch, SourceCounts, Store, StoreError};
+use crate::sources::place;
+use crate::store::{FollowKey, Job, ProjectPath, SourceBatch, SourceCounts, Store, StoreError};
 
 const RPC: &str = "ImportSource";
 /// Progress messages buffered for a slow client.
@@ -147,16 +155,14 @@ async fn run(
             if session.title.is_none() {
                 session.title = found.titles.get(&session.source_session_id).cloned();
             }
-            if agent == Agent::Codex && session.parent.as_ref().is_some_and(|l| l.kind == LinkKind::Fork) {
-                drop_copy(store, session)?;
-            }
+            place::settle(store, session)?;
         }
         // One job per project the file's sessions go into.
         let mut groups: Vec<(ProjectPath, Vec<SourceSession>)> = Vec::new();
         for session in parsed.sessions {
             let target = match &project {
                 Some(p) => p.clone(),
-                None => match project_of(&session) {
+                None => match place::project_of(&session) {
                     Ok(p) => p,
                     Err(reason) => {
                         let skipped = chronicle_interop::sources::Skipped {
@@ -182,6 +188,7 @@ async fn run(
                     .run(Job::Sources(std::sync::Arc::new(SourceBatch {
                         project: target.clone(),
                         sessions,
+                        cursor: None,
                     })))
                     .await?;
                 outcome.sources.unwrap_or_default()
@@ -217,6 +224,7 @@ async fn run(
     summary.sessions_imported = counts.sessions_imported;
     summary.sessions_updated = counts.sessions_updated;
     summary.messages_imported = counts.messages_imported;
+    summary.messages_updated = counts.messages_updated;
     summary.projects = projects.into_iter().collect();
     let _ = tx
         .send(Ok(ImportSourceProgress {
@@ -231,33 +239,120 @@ async fn run(
     Ok(())
 }
 
-/// A Codex fork re-copies its parent's history: what an earlier import of
-/// the parent holds is dropped from the fork.
-fn drop_copy(store: &Store, session: &mut SourceSession) -> Result<(), StoreError> {
-    let Some(parent) = session.parent.as_ref().map(|l| l.parent_source_id.clone()) else {
-        return Ok(());
-    };
-    let parent_messages = store.source_messages(session.agent, &parent)?;
-    if !parent_messages.is_empty() {
-        codex::drop_copied_history(session, &parent_messages);
+/// The agent a follow request names; aider is told apart by the caller.
+fn follow_agent(rpc: &'static str, kind: i32) -> Result<Agent, Status> {
+    match SourceKind::try_from(kind) {
+        Ok(SourceKind::Claude) => Ok(Agent::Claude),
+        Ok(SourceKind::Codex) => Ok(Agent::Codex),
+        Ok(SourceKind::Opencode) => Ok(Agent::Opencode),
+        Ok(SourceKind::Gemini) => Ok(Agent::Gemini),
+        Ok(SourceKind::Aider) => Ok(Agent::Aider),
+        _ => Err(invalid(
+            rpc,
+            "source kind is unspecified — set kind to claude, codex, opencode, gemini or aider",
+        )),
     }
-    Ok(())
 }
 
-/// The project a source session's working directory names; the path as
-/// written when it does not exist here.
-fn project_of(session: &SourceSession) -> Result<ProjectPath, String> {
-    let no_project = || {
-        format!(
-            "session {} names no absolute working directory — import it with -C PROJECT",
-            session.source_id
-        )
+/// The follow's scope: one project, or (`all`) every session; exactly one.
+fn follow_scope(rpc: &'static str, project: &str, all: bool) -> Result<String, Status> {
+    match (project.is_empty(), all) {
+        (true, true) => Ok(String::new()),
+        (false, false) => Ok(context::project(rpc, project)?.as_str().to_owned()),
+        (true, false) => Err(invalid(rpc, "name the project to follow, or set all")),
+        (false, true) => Err(invalid(rpc, "project and all exclude each other — send one")),
+    }
+}
+
+fn aider_as_source(follow: AiderFollow) -> SourceFollow {
+    SourceFollow {
+        kind: SourceKind::Aider as i32,
+        project: follow.project,
+        all: false,
+        paths: vec![follow.path],
+        since_ms: follow.since_ms,
+        messages_imported: follow.messages_appended,
+        last_error: follow.last_error,
+        files: 1,
+    }
+}
+
+pub(super) async fn follow_source(
+    svc: &SessionsService,
+    request: Request<FollowSourceRequest>,
+) -> Result<Response<SourceFollow>, Status> {
+    const RPC: &str = "FollowSource";
+    let req = request.into_inner();
+    let agent = follow_agent(RPC, req.kind)?;
+    if agent == Agent::Aider {
+        if req.all || req.project.is_empty() {
+            return Err(invalid(RPC, "an aider follow is of one project — name it"));
+        }
+        let project = context::project(RPC, &req.project)?;
+        let follow = svc
+            .interop
+            .follows
+            .follow(&svc.follow_ctx(), &project, &req.aider_history, req.aider_catch_up)
+            .map_err(|e| fail(RPC, e))?;
+        return Ok(Response::new(aider_as_source(follow)));
+    }
+    if !req.aider_history.is_empty() || req.aider_catch_up {
+        return Err(invalid(
+            RPC,
+            "aider_history and aider_catch_up are for aider follows only",
+        ));
+    }
+    let scope = follow_scope(RPC, &req.project, req.all)?;
+    let mut roots = Vec::new();
+    for raw in &req.paths {
+        let path = PathBuf::from(raw);
+        if !path.is_absolute() {
+            return Err(invalid(RPC, format!("path {raw:?} is relative — send absolute paths")));
+        }
+        roots.push(path);
+    }
+    let follow = svc
+        .interop
+        .source_follows
+        .follow(&svc.follow_ctx(), FollowKey { agent, scope }, roots)
+        .await
+        .map_err(|e| fail(RPC, e))?;
+    Ok(Response::new(follow))
+}
+
+pub(super) async fn unfollow_source(
+    svc: &SessionsService,
+    request: Request<UnfollowSourceRequest>,
+) -> Result<Response<UnfollowSourceResponse>, Status> {
+    const RPC: &str = "UnfollowSource";
+    let req = request.into_inner();
+    let agent = follow_agent(RPC, req.kind)?;
+    let follow = if agent == Agent::Aider {
+        let project = context::project(RPC, &req.project)?;
+        svc.interop
+            .follows
+            .unfollow(&project)
+            .map_err(|e| fail(RPC, e))?
+            .map(aider_as_source)
+    } else {
+        let scope = follow_scope(RPC, &req.project, req.all)?;
+        svc.interop
+            .source_follows
+            .unfollow(&svc.follow_ctx(), &FollowKey { agent, scope })
+            .await
+            .map_err(|e| fail(RPC, e))?
     };
-    let cwd = session
-        .cwd
-        .as_deref()
-        .filter(|c| c.starts_with('/'))
-        .ok_or_else(no_project)?;
-    let dir = paths::project_of_dir(std::path::Path::new(cwd));
-    ProjectPath::new(&dir.to_string_lossy()).map_err(|_| no_project())
+    Ok(Response::new(UnfollowSourceResponse {
+        was_following: follow.is_some(),
+        follow,
+    }))
+}
+
+pub(super) async fn list_source_follows(
+    svc: &SessionsService,
+    _request: Request<ListSourceFollowsRequest>,
+) -> Result<Response<ListSourceFollowsResponse>, Status> {
+    let mut follows = svc.interop.source_follows.list();
+    follows.extend(svc.interop.follows.list().into_iter().map(aider_as_source));
+    Ok(Response::new(ListSourceFollowsResponse { follows }))
 }

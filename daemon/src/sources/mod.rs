@@ -6,4 +6,6 @@
 //! `chronicle_interop::sources`).
 
 pub mod aider;
+pub mod follow;
 pub mod import;
+pub mod place;

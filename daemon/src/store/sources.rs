@@ -9,11 +9,22 @@
 //! becomes a saved session named `<agent> <local start time> <title>`
 //! (suffixed when taken). A dry run answers the same question from a read
 //! snapshot and writes nothing.
+//!
+//! A message the store holds already whose source copy has since changed
+//! (Gemini CLI writes a tool call's record again with its result; Claude
+//! Code writes a reply's later blocks on later lines) is updated in place.
+//! A follow's cursor for the file a batch came from is written in the
+//! batch's transaction, so a crash loses neither the cursor nor what it
+//! read; the follows themselves are kept here too ([`set_follow`]).
 
-use std::collections::HashSet;
+use std::{
+    collections::HashMap,
+    hash::{DefaultHasher, Hash, Hasher},
+};
 
 use chronicle_interop::sources::{self as src, LinkKind, SourceSession, meta};
 use chronicle_proto::v1::{Event, EventKind, Message};
+use prost::Message as _;
 use redb::ReadableTable;
 
 use super::bundle::unique_name;
@@ -31,6 +42,24 @@ const TITLE_CHARS: usize = 60;
 pub struct SourceBatch {
     pub project: ProjectPath,
     pub sessions: Vec<SourceSession>,
+    /// A follow's cursor for the file, committed with the sessions.
+    pub cursor: Option<FileCursor>,
+}
+
+/// A follow: (agent, scope), the scope being a project path or empty
+/// for all of the agent's sessions.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FollowKey {
+    pub agent: src::Agent,
+    pub scope: String,
+}
+
+/// How far a follow has read one file; `state` is the follow's to define.
+#[derive(Clone, Debug)]
+pub struct FileCursor {
+    pub follow: FollowKey,
+    pub file: String,
+    pub state: Vec<u8>,
 }
 
 /// What an import did (or, dry, would do).
@@ -39,6 +68,8 @@ pub struct SourceCounts {
     pub sessions_imported: u32,
     pub sessions_updated: u32,
     pub messages_imported: u64,
+    /// Messages already imported whose source copy changed since.
+    pub messages_updated: u64,
 }
 
 impl SourceCounts {
@@ -46,31 +77,81 @@ impl SourceCounts {
         self.sessions_imported += other.sessions_imported;
         self.sessions_updated += other.sessions_updated;
         self.messages_imported += other.messages_imported;
+        self.messages_updated += other.messages_updated;
     }
 }
 
-/// The messages of `session` not yet in the store, given the source ids
-/// the store's copy holds (`None`: no copy yet).
-fn new_messages<'a>(session: &'a SourceSession, known: Option<&HashSet<String>>) -> Vec<&'a Message> {
-    session
-        .messages
-        .iter()
-        .filter(|m| match (known, m.metadata.get(meta::ID)) {
-            (Some(known), Some(id)) => !known.contains(id),
-            _ => true,
-        })
-        .collect()
+/// A message the store holds, by its source id: its id in the session and
+/// a digest of what a later copy may change.
+#[derive(Clone, Copy)]
+struct Known {
+    id: u64,
+    digest: u64,
+}
+
+/// What a later copy of a source message may say differently: its text,
+/// reasoning, tool call, usage and model (metadata and ids aside).
+fn digest(m: &Message) -> u64 {
+    let parts = Message {
+        content: m.content.clone(),
+        reasoning: m.reasoning.clone(),
+        tool: m.tool.clone(),
+        usage: m.usage,
+        model: m.model.clone(),
+        ..Message::default()
+    };
+    let mut h = DefaultHasher::new();
+    parts.encode_to_vec().hash(&mut h);
+    h.finish()
+}
+
+/// What `session` brings to the store's copy (`known`: the source ids it
+/// holds; `None`: no copy yet): the messages it lacks, and those it holds
+/// whose source copy changed (with their id there).
+fn changes<'a>(
+    session: &'a SourceSession,
+    known: Option<&HashMap<String, Known>>,
+    limits: &Limits,
+) -> (Vec<&'a Message>, Vec<(u64, Message)>) {
+    let mut new = Vec::new();
+    let mut changed = Vec::new();
+    for m in &session.messages {
+        match (known, m.metadata.get(meta::ID)) {
+            (Some(known), Some(id)) => {
+                if let Some(held) = known.get(id) {
+                    let mut fitted = m.clone();
+                    fit(&mut fitted, limits);
+                    if digest(&fitted) != held.digest {
+                        changed.push((held.id, fitted));
+                    }
+                } else {
+                    new.push(m);
+                }
+            }
+            _ => new.push(m),
+        }
+    }
+    (new, changed)
 }
 
 /// The source ids the messages of session `id` carry.
-fn known_ids(messages: &impl ReadableTable<(u64, u64), &'static [u8]>, id: u64) -> Result<HashSet<String>, StoreError> {
-    let mut known = HashSet::new();
+fn known_ids(
+    messages: &impl ReadableTable<(u64, u64), &'static [u8]>,
+    id: u64,
+) -> Result<HashMap<String, Known>, StoreError> {
+    let mut known = HashMap::new();
     for row in messages.range((id, 0)..=(id, u64::MAX))? {
         let (key, value) = row?;
         let n = key.value().1;
         let message: Message = records::decode(value.value(), || format!("message {n} of session {id}"))?;
         if let Some(source) = message.metadata.get(meta::ID) {
-            known.insert(source.clone());
+            known.insert(
+                source.clone(),
+                Known {
+                    id: n,
+                    digest: digest(&message),
+                },
+            );
         }
     }
     Ok(known)
@@ -99,10 +180,11 @@ impl Store {
             match earlier(&r.sources, &r.sessions, session)? {
                 Some(id) => {
                     let known = known_ids(&r.messages, id)?;
-                    let new = new_messages(session, Some(&known)).len() as u64;
-                    if new > 0 {
+                    let (new, changed) = changes(session, Some(&known), self.limits());
+                    if !new.is_empty() || !changed.is_empty() {
                         counts.sessions_updated += 1;
-                        counts.messages_imported += new;
+                        counts.messages_imported += new.len() as u64;
+                        counts.messages_updated += changed.len() as u64;
                     }
                 }
                 None => {
@@ -132,6 +214,84 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// Every follow of an agent's sessions: its key and its record.
+    pub fn source_follows(&self) -> Result<Vec<(FollowKey, Vec<u8>)>, StoreError> {
+        let r = self.read()?;
+        let mut out = Vec::new();
+        for row in r.source_follows.iter()? {
+            let (key, value) = row?;
+            let (agent, scope) = key.value();
+            // A follow of an agent this daemon does not know is left alone.
+            if let Some(agent) = src::Agent::parse(agent) {
+                out.push((
+                    FollowKey {
+                        agent,
+                        scope: scope.to_owned(),
+                    },
+                    value.value().to_vec(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A follow's cursors, by file.
+    pub fn source_cursors(&self, follow: &FollowKey) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+        let r = self.read()?;
+        let agent = follow.agent.as_str();
+        let scope = follow.scope.as_str();
+        let mut out = HashMap::new();
+        for row in r.source_cursors.range((agent, scope, "")..)? {
+            let (key, value) = row?;
+            let (a, s, file) = key.value();
+            if a != agent || s != scope {
+                break;
+            }
+            out.insert(file.to_owned(), value.value().to_vec());
+        }
+        Ok(out)
+    }
+}
+
+/// Writes a follow's cursor for one file.
+pub fn put_cursor(t: &mut WriteTables<'_>, cursor: &FileCursor) -> Result<Outcome, StoreError> {
+    t.source_cursors.insert(
+        (
+            cursor.follow.agent.as_str(),
+            cursor.follow.scope.as_str(),
+            cursor.file.as_str(),
+        ),
+        cursor.state.as_slice(),
+    )?;
+    Ok(Outcome::default())
+}
+
+/// Records a follow (`Some`), or forgets it and its cursors (`None`).
+pub fn set_follow(t: &mut WriteTables<'_>, key: &FollowKey, record: Option<&[u8]>) -> Result<Outcome, StoreError> {
+    let agent = key.agent.as_str();
+    let scope = key.scope.as_str();
+    match record {
+        Some(bytes) => {
+            t.source_follows.insert((agent, scope), bytes)?;
+        }
+        None => {
+            t.source_follows.remove((agent, scope))?;
+            let files: Vec<String> = t
+                .source_cursors
+                .range((agent, scope, "")..)?
+                .map_while(|row| {
+                    let (k, _) = row.ok()?;
+                    let (a, s, file) = k.value();
+                    (a == agent && s == scope).then(|| file.to_owned())
+                })
+                .collect();
+            for file in files {
+                t.source_cursors.remove((agent, scope, file.as_str()))?;
+            }
+        }
+    }
+    Ok(Outcome::default())
 }
 
 /// Applies a batch inside the writer's transaction. Nothing in it is
@@ -144,7 +304,17 @@ pub fn apply(
     limits: &Limits,
     events: &mut Vec<Event>,
 ) -> Result<Outcome, StoreError> {
+    if let Some(cursor) = &batch.cursor {
+        put_cursor(t, cursor)?;
+    }
     let mut counts = SourceCounts::default();
+    if batch.sessions.is_empty() {
+        // Only a cursor: no project is touched (or registered).
+        return Ok(Outcome {
+            sources: Some(counts),
+            ..Outcome::default()
+        });
+    }
     let mut changed: Vec<String> = Vec::new();
     let project = batch.project.as_str();
     let mut ctx = ProjectCtx::load(t, project, now)?;
@@ -168,10 +338,24 @@ pub fn apply(
                 (id, record, None, true)
             }
         };
-        let new = new_messages(session, known.as_ref());
-        if new.is_empty() {
+        let (new, updates) = changes(session, known.as_ref(), limits);
+        if new.is_empty() && updates.is_empty() {
             continue;
         }
+        for (message_id, fresh_copy) in &updates {
+            let Some(mut held) = t.message(id, *message_id)? else {
+                continue;
+            };
+            records::add_usage(&mut record.usage, held.usage.as_ref(), -1);
+            held.content = fresh_copy.content.clone();
+            held.reasoning = fresh_copy.reasoning.clone();
+            held.tool = fresh_copy.tool.clone();
+            held.usage = fresh_copy.usage;
+            held.model = fresh_copy.model.clone();
+            records::add_usage(&mut record.usage, held.usage.as_ref(), 1);
+            t.put_message(id, &held)?;
+        }
+        counts.messages_updated += updates.len() as u64;
         for (i, message) in new.iter().enumerate() {
             let mut message = (*message).clone();
             message.id = record.next_message_id;

@@ -108,6 +108,14 @@ pub enum Job {
     Import(std::sync::Arc<super::bundle::ImportJob>),
     /// Another agent's sessions, all going into one project (see `sources`).
     Sources(std::sync::Arc<super::sources::SourceBatch>),
+    /// Records a follow of an agent's sessions (`Some`), or forgets it and
+    /// its cursors (`None`).
+    SourceFollow {
+        key: super::sources::FollowKey,
+        record: Option<Vec<u8>>,
+    },
+    /// A follow's cursor for a file that brought nothing for the store.
+    SourceCursor(super::sources::FileCursor),
 }
 
 /// What a successful job reports back.
@@ -166,6 +174,8 @@ pub fn apply(
         Job::PurgeTrash { id, older_than_ms } => purge_trash(t, *id, *older_than_ms, now, events),
         Job::Import(job) => super::bundle::import(t, job, now, events),
         Job::Sources(batch) => super::sources::apply(t, batch, now, limits, events),
+        Job::SourceFollow { key, record } => super::sources::set_follow(t, key, record.as_deref()),
+        Job::SourceCursor(cursor) => super::sources::put_cursor(t, cursor),
     }
 }
 
