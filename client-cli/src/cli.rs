@@ -145,10 +145,13 @@ pub enum Command {
     /// working directory names (or of -C PATH). Importing again adds only
     /// what is new; bad lines are skipped and reported.
     Import(ImportArgs),
-    /// Follow another tool's chat history into the working session
+    /// Follow another agent's sessions as it writes them
     ///
-    /// The daemon keeps following (across its restarts) until `--stop`.
-    /// Without a tool, lists what is followed.
+    /// Claude Code, Codex CLI, opencode and Gemini CLI sessions become (and
+    /// stay) saved sessions, as `chronicle import` makes them; aider's chat
+    /// history is appended to the working session. The daemon keeps
+    /// following (across its restarts) until `--stop`. Without an agent,
+    /// lists what is followed.
     Follow {
         #[command(subcommand)]
         command: Option<FollowCommand>,
@@ -435,8 +438,34 @@ pub enum ImportCommand {
     },
 }
 
+/// Which sessions of an agent to follow, and where its files are.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// Follow the sessions run in this project [default: -C, else the
+    /// current project]
+    pub project: Option<PathBuf>,
+    /// Follow every session of the agent, each into its own project
+    #[arg(long, conflicts_with = "project")]
+    pub all: bool,
+    /// A directory (or file) to watch instead of the agent's own location;
+    /// repeatable
+    #[arg(long = "path", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Stop following
+    #[arg(long, conflicts_with = "paths")]
+    pub stop: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum FollowCommand {
+    /// Claude Code's transcripts (~/.claude/projects, or $CLAUDE_CONFIG_DIR)
+    Claude(FollowArgs),
+    /// Codex CLI's rollouts (~/.codex/sessions, or under $CODEX_HOME)
+    Codex(FollowArgs),
+    /// opencode's database ($XDG_DATA_HOME/opencode or ~/.local/share/opencode)
+    Opencode(FollowArgs),
+    /// Gemini CLI's recordings (~/.gemini/tmp)
+    Gemini(FollowArgs),
     /// aider's .aider.chat.history.md: what aider writes is appended to
     /// the working session as it happens
     Aider {

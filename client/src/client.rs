@@ -10,13 +10,13 @@ use std::{
 use chronicle_proto::v1::{
     AddContextFilesRequest, AiderFollow, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
     ContextFile, DaemonStatus, DeleteMessagesRequest, DeleteSessionRequest, Event, ExportBundleRequest, ExportChunk,
-    ExportImageRequest, ExportRequest, FollowAiderRequest, GetSessionRequest, GetStatusRequest,
+    ExportImageRequest, ExportRequest, FollowAiderRequest, FollowSourceRequest, GetSessionRequest, GetStatusRequest,
     GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ImportSourceProgress, ImportSourceRequest,
-    ImportSourceSummary, ListAiderFollowsRequest, ListProjectsRequest, ListSessionsRequest, ListTrashRequest,
-    LoadSessionRequest, Message, MutationAck, OpenProjectRequest, ProjectState, PurgeTrashRequest,
+    ImportSourceSummary, ListAiderFollowsRequest, ListProjectsRequest, ListSessionsRequest, ListSourceFollowsRequest,
+    ListTrashRequest, LoadSessionRequest, Message, MutationAck, OpenProjectRequest, ProjectState, PurgeTrashRequest,
     RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, SaveMode, SaveSessionRequest, SessionContent,
-    SessionInfo, SetContextFilesRequest, StartMode, TrashEntry, UnfollowAiderRequest, UnfollowAiderResponse,
-    UpdateMessageRequest, WatchRequest,
+    SessionInfo, SetContextFilesRequest, SourceFollow, StartMode, TrashEntry, UnfollowAiderRequest,
+    UnfollowAiderResponse, UnfollowSourceRequest, UnfollowSourceResponse, UpdateMessageRequest, WatchRequest,
 };
 use tonic::{Response, Streaming, transport::Channel};
 
@@ -378,6 +378,22 @@ impl Client {
     pub async fn aider_follows(&self) -> Result<Vec<AiderFollow>, Error> {
         Ok(self
             .take(self.stub().list_aider_follows(ListAiderFollowsRequest {}).await?)
+            .follows)
+    }
+
+    /// Starts following an agent's sessions (aider's too).
+    pub async fn follow_source(&self, request: FollowSourceRequest) -> Result<SourceFollow, Error> {
+        Ok(self.take(self.stub().follow_source(request).await?))
+    }
+
+    pub async fn unfollow_source(&self, request: UnfollowSourceRequest) -> Result<UnfollowSourceResponse, Error> {
+        Ok(self.take(self.stub().unfollow_source(request).await?))
+    }
+
+    /// Every follow, aider's included.
+    pub async fn source_follows(&self) -> Result<Vec<SourceFollow>, Error> {
+        Ok(self
+            .take(self.stub().list_source_follows(ListSourceFollowsRequest {}).await?)
             .follows)
     }
 

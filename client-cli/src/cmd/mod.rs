@@ -17,9 +17,10 @@ pub mod sources;
 pub mod trash;
 pub mod watch;
 
+use chronicle_client::v1::SourceKind;
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, FollowCommand};
 use crate::ctx::{Ctx, Out};
 
 /// Runs one parsed command.
@@ -45,7 +46,33 @@ pub async fn run(ctx: &Ctx, command: Command, out: &mut Out<'_>) -> anyhow::Resu
         Command::Backup(args) => backup::backup(ctx, args, out).await,
         Command::Restore(args) => backup::restore(ctx, args, out).await,
         Command::Import(args) => import(ctx, args, out).await,
-        Command::Follow { command, json } => aider::follow(ctx, command, json, out).await,
+        Command::Follow { command: None, json } => sources::list_follows(ctx, json, out).await,
+        Command::Follow {
+            command:
+                Some(FollowCommand::Aider {
+                    project,
+                    history,
+                    catch_up,
+                    stop,
+                }),
+            ..
+        } => aider::follow(ctx, project, history, catch_up, stop, out).await,
+        Command::Follow {
+            command: Some(FollowCommand::Claude(a)),
+            ..
+        } => sources::follow(ctx, "claude", SourceKind::Claude, a, out).await,
+        Command::Follow {
+            command: Some(FollowCommand::Codex(a)),
+            ..
+        } => sources::follow(ctx, "codex", SourceKind::Codex, a, out).await,
+        Command::Follow {
+            command: Some(FollowCommand::Opencode(a)),
+            ..
+        } => sources::follow(ctx, "opencode", SourceKind::Opencode, a, out).await,
+        Command::Follow {
+            command: Some(FollowCommand::Gemini(a)),
+            ..
+        } => sources::follow(ctx, "gemini", SourceKind::Gemini, a, out).await,
         Command::Service(command) => service::run(ctx, command, out).await,
         Command::Doctor => doctor::run(ctx, out).await,
         Command::Completions { shell } => {

@@ -1,4 +1,5 @@
-//! `import claude|codex|opencode|gemini [PATH...]` and `import --discover`:
+//! `import claude|codex|opencode|gemini [PATH...]`, `import --discover`,
+//! and `follow` (every agent's follows, listed and started here):
 //! the daemon reads the agent's files (`ImportSource`) and this command
 //! names them, shows progress on a terminal, and says what happened.
 //! Paths are resolved here (relative to the current directory) and the
@@ -10,13 +11,14 @@ use std::{
     path::PathBuf,
 };
 
+use anyhow::Context as _;
 use chronicle_client::{
     paths,
-    v1::{ImportSourceRequest, ImportSourceSummary, SourceKind},
+    v1::{FollowSourceRequest, ImportSourceRequest, ImportSourceSummary, SourceKind, UnfollowSourceRequest},
 };
 use serde_json::json;
 
-use crate::cli::SourceArgs;
+use crate::cli::{FollowArgs, SourceArgs};
 use crate::ctx::{Ctx, Out};
 use crate::error::Failure;
 use crate::output::{self, count};
@@ -212,5 +214,139 @@ pub async fn discover(ctx: &Ctx, json_out: bool, out: &mut Out<'_>) -> anyhow::R
         ctx.style,
     )?;
     writeln!(out, "Import with `chronicle import AGENT`.")?;
+    Ok(())
+}
+
+/// `chronicle follow claude|codex|opencode|gemini [--all | PROJECT]`, and
+/// `--stop`.
+pub async fn follow(
+    ctx: &Ctx,
+    agent: &str,
+    kind: SourceKind,
+    args: FollowArgs,
+    out: &mut Out<'_>,
+) -> anyhow::Result<()> {
+    let client = ctx.client().await?;
+    let project = if args.all {
+        String::new()
+    } else {
+        paths::resolve_project(args.project.as_deref().or(ctx.project_flag.as_deref()))
+            .context("cannot read the current directory")?
+    };
+    let scope = if args.all {
+        format!("every {agent} session")
+    } else {
+        format!("the {agent} sessions of {project}")
+    };
+    if args.stop {
+        let response = client
+            .unfollow_source(UnfollowSourceRequest {
+                kind: kind as i32,
+                project,
+                all: args.all,
+            })
+            .await?;
+        match response.follow {
+            Some(f) => writeln!(
+                out,
+                "Stopped following {scope} ({} imported since the daemon started; the sessions stay)",
+                count(f.messages_imported, "message")
+            )?,
+            None => writeln!(out, "{scope} were not being followed")?,
+        }
+        return Ok(());
+    }
+    let cwd = std::env::current_dir()?;
+    let watched: Vec<String> = if args.paths.is_empty() {
+        paths::agent_session_dirs(agent)
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect()
+    } else {
+        args.paths
+            .iter()
+            .map(|p| paths::absolute(&cwd, p).to_string_lossy().into_owned())
+            .collect()
+    };
+    if watched.is_empty() {
+        return Err(Failure::usage(format!(
+            "no default location for {agent} sessions (HOME is not set) — name one with --path DIR"
+        ))
+        .into());
+    }
+    let follow = client
+        .follow_source(FollowSourceRequest {
+            kind: kind as i32,
+            project,
+            all: args.all,
+            paths: watched,
+            ..FollowSourceRequest::default()
+        })
+        .await?;
+    writeln!(
+        out,
+        "Following {scope} in {}: each becomes a saved session and keeps up as {agent} writes — stop with `chronicle follow {agent}{} --stop`",
+        follow.paths.join(", "),
+        if args.all { " --all" } else { "" }
+    )?;
+    Ok(())
+}
+
+fn kind_name(kind: i32) -> &'static str {
+    match SourceKind::try_from(kind) {
+        Ok(SourceKind::Claude) => "claude",
+        Ok(SourceKind::Codex) => "codex",
+        Ok(SourceKind::Opencode) => "opencode",
+        Ok(SourceKind::Gemini) => "gemini",
+        Ok(SourceKind::Aider) => "aider",
+        _ => "unknown",
+    }
+}
+
+/// `chronicle follow`: every follow, aider's included.
+pub async fn list_follows(ctx: &Ctx, json_out: bool, out: &mut Out<'_>) -> anyhow::Result<()> {
+    let client = ctx.client().await?;
+    let follows = client.source_follows().await?;
+    if json_out {
+        let list: Vec<_> = follows
+            .iter()
+            .map(|f| {
+                json!({"agent": kind_name(f.kind), "project": f.project, "all": f.all, "paths": f.paths,
+                       "since": output::iso_time(f.since_ms), "imported": f.messages_imported,
+                       "files": f.files, "error": f.last_error})
+            })
+            .collect();
+        return Ok(output::print_json(out, &json!(list))?);
+    }
+    if follows.is_empty() {
+        writeln!(
+            out,
+            "Nothing is followed — start with `chronicle follow claude|codex|opencode|gemini|aider`"
+        )?;
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = follows
+        .iter()
+        .map(|f| {
+            let watching = f.paths.join(", ");
+            vec![
+                kind_name(f.kind).to_owned(),
+                if f.all { "(all)".to_owned() } else { f.project.clone() },
+                output::relative_time(f.since_ms),
+                f.messages_imported.to_string(),
+                if f.last_error.is_empty() {
+                    watching
+                } else {
+                    format!("{watching} ({})", f.last_error)
+                },
+            ]
+        })
+        .collect();
+    output::table(
+        out,
+        &["AGENT", "PROJECT", "SINCE", "IMPORTED", "WATCHING"],
+        &rows,
+        ctx.style,
+    )?;
     Ok(())
 }

@@ -180,6 +180,26 @@ class SessionsStub(object):
                 request_serializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsRequest.SerializeToString,
                 response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsResponse.FromString,
                 _registered_method=True)
+        self.ImportSource = channel.unary_stream(
+                '/chronicle.v1.Sessions/ImportSource',
+                request_serializer=chronicle_dot_v1_dot_chronicle__pb2.ImportSourceRequest.SerializeToString,
+                response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ImportSourceProgress.FromString,
+                _registered_method=True)
+        self.FollowSource = channel.unary_unary(
+                '/chronicle.v1.Sessions/FollowSource',
+                request_serializer=chronicle_dot_v1_dot_chronicle__pb2.FollowSourceRequest.SerializeToString,
+                response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.SourceFollow.FromString,
+                _registered_method=True)
+        self.UnfollowSource = channel.unary_unary(
+                '/chronicle.v1.Sessions/UnfollowSource',
+                request_serializer=chronicle_dot_v1_dot_chronicle__pb2.UnfollowSourceRequest.SerializeToString,
+                response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.UnfollowSourceResponse.FromString,
+                _registered_method=True)
+        self.ListSourceFollows = channel.unary_unary(
+                '/chronicle.v1.Sessions/ListSourceFollows',
+                request_serializer=chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsRequest.SerializeToString,
+                response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsResponse.FromString,
+                _registered_method=True)
 
 
 class SessionsServicer(object):
@@ -412,6 +432,46 @@ class SessionsServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportSource(self, request, context):
+        """Imports another agent's sessions from its files (the daemon reads
+        them): each source session becomes a saved session of the project its
+        working directory names (or of `project`). Idempotent: the source's ids
+        are kept in message metadata, and importing again adds only what is
+        new. Bad lines are skipped and reported, never fatal. Streams progress
+        after each file; the last message carries `done`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FollowSource(self, request, context):
+        """Follows an agent's sessions: the daemon imports them as ImportSource
+        does, then keeps importing what the agent writes (a change is read
+        within a second), including new session files; its copies stay when
+        the agent deletes or rotates its files. One follow per (kind, scope):
+        following again replaces it. Follows survive daemon restarts and
+        catch up on what was written meanwhile; each file's cursor is
+        committed in the transaction that stores what it read. kind = AIDER
+        is FollowAider (project required; aider's history goes into the
+        working session).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnfollowSource(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSourceFollows(self, request, context):
+        """Every follow, aider's included.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -559,6 +619,26 @@ def add_SessionsServicer_to_server(servicer, server):
                     servicer.ListAiderFollows,
                     request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsRequest.FromString,
                     response_serializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsResponse.SerializeToString,
+            ),
+            'ImportSource': grpc.unary_stream_rpc_method_handler(
+                    servicer.ImportSource,
+                    request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ImportSourceRequest.FromString,
+                    response_serializer=chronicle_dot_v1_dot_chronicle__pb2.ImportSourceProgress.SerializeToString,
+            ),
+            'FollowSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.FollowSource,
+                    request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.FollowSourceRequest.FromString,
+                    response_serializer=chronicle_dot_v1_dot_chronicle__pb2.SourceFollow.SerializeToString,
+            ),
+            'UnfollowSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnfollowSource,
+                    request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.UnfollowSourceRequest.FromString,
+                    response_serializer=chronicle_dot_v1_dot_chronicle__pb2.UnfollowSourceResponse.SerializeToString,
+            ),
+            'ListSourceFollows': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSourceFollows,
+                    request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsRequest.FromString,
+                    response_serializer=chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1345,6 +1425,114 @@ class Sessions(object):
             '/chronicle.v1.Sessions/ListAiderFollows',
             chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsRequest.SerializeToString,
             chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/chronicle.v1.Sessions/ImportSource',
+            chronicle_dot_v1_dot_chronicle__pb2.ImportSourceRequest.SerializeToString,
+            chronicle_dot_v1_dot_chronicle__pb2.ImportSourceProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FollowSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.Sessions/FollowSource',
+            chronicle_dot_v1_dot_chronicle__pb2.FollowSourceRequest.SerializeToString,
+            chronicle_dot_v1_dot_chronicle__pb2.SourceFollow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnfollowSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.Sessions/UnfollowSource',
+            chronicle_dot_v1_dot_chronicle__pb2.UnfollowSourceRequest.SerializeToString,
+            chronicle_dot_v1_dot_chronicle__pb2.UnfollowSourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSourceFollows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.Sessions/ListSourceFollows',
+            chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsRequest.SerializeToString,
+            chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsResponse.FromString,
             options,
             channel_credentials,
             insecure,
