@@ -203,3 +203,59 @@ async fn a_follow_whose_daemon_is_killed_again_and_again_imports_every_line_exac
     let expected: Vec<String> = (0..LINES).map(|n| format!("line {n}")).collect();
     assert_eq!(texts, expected, "every line once, in order");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gemini_follow_updates_a_tool_call_when_gemini_writes_its_result() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let project = sandbox.project("weather");
+    fs::create_dir_all(project.join(".git")).expect("git dir");
+    let tmp = sandbox.project("gemini-tmp");
+    fs::create_dir_all(tmp.join("weather/chats")).expect("chats");
+    fs::write(tmp.join("weather/.project_root"), path_str(&project)).expect("project root");
+    let file = tmp.join("weather/chats/session-2026-03-20T10-00-cc33dd44.jsonl");
+    append(
+        &file,
+        r#"{"sessionId":"cc33dd44-0000-4000-8000-000000000001","projectHash":"weather","startTime":"2026-03-20T10:00:00.000Z","kind":"main"}"#,
+    );
+    append(
+        &file,
+        r#"{"id":"u1","timestamp":"2026-03-20T10:00:01.000Z","type":"user","content":[{"text":"Read the cache config"}]}"#,
+    );
+    let project_arg = path_str(&project);
+    sandbox
+        .chronicle(&project, &["follow", "gemini", "--path", &path_str(&tmp)])
+        .ok();
+    wait_for(&mut client, &project_arg, "the prompt", |s| s.len() == 1 && s[0].1 == 1).await;
+
+    // The call starts, then Gemini writes its record again with the result.
+    append(
+        &file,
+        r#"{"id":"g1","timestamp":"2026-03-20T10:00:03.000Z","type":"gemini","content":"","toolCalls":[{"id":"read-1","name":"read_file","args":{"absolute_path":"/w/cache.ts"},"status":"executing"}],"model":"gemini-2.5-pro"}"#,
+    );
+    let now = wait_for(&mut client, &project_arg, "the running call", |s| {
+        s.len() == 1 && s[0].1 == 2
+    })
+    .await;
+    append(
+        &file,
+        r#"{"id":"g1","timestamp":"2026-03-20T10:00:03.000Z","type":"gemini","content":"","toolCalls":[{"id":"read-1","name":"read_file","args":{"absolute_path":"/w/cache.ts"},"result":[{"functionResponse":{"id":"read-1","name":"read_file","response":{"output":"TTL_HOURS = 24"}}}],"status":"success"}],"model":"gemini-2.5-pro"}"#,
+    );
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let content = saved(&mut client, &project_arg, &now[0].0).await;
+        let result = content
+            .messages
+            .iter()
+            .find_map(|m| m.tool.as_ref())
+            .map(|t| t.result_json.clone())
+            .unwrap_or_default();
+        if result == "TTL_HOURS = 24" {
+            assert_eq!(content.messages.len(), 2, "updated, not added");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the result never arrived: {result:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

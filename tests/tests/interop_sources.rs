@@ -436,7 +436,8 @@ async fn gemini_recordings_import_into_the_project_root_they_name_and_again_only
     assert_eq!(found["opencode"]["locations"], serde_json::json!([]), "{found}");
     assert_eq!(found["claude"]["sessions"], 0, "{found}");
 
-    // Gemini finishes the line it was writing and adds its reply.
+    // Gemini finishes the line it was writing, adds its reply, and writes
+    // the answer's record again, corrected: that one is updated in place.
     let mut out = fs::OpenOptions::new().append(true).open(&file).expect("open");
     writeln!(
         out,
@@ -444,11 +445,16 @@ async fn gemini_recordings_import_into_the_project_root_they_name_and_again_only
     )
     .expect("append");
     out.write_all(concat!(r#"{"id":"g4","timestamp":"2026-03-20T10:01:02.000Z","type":"gemini","content":"Done: TTL_HOURS = 1.","model":"gemini-2.5-pro"}"#, "\n").as_bytes()).expect("append");
+    out.write_all(concat!(r#"{"id":"g2","timestamp":"2026-03-20T10:00:05.000Z","type":"gemini","content":"The cache keeps entries for 24 hours (TTL_HOURS).","tokens":{"input":500,"output":14,"cached":400,"thoughts":3,"tool":0,"total":517},"model":"gemini-2.5-pro"}"#, "\n").as_bytes()).expect("append");
     drop(out);
     let later = json(sandbox.chronicle(&cwd, &["import", "gemini", &path_str(&tmp), "--json"]));
     assert_eq!(
-        (later["sessions_updated"].as_u64(), later["messages_imported"].as_u64()),
-        (Some(1), Some(2)),
+        (
+            later["sessions_updated"].as_u64(),
+            later["messages_imported"].as_u64(),
+            later["messages_updated"].as_u64()
+        ),
+        (Some(1), Some(2), Some(1)),
         "{later}"
     );
     let content = saved(&mut client, &path_str(&project), &listed[0].name).await;
@@ -460,4 +466,11 @@ async fn gemini_recordings_import_into_the_project_root_they_name_and_again_only
         .map(|m| m.content.as_str())
         .collect();
     assert_eq!(tail, ["Done: TTL_HOURS = 1.", "Lower it to 1."]);
+    let corrected = content
+        .messages
+        .iter()
+        .find(|m| m.metadata.get("source.id").map(String::as_str) == Some("g2"))
+        .expect("the answer");
+    assert_eq!(corrected.content, "The cache keeps entries for 24 hours (TTL_HOURS).");
+    assert_eq!(corrected.usage.as_ref().map(|u| u.received_tokens), Some(17));
 }

@@ -104,7 +104,7 @@ fn claude_project(dir: &Path, cwd: &str, total: u64) -> anyhow::Result<u64> {
         while in_file < 8 * MIB && written + in_file < total {
             let ts = format!("2026-03-01T{:02}:{:02}:{:02}Z", n / 3600 % 24, n / 60 % 60, n % 60);
             let uuid = format!("{sid}-{n}");
-            let line = if n % 3 == 0 {
+            let line = if n.is_multiple_of(3) {
                 json!({"type": "user", "uuid": uuid, "parentUuid": parent, "sessionId": sid, "cwd": cwd,
                     "version": "2.1.0", "gitBranch": "main", "timestamp": ts,
                     "message": {"role": "user", "content": prose(n)}})
@@ -208,13 +208,7 @@ struct ImportFigures {
     messages: u64,
 }
 
-async fn import(
-    root: &Path,
-    name: &str,
-    kind: SourceKind,
-    source: &Path,
-    bytes: u64,
-) -> anyhow::Result<ImportFigures> {
+async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes: u64) -> anyhow::Result<ImportFigures> {
     let files = files_under(source)?;
     let baseline_seconds = parse_baseline(&files)?;
     let data = root.join(format!("data-{name}"));
@@ -329,12 +323,21 @@ async fn main() -> anyhow::Result<()> {
 
     eprintln!("importing…");
     let claude = import(root, "claude", SourceKind::Claude, &claude_dir, claude_bytes).await?;
-    let codex = import(root, "codex", SourceKind::Codex, &codex_file.parent().context("dir")?.to_path_buf(), codex_bytes).await?;
+    let codex = import(
+        root,
+        "codex",
+        SourceKind::Codex,
+        codex_file.parent().context("dir")?,
+        codex_bytes,
+    )
+    .await?;
     eprintln!("following…");
     let samples = if quick { 40 } else { 200 };
     let latencies = follow_latency(root, samples).await?;
 
-    println!("| import | MB | messages | seconds | MB/s | baseline MB/s (serde_json parse, in-process) | ratio | daemon peak RSS MiB |");
+    println!(
+        "| import | MB | messages | seconds | MB/s | baseline MB/s (serde_json parse, in-process) | ratio | daemon peak RSS MiB |"
+    );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (name, f) in [("Claude Code project", &claude), ("Codex rollout (one file)", &codex)] {
         let rate = f.mb / f.seconds;

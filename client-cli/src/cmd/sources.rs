@@ -101,6 +101,13 @@ pub async fn import(
         count(summary.files_read.into(), "file"),
         output::size(summary.bytes_read),
     )?;
+    if summary.messages_updated > 0 {
+        writeln!(
+            out,
+            "Updated {} whose source changed since (a tool result or usage written later).",
+            count(summary.messages_updated, "message")
+        )?;
+    }
     if !summary.skipped.is_empty() {
         writeln!(
             out,
@@ -126,6 +133,7 @@ pub fn summary_json(s: &ImportSourceSummary) -> serde_json::Value {
         "sessions_imported": s.sessions_imported,
         "sessions_updated": s.sessions_updated,
         "messages_imported": s.messages_imported,
+        "messages_updated": s.messages_updated,
         "skipped": s.skipped.iter().map(|k| json!({"file": k.file, "line": k.line, "reason": k.reason})).collect::<Vec<_>>(),
         "projects": s.projects,
         "dry_run": s.dry_run,
