@@ -145,13 +145,19 @@ pub enum Command {
     /// goes into -C/--project P when given. A saved name that is taken gets
     /// a suffix, and the output says so.
     Restore(RestoreArgs),
-    /// Import chat history from another tool
-    #[command(subcommand)]
-    Import(ImportCommand),
-    /// Follow another tool's chat history into the working session
+    /// Import another agent's sessions (Claude Code, Codex CLI, opencode, Gemini CLI, aider)
     ///
-    /// The daemon keeps following (across its restarts) until `--stop`.
-    /// Without a tool, lists what is followed.
+    /// Each source session becomes a saved session of the project its
+    /// working directory names (or of -C PATH). Importing again adds only
+    /// what is new; bad lines are skipped and reported.
+    Import(ImportArgs),
+    /// Follow another agent's sessions as it writes them
+    ///
+    /// Claude Code, Codex CLI, opencode and Gemini CLI sessions become (and
+    /// stay) saved sessions, as `chronicle import` makes them; aider's chat
+    /// history is appended to the working session. The daemon keeps
+    /// following (across its restarts) until `--stop`. Without an agent,
+    /// lists what is followed.
     Follow {
         #[command(subcommand)]
         command: Option<FollowCommand>,
@@ -423,8 +429,48 @@ pub struct RestoreArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub command: Option<ImportCommand>,
+    /// What each agent has on this machine, and what is not yet in Chronicle
+    #[arg(long)]
+    pub discover: bool,
+    /// One JSON document on stdout, for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where to import from and how.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Files or directories (searched recursively) [default: the agent's
+    /// own location]
+    pub paths: Vec<PathBuf>,
+    /// Make the newest session the working session (aider only)
+    #[arg(long)]
+    pub working: bool,
+    /// Count what would be imported; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// One JSON document on stdout, for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
+    /// Claude Code: ~/.claude/projects (or $CLAUDE_CONFIG_DIR/projects)
+    Claude(SourceArgs),
+    /// Codex CLI: ~/.codex/sessions and archived_sessions (or under $CODEX_HOME)
+    Codex(SourceArgs),
+    /// opencode: opencode.db and the older storage/ tree in
+    /// $XDG_DATA_HOME/opencode (or ~/.local/share/opencode); also files
+    /// `opencode export` wrote
+    Opencode(SourceArgs),
+    /// Gemini CLI: ~/.gemini/tmp/<project>/chats/session-*.jsonl (and .json)
+    Gemini(SourceArgs),
     /// aider's chat history: each run becomes a saved session named after
     /// its start time
     Aider {
@@ -437,8 +483,34 @@ pub enum ImportCommand {
     },
 }
 
+/// Which sessions of an agent to follow, and where its files are.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// Follow the sessions run in this project [default: -C, else the
+    /// current project]
+    pub project: Option<PathBuf>,
+    /// Follow every session of the agent, each into its own project
+    #[arg(long, conflicts_with = "project")]
+    pub all: bool,
+    /// A directory (or file) to watch instead of the agent's own location;
+    /// repeatable
+    #[arg(long = "path", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Stop following
+    #[arg(long, conflicts_with = "paths")]
+    pub stop: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum FollowCommand {
+    /// Claude Code's transcripts (~/.claude/projects, or $CLAUDE_CONFIG_DIR)
+    Claude(FollowArgs),
+    /// Codex CLI's rollouts (~/.codex/sessions, or under $CODEX_HOME)
+    Codex(FollowArgs),
+    /// opencode's database ($XDG_DATA_HOME/opencode or ~/.local/share/opencode)
+    Opencode(FollowArgs),
+    /// Gemini CLI's recordings (~/.gemini/tmp)
+    Gemini(FollowArgs),
     /// aider's .aider.chat.history.md: what aider writes is appended to
     /// the working session as it happens
     Aider {

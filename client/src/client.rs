@@ -10,12 +10,14 @@ use std::{
 use chronicle_proto::v1::{
     AddContextFilesRequest, AiderFollow, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
     ContextFile, DaemonStatus, DeleteMessagesRequest, DeleteSessionRequest, Event, ExportBundleRequest, ExportChunk,
-    ExportImageRequest, ExportRequest, FollowAiderRequest, ForkSessionRequest, GetSessionRequest, GetStatusRequest,
-    GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ListAiderFollowsRequest, ListProjectsRequest,
-    ListSessionsRequest, ListTrashRequest, LoadSessionRequest, Message, MutationAck, OpenProjectRequest, ProjectState,
-    PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest, RewindWorkingRequest,
-    SaveMode, SaveSessionRequest, SearchRequest, SearchResponse, SessionContent, SessionInfo, SetContextFilesRequest,
-    StartMode, TrashEntry, UnfollowAiderRequest, UnfollowAiderResponse, UpdateMessageRequest, WatchRequest,
+    ExportImageRequest, ExportRequest, FollowAiderRequest, FollowSourceRequest, ForkSessionRequest, GetSessionRequest,
+    GetStatusRequest, GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ImportSourceProgress,
+    ImportSourceRequest, ImportSourceSummary, ListAiderFollowsRequest, ListProjectsRequest, ListSessionsRequest,
+    ListSourceFollowsRequest, ListTrashRequest, LoadSessionRequest, Message, MutationAck, OpenProjectRequest,
+    ProjectState, PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest,
+    RewindWorkingRequest, SaveMode, SaveSessionRequest, SearchRequest, SearchResponse, SessionContent, SessionInfo,
+    SetContextFilesRequest, SourceFollow, StartMode, TrashEntry, UnfollowAiderRequest, UnfollowAiderResponse,
+    UnfollowSourceRequest, UnfollowSourceResponse, UpdateMessageRequest, WatchRequest,
 };
 use tonic::{Response, Streaming, transport::Channel};
 
@@ -429,6 +431,47 @@ impl Client {
             expected_revision,
         };
         Ok(self.take(self.stub().rewind_working(request).await?))
+    }
+
+    /// Starts following an agent's sessions (aider's too).
+    pub async fn follow_source(&self, request: FollowSourceRequest) -> Result<SourceFollow, Error> {
+        Ok(self.take(self.stub().follow_source(request).await?))
+    }
+
+    pub async fn unfollow_source(&self, request: UnfollowSourceRequest) -> Result<UnfollowSourceResponse, Error> {
+        Ok(self.take(self.stub().unfollow_source(request).await?))
+    }
+
+    /// Every follow, aider's included.
+    pub async fn source_follows(&self) -> Result<Vec<SourceFollow>, Error> {
+        Ok(self
+            .take(self.stub().list_source_follows(ListSourceFollowsRequest {}).await?)
+            .follows)
+    }
+
+    /// Starts an import of another agent's sessions: progress after each
+    /// file, the summary on the last message.
+    pub async fn import_source(&self, request: ImportSourceRequest) -> Result<Streaming<ImportSourceProgress>, Error> {
+        Ok(self.take(self.stub().import_source(request).await?))
+    }
+
+    /// Runs an import to its end, calling `progress` after each file, and
+    /// returns its summary.
+    pub async fn import_source_all(
+        &self,
+        request: ImportSourceRequest,
+        mut progress: impl FnMut(&ImportSourceProgress),
+    ) -> Result<ImportSourceSummary, Error> {
+        let mut stream = self.import_source(request).await?;
+        while let Some(message) = stream.message().await? {
+            if let Some(done) = message.done {
+                return Ok(done);
+            }
+            progress(&message);
+        }
+        Err(Error::from(tonic::Status::unavailable(
+            "the daemon ended the import without its summary — run the import again (it adds only what is new)",
+        )))
     }
 
     /// The next chunk of an export stream, `None` after the last.

@@ -88,6 +88,49 @@ pub fn resolve_project(flag: Option<&Path>) -> io::Result<String> {
     Ok(root.to_string_lossy().into_owned())
 }
 
+/// The project a directory an agent ran in belongs to: the git top-level
+/// of that directory when it exists here (symlinks resolved), else the
+/// path as written (another machine's sessions keep their own paths).
+pub fn project_of_dir(dir: &Path) -> PathBuf {
+    let written = lexical(dir);
+    match fs::canonicalize(&written) {
+        Ok(real) => real
+            .ancestors()
+            .find(|d| d.join(".git").exists())
+            .unwrap_or(&real)
+            .to_path_buf(),
+        Err(_) => written,
+    }
+}
+
+/// Where an agent keeps its sessions by default, as this process's
+/// environment names it: Claude Code `$CLAUDE_CONFIG_DIR/projects` (else
+/// `~/.claude/projects`), Codex CLI `$CODEX_HOME/sessions` and
+/// `archived_sessions` (else under `~/.codex`), opencode
+/// `$XDG_DATA_HOME/opencode` (else `~/.local/share/opencode`), Gemini CLI
+/// `~/.gemini/tmp`. Empty for an unknown agent or without a home.
+pub fn agent_session_dirs(agent: &str) -> Vec<PathBuf> {
+    let var = |name: &str| env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let home = var("HOME");
+    let under_home = |rel: &str| home.as_ref().map(|h| h.join(rel));
+    match agent {
+        "claude" => var("CLAUDE_CONFIG_DIR")
+            .or_else(|| under_home(".claude"))
+            .map(|d| vec![d.join("projects")])
+            .unwrap_or_default(),
+        "codex" => var("CODEX_HOME")
+            .or_else(|| under_home(".codex"))
+            .map(|d| vec![d.join("sessions"), d.join("archived_sessions")])
+            .unwrap_or_default(),
+        "opencode" => var("XDG_DATA_HOME")
+            .or_else(|| under_home(".local/share"))
+            .map(|d| vec![d.join("opencode")])
+            .unwrap_or_default(),
+        "gemini" => under_home(".gemini/tmp").into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// `base.join(path)`, with `.` and `..` resolved lexically.
 pub fn absolute(base: &Path, path: &Path) -> PathBuf {
     lexical(&base.join(path))

@@ -8,9 +8,12 @@
 //!   check that makes a truncated bundle fail.
 //! - [`aider`] — aider's `.aider.chat.history.md` (parsed into runs of
 //!   messages, and written back) and its `/save` files of context files.
+//! - [`sources`] — other agents' session files (Claude Code, Codex CLI,
+//!   opencode, Gemini CLI) read into one intermediate form to import.
 //!
 //! Pure data in, data out: no I/O beyond `io::Write`, no daemon, no gRPC.
 //! It depends only on the generated types of `chronicle-proto`.
 
 pub mod aider;
 pub mod bundle;
+pub mod sources;

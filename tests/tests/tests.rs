@@ -39,3 +39,5 @@ mod daemon_watch;
 mod daemon_watch_files;
 mod interop_aider;
 mod interop_bundle;
+mod interop_follow;
+mod interop_sources;

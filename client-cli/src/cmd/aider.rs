@@ -23,17 +23,16 @@ use chronicle_interop::{
 };
 use serde_json::json;
 
-use crate::cli::{ExportArgs, FollowCommand, ImportCommand};
+use crate::cli::ExportArgs;
 use crate::cmd::backup::send_bundle;
 use crate::ctx::{Ctx, Out};
 use crate::error::Failure;
 use crate::naming::stem;
 use crate::output::{self, count};
 
-pub async fn import(ctx: &Ctx, command: ImportCommand, out: &mut Out<'_>) -> anyhow::Result<()> {
-    match command {
-        ImportCommand::Aider { path, working } => import_history(ctx, path, working, out).await,
-    }
+/// `import aider [PATH] [--working]`.
+pub async fn import(ctx: &Ctx, path: Option<PathBuf>, working: bool, out: &mut Out<'_>) -> anyhow::Result<()> {
+    import_history(ctx, path, working, out).await
 }
 
 /// The saved-session name of a run.
@@ -335,54 +334,15 @@ pub async fn export_history(ctx: &Ctx, args: ExportArgs, out: &mut Out<'_>) -> a
     Ok(())
 }
 
-pub async fn follow(ctx: &Ctx, command: Option<FollowCommand>, json: bool, out: &mut Out<'_>) -> anyhow::Result<()> {
+pub async fn follow(
+    ctx: &Ctx,
+    project: Option<PathBuf>,
+    history: Option<PathBuf>,
+    catch_up: bool,
+    stop: bool,
+    out: &mut Out<'_>,
+) -> anyhow::Result<()> {
     let client = ctx.client().await?;
-    let Some(FollowCommand::Aider {
-        project,
-        history,
-        catch_up,
-        stop,
-    }) = command
-    else {
-        let follows = client.aider_follows().await?;
-        if json {
-            let list: Vec<_> = follows
-                .iter()
-                .map(|f| {
-                    json!({"tool": "aider", "project": f.project, "path": f.path, "since": output::iso_time(f.since_ms),
-                           "appended": f.messages_appended, "updated": f.messages_updated, "error": f.last_error})
-                })
-                .collect();
-            return Ok(output::print_json(out, &json!(list))?);
-        }
-        if follows.is_empty() {
-            writeln!(out, "Nothing is followed — start with `chronicle follow aider`")?;
-            return Ok(());
-        }
-        let rows: Vec<Vec<String>> = follows
-            .iter()
-            .map(|f| {
-                vec![
-                    f.project.clone(),
-                    output::relative_time(f.since_ms),
-                    f.messages_appended.to_string(),
-                    f.messages_updated.to_string(),
-                    if f.last_error.is_empty() {
-                        f.path.clone()
-                    } else {
-                        format!("{} ({})", f.path, f.last_error)
-                    },
-                ]
-            })
-            .collect();
-        output::table(
-            out,
-            &["PROJECT", "SINCE", "APPENDED", "UPDATED", "FILE"],
-            &rows,
-            ctx.style,
-        )?;
-        return Ok(());
-    };
     let project = paths::resolve_project(project.as_deref().or(ctx.project_flag.as_deref()))
         .context("cannot read the current directory")?;
     if stop {

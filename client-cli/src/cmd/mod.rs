@@ -14,12 +14,14 @@ pub mod search;
 pub mod service;
 pub mod sessions;
 pub mod show;
+pub mod sources;
 pub mod trash;
 pub mod watch;
 
+use chronicle_client::v1::SourceKind;
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, FollowCommand};
 use crate::ctx::{Ctx, Out};
 
 /// Runs one parsed command.
@@ -63,8 +65,34 @@ pub async fn run(ctx: &Ctx, command: Command, out: &mut Out<'_>) -> anyhow::Resu
         Command::Watch { all, json } => watch::watch(ctx, all, json, out).await,
         Command::Backup(args) => backup::backup(ctx, args, out).await,
         Command::Restore(args) => backup::restore(ctx, args, out).await,
-        Command::Import(command) => aider::import(ctx, command, out).await,
-        Command::Follow { command, json } => aider::follow(ctx, command, json, out).await,
+        Command::Import(args) => import(ctx, args, out).await,
+        Command::Follow { command: None, json } => sources::list_follows(ctx, json, out).await,
+        Command::Follow {
+            command:
+                Some(FollowCommand::Aider {
+                    project,
+                    history,
+                    catch_up,
+                    stop,
+                }),
+            ..
+        } => aider::follow(ctx, project, history, catch_up, stop, out).await,
+        Command::Follow {
+            command: Some(FollowCommand::Claude(a)),
+            ..
+        } => sources::follow(ctx, "claude", SourceKind::Claude, a, out).await,
+        Command::Follow {
+            command: Some(FollowCommand::Codex(a)),
+            ..
+        } => sources::follow(ctx, "codex", SourceKind::Codex, a, out).await,
+        Command::Follow {
+            command: Some(FollowCommand::Opencode(a)),
+            ..
+        } => sources::follow(ctx, "opencode", SourceKind::Opencode, a, out).await,
+        Command::Follow {
+            command: Some(FollowCommand::Gemini(a)),
+            ..
+        } => sources::follow(ctx, "gemini", SourceKind::Gemini, a, out).await,
         Command::Service(command) => service::run(ctx, command, out).await,
         Command::Doctor => doctor::run(ctx, out).await,
         Command::Search {
@@ -89,5 +117,24 @@ pub async fn run(ctx: &Ctx, command: Command, out: &mut Out<'_>) -> anyhow::Resu
             clap_complete::generate(shell, &mut Cli::command(), "chronicle", out);
             Ok(())
         }
+    }
+}
+
+/// `import`: aider's history is parsed here; every other agent's files are
+/// read by the daemon.
+async fn import(ctx: &Ctx, args: crate::cli::ImportArgs, out: &mut Out<'_>) -> anyhow::Result<()> {
+    use crate::cli::ImportCommand;
+    use chronicle_client::v1::SourceKind;
+    match args.command {
+        None if args.discover => sources::discover(ctx, args.json, out).await,
+        None => Err(crate::error::Failure::usage(
+            "name the agent to import from — `chronicle import claude|codex|opencode|gemini|aider`, or `chronicle import --discover`",
+        )
+        .into()),
+        Some(ImportCommand::Claude(a)) => sources::import(ctx, "claude", SourceKind::Claude, a, out).await,
+        Some(ImportCommand::Codex(a)) => sources::import(ctx, "codex", SourceKind::Codex, a, out).await,
+        Some(ImportCommand::Opencode(a)) => sources::import(ctx, "opencode", SourceKind::Opencode, a, out).await,
+        Some(ImportCommand::Gemini(a)) => sources::import(ctx, "gemini", SourceKind::Gemini, a, out).await,
+        Some(ImportCommand::Aider { path, working }) => aider::import(ctx, path, working, out).await,
     }
 }

@@ -13,6 +13,7 @@ use super::errors::fail;
 use crate::activity::Activity;
 use crate::search::SearchIndex;
 use crate::sources::aider::{self, FollowCtx, Follows};
+use crate::sources::follow::SourceFollows;
 use crate::store::{Mutation, Outcome, ProjectPath, SessionName, Store, StoreError};
 
 /// Facts about the running daemon that `GetStatus` reports.
@@ -73,9 +74,11 @@ impl SessionsService {
         }
     }
 
-    /// Starts again the aider follows that ran when the daemon stopped.
+    /// Starts again the follows (aider's and other agents') that ran when
+    /// the daemon stopped.
     pub fn resume_follows(&self) {
         self.interop.follows.resume(&self.follow_ctx());
+        self.interop.source_follows.resume(&self.follow_ctx());
     }
 }
 
@@ -85,12 +88,15 @@ impl SessionsService {
 pub(super) struct Interop {
     pub(super) data_dir: PathBuf,
     pub(super) follows: Follows,
+    /// Follows of other agents' sessions (`FollowSource`).
+    pub(super) source_follows: SourceFollows,
 }
 
 impl Interop {
     pub(super) fn new(data_dir: PathBuf) -> Self {
         Interop {
             follows: Follows::new(data_dir.join(aider::STATE_FILE)),
+            source_follows: SourceFollows::default(),
             data_dir,
         }
     }

@@ -9,6 +9,8 @@
 //! - [`export`] — Markdown and PNG exports, rendered by `chronicle-export`.
 //! - [`interop`] — backup bundles out and in, and the aider follows
 //!   (run by [`crate::sources`]).
+//! - [`sources`] — `ImportSource`: other agents' session files, read by
+//!   [`crate::sources::import`], into saved sessions.
 //! - [`status`] — `GetStatus`: facts about the running daemon.
 //! - [`search`] — `Search` over the full-text index, `ForkSession` and
 //!   `RewindWorking`.
@@ -24,20 +26,22 @@ mod export;
 mod interop;
 mod search;
 mod sessions;
+mod sources;
 mod status;
 mod trash;
 
 use chronicle_proto::v1::{
     AddContextFilesRequest, AiderFollow, AppendMessageRequest, AppendToMessageRequest, ClearMessagesRequest,
     DaemonStatus, DeleteMessagesRequest, DeleteSessionRequest, DeleteSessionResponse, Event, ExportBundleRequest,
-    ExportChunk, ExportImageRequest, ExportRequest, FollowAiderRequest, ForkSessionRequest, GetSessionRequest,
-    GetStatusRequest, GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse, ListAiderFollowsRequest,
-    ListAiderFollowsResponse, ListProjectsRequest, ListProjectsResponse, ListSessionsRequest, ListSessionsResponse,
-    ListTrashRequest, ListTrashResponse, LoadSessionRequest, MutationAck, OpenProjectRequest, ProjectState,
-    PurgeTrashRequest, PurgeTrashResponse, RemoveContextFilesRequest, RenameSessionRequest, RestoreTrashRequest,
-    RewindWorkingRequest, SaveSessionRequest, SearchRequest, SearchResponse, SessionContent, SessionInfo,
-    SetContextFilesRequest, UnfollowAiderRequest, UnfollowAiderResponse, UpdateMessageRequest, WatchRequest,
-    sessions_server::Sessions,
+    ExportChunk, ExportImageRequest, ExportRequest, FollowAiderRequest, FollowSourceRequest, ForkSessionRequest,
+    GetSessionRequest, GetStatusRequest, GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse,
+    ImportSourceProgress, ImportSourceRequest, ListAiderFollowsRequest, ListAiderFollowsResponse, ListProjectsRequest,
+    ListProjectsResponse, ListSessionsRequest, ListSessionsResponse, ListSourceFollowsRequest,
+    ListSourceFollowsResponse, ListTrashRequest, ListTrashResponse, LoadSessionRequest, MutationAck,
+    OpenProjectRequest, ProjectState, PurgeTrashRequest, PurgeTrashResponse, RemoveContextFilesRequest,
+    RenameSessionRequest, RestoreTrashRequest, RewindWorkingRequest, SaveSessionRequest, SearchRequest, SearchResponse,
+    SessionContent, SessionInfo, SetContextFilesRequest, SourceFollow, UnfollowAiderRequest, UnfollowAiderResponse,
+    UnfollowSourceRequest, UnfollowSourceResponse, UpdateMessageRequest, WatchRequest, sessions_server::Sessions,
 };
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -175,6 +179,15 @@ impl Sessions for SessionsService {
         sessions::watch(self, request).await
     }
 
+    type ImportSourceStream = ReceiverStream<Result<ImportSourceProgress, Status>>;
+
+    async fn import_source(
+        &self,
+        request: Request<ImportSourceRequest>,
+    ) -> Result<Response<Self::ImportSourceStream>, Status> {
+        sources::import_source(self, request).await
+    }
+
     type ExportBundleStream = ReceiverStream<Result<ExportChunk, Status>>;
 
     async fn export_bundle(
@@ -207,6 +220,24 @@ impl Sessions for SessionsService {
         request: Request<ListAiderFollowsRequest>,
     ) -> Result<Response<ListAiderFollowsResponse>, Status> {
         interop::list_aider_follows(self, request).await
+    }
+
+    async fn follow_source(&self, request: Request<FollowSourceRequest>) -> Result<Response<SourceFollow>, Status> {
+        sources::follow_source(self, request).await
+    }
+
+    async fn unfollow_source(
+        &self,
+        request: Request<UnfollowSourceRequest>,
+    ) -> Result<Response<UnfollowSourceResponse>, Status> {
+        sources::unfollow_source(self, request).await
+    }
+
+    async fn list_source_follows(
+        &self,
+        request: Request<ListSourceFollowsRequest>,
+    ) -> Result<Response<ListSourceFollowsResponse>, Status> {
+        sources::list_source_follows(self, request).await
     }
 
     async fn get_status(&self, request: Request<GetStatusRequest>) -> Result<Response<DaemonStatus>, Status> {

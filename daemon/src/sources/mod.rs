@@ -1,8 +1,11 @@
 //! Sources: the agents whose own session files Chronicle reads and
 //! follows, each turning what its agent writes into ordinary store
-//! mutations (the store still decides). Today that is [`aider`]'s chat
-//! history; the importers and followers of the other agents — Claude
-//! Code, Codex CLI, opencode, Gemini CLI — will sit beside it here, each
-//! in its own module.
+//! mutations (the store still decides). [`aider`] follows aider's chat
+//! history; [`import`] reads Claude Code's and Codex CLI's session files
+//! for `ImportSource` (the formats themselves are parsed in
+//! `chronicle_interop::sources`).
 
 pub mod aider;
+pub mod follow;
+pub mod import;
+pub mod place;

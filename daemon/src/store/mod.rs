@@ -15,6 +15,7 @@ mod migrate;
 mod ops;
 mod records;
 pub mod repair;
+mod sources;
 mod tables;
 pub mod validate;
 mod writer;
@@ -35,9 +36,13 @@ pub use bundle::{BundleSource, IMPORTED_WORKING_NAME, ImportJob, Item as BundleI
 pub use error::StoreError;
 pub use ops::{Job, Mutation, Outcome};
 pub use records::SCHEMA_VERSION;
+pub use sources::{FileCursor, FollowKey, SourceBatch, SourceCounts};
 pub use validate::{Limits, ProjectPath, SessionName, TrashId};
 
-use records::{FILES, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS, SessionRecord, TRASH, TrashRecord};
+use records::{
+    FILES, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS, SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCES,
+    SessionRecord, TRASH, TrashRecord,
+};
 
 /// Free space below which the disk counts as full: a database that failed
 /// for lack of space is reopened only once this much is free again.
@@ -495,6 +500,9 @@ struct Reader {
     messages: ReadOnlyTable<(u64, u64), &'static [u8]>,
     saved: ReadOnlyTable<(&'static str, &'static str), u64>,
     trash: ReadOnlyTable<u64, &'static [u8]>,
+    sources: ReadOnlyTable<(&'static str, &'static str), u64>,
+    source_follows: ReadOnlyTable<(&'static str, &'static str), &'static [u8]>,
+    source_cursors: ReadOnlyTable<(&'static str, &'static str, &'static str), &'static [u8]>,
 }
 
 impl Reader {
@@ -507,6 +515,9 @@ impl Reader {
             messages: txn.open_table(MESSAGES)?,
             saved: txn.open_table(SAVED)?,
             trash: txn.open_table(TRASH)?,
+            sources: txn.open_table(SOURCES)?,
+            source_follows: txn.open_table(SOURCE_FOLLOWS)?,
+            source_cursors: txn.open_table(SOURCE_CURSORS)?,
             _txn: txn,
         })
     }
@@ -603,6 +614,9 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(MESSAGES)?;
         txn.open_table(SAVED)?;
         txn.open_table(TRASH)?;
+        txn.open_table(SOURCES)?;
+        txn.open_table(SOURCE_FOLLOWS)?;
+        txn.open_table(SOURCE_CURSORS)?;
     }
     txn.commit()?;
     Ok(())

@@ -28,6 +28,15 @@ pub const MESSAGES: TableDefinition<'_, (u64, u64), &[u8]> = TableDefinition::ne
 pub const SAVED: TableDefinition<'_, (&str, &str), u64> = TableDefinition::new("saved");
 /// Trash id → [`TrashRecord`].
 pub const TRASH: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("trash");
+/// (agent, source session id) → the session an import made of it, so an
+/// import again finds it (added without a schema bump: created when missing).
+pub const SOURCES: TableDefinition<'_, (&str, &str), u64> = TableDefinition::new("sources");
+/// (agent, follow scope) → a follow of that agent's sessions (JSON; the
+/// scope is a project path, or empty for all), so follows survive restarts.
+pub const SOURCE_FOLLOWS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("source_follows");
+/// (agent, follow scope, file) → how far that follow has read the file
+/// (JSON), written in the transaction that stores what it read.
+pub const SOURCE_CURSORS: TableDefinition<'_, (&str, &str, &str), &[u8]> = TableDefinition::new("source_cursors");
 
 pub const KEY_SCHEMA: &str = "schema_version";
 pub const KEY_NEXT_SESSION: &str = "next_session_id";

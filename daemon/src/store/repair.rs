@@ -8,7 +8,9 @@ use std::{fs, path::Path};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::StoreError;
-use super::records::{FILES, MESSAGES, META, PROJECTS, SAVED, SESSIONS, TRASH};
+use super::records::{
+    FILES, MESSAGES, META, PROJECTS, SAVED, SESSIONS, SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCES, TRASH,
+};
 
 /// What a recovery copied and what it could not read.
 #[derive(Clone, Debug, Default)]
@@ -39,6 +41,9 @@ pub fn recover(damaged: &Path, fresh: &Path) -> Result<Recovery, StoreError> {
     copy_table(&source, &target, MESSAGES, "messages", &mut recovery)?;
     copy_table(&source, &target, SAVED, "saved", &mut recovery)?;
     copy_table(&source, &target, TRASH, "trash", &mut recovery)?;
+    copy_table(&source, &target, SOURCES, "sources", &mut recovery)?;
+    copy_table(&source, &target, SOURCE_FOLLOWS, "source_follows", &mut recovery)?;
+    copy_table(&source, &target, SOURCE_CURSORS, "source_cursors", &mut recovery)?;
     Ok(recovery)
 }
 

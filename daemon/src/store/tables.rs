@@ -7,7 +7,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use super::StoreError;
 use super::records::{
     self, FILES, FileList, KEY_NEXT_SESSION, KEY_NEXT_TRASH, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS,
-    SessionRecord, TRASH, TrashRecord,
+    SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCES, SessionRecord, TRASH, TrashRecord,
 };
 
 /// Rows copied per step when a session is duplicated, so a copy of a
@@ -23,6 +23,9 @@ pub struct WriteTables<'t> {
     pub messages: Table<'t, (u64, u64), &'static [u8]>,
     pub saved: Table<'t, (&'static str, &'static str), u64>,
     pub trash: Table<'t, u64, &'static [u8]>,
+    pub sources: Table<'t, (&'static str, &'static str), u64>,
+    pub source_follows: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    pub source_cursors: Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
 }
 
 impl<'t> WriteTables<'t> {
@@ -35,6 +38,9 @@ impl<'t> WriteTables<'t> {
             messages: txn.open_table(MESSAGES)?,
             saved: txn.open_table(SAVED)?,
             trash: txn.open_table(TRASH)?,
+            sources: txn.open_table(SOURCES)?,
+            source_follows: txn.open_table(SOURCE_FOLLOWS)?,
+            source_cursors: txn.open_table(SOURCE_CURSORS)?,
         })
     }
 

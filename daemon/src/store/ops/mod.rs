@@ -116,6 +116,16 @@ pub enum Job {
     /// A bundle, checked and staged in a spool file: applied all at once
     /// (see `bundle`).
     Import(std::sync::Arc<super::bundle::ImportJob>),
+    /// Another agent's sessions, all going into one project (see `sources`).
+    Sources(std::sync::Arc<super::sources::SourceBatch>),
+    /// Records a follow of an agent's sessions (`Some`), or forgets it and
+    /// its cursors (`None`).
+    SourceFollow {
+        key: super::sources::FollowKey,
+        record: Option<Vec<u8>>,
+    },
+    /// A follow's cursor for a file that brought nothing for the store.
+    SourceCursor(super::sources::FileCursor),
 }
 
 /// What a successful job reports back.
@@ -131,6 +141,8 @@ pub struct Outcome {
     pub purged: u32,
     /// What an import brought in.
     pub import: Option<chronicle_proto::v1::ImportBundleResponse>,
+    /// What an import of another agent's sessions brought in.
+    pub sources: Option<super::sources::SourceCounts>,
 }
 
 /// Applies one job inside the batch's transaction, appending the events it
@@ -160,6 +172,9 @@ pub fn apply(
             expected_revision,
         } => purge_trash(t, *id, *older_than_ms, *expected_revision, now, events),
         Job::Import(job) => super::bundle::import(t, job, now, events),
+        Job::Sources(batch) => super::sources::apply(t, batch, now, limits, events),
+        Job::SourceFollow { key, record } => super::sources::set_follow(t, key, record.as_deref()),
+        Job::SourceCursor(cursor) => super::sources::put_cursor(t, cursor),
     }
 }
 

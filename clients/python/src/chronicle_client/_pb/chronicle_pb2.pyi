@@ -56,12 +56,23 @@ class BundleSessionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BUNDLE_SESSION_KIND_SAVED: _ClassVar[BundleSessionKind]
     BUNDLE_SESSION_KIND_TRASH: _ClassVar[BundleSessionKind]
 
+<<<<<<< HEAD
 class SessionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SESSION_KIND_UNSPECIFIED: _ClassVar[SessionKind]
     SESSION_KIND_WORKING: _ClassVar[SessionKind]
     SESSION_KIND_SAVED: _ClassVar[SessionKind]
     SESSION_KIND_TRASH: _ClassVar[SessionKind]
+=======
+class SourceKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SOURCE_KIND_UNSPECIFIED: _ClassVar[SourceKind]
+    SOURCE_KIND_CLAUDE: _ClassVar[SourceKind]
+    SOURCE_KIND_CODEX: _ClassVar[SourceKind]
+    SOURCE_KIND_OPENCODE: _ClassVar[SourceKind]
+    SOURCE_KIND_GEMINI: _ClassVar[SourceKind]
+    SOURCE_KIND_AIDER: _ClassVar[SourceKind]
+>>>>>>> import
 ROLE_UNSPECIFIED: Role
 ROLE_USER: Role
 ROLE_ASSISTANT: Role
@@ -94,10 +105,19 @@ BUNDLE_SESSION_KIND_UNSPECIFIED: BundleSessionKind
 BUNDLE_SESSION_KIND_WORKING: BundleSessionKind
 BUNDLE_SESSION_KIND_SAVED: BundleSessionKind
 BUNDLE_SESSION_KIND_TRASH: BundleSessionKind
+<<<<<<< HEAD
 SESSION_KIND_UNSPECIFIED: SessionKind
 SESSION_KIND_WORKING: SessionKind
 SESSION_KIND_SAVED: SessionKind
 SESSION_KIND_TRASH: SessionKind
+=======
+SOURCE_KIND_UNSPECIFIED: SourceKind
+SOURCE_KIND_CLAUDE: SourceKind
+SOURCE_KIND_CODEX: SourceKind
+SOURCE_KIND_OPENCODE: SourceKind
+SOURCE_KIND_GEMINI: SourceKind
+SOURCE_KIND_AIDER: SourceKind
+>>>>>>> import
 
 class Usage(_message.Message):
     __slots__ = ("sent_tokens", "received_tokens", "cost", "cache_read_tokens", "cache_write_tokens")
@@ -688,6 +708,7 @@ class ListAiderFollowsResponse(_message.Message):
     follows: _containers.RepeatedCompositeFieldContainer[AiderFollow]
     def __init__(self, follows: _Optional[_Iterable[_Union[AiderFollow, _Mapping]]] = ...) -> None: ...
 
+<<<<<<< HEAD
 class SearchRequest(_message.Message):
     __slots__ = ("query", "project", "include_trash", "limit", "page_token")
     QUERY_FIELD_NUMBER: _ClassVar[int]
@@ -767,3 +788,136 @@ class RewindWorkingRequest(_message.Message):
     keep_through_message_id: int
     expected_revision: int
     def __init__(self, project: _Optional[str] = ..., keep_through_message_id: _Optional[int] = ..., expected_revision: _Optional[int] = ...) -> None: ...
+=======
+class ImportSourceRequest(_message.Message):
+    __slots__ = ("kind", "paths", "project", "dry_run")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    kind: SourceKind
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    project: str
+    dry_run: bool
+    def __init__(self, kind: _Optional[_Union[SourceKind, str]] = ..., paths: _Optional[_Iterable[str]] = ..., project: _Optional[str] = ..., dry_run: bool = ...) -> None: ...
+
+class SkippedLine(_message.Message):
+    __slots__ = ("file", "line", "reason")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    file: str
+    line: int
+    reason: str
+    def __init__(self, file: _Optional[str] = ..., line: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ImportSourceSummary(_message.Message):
+    __slots__ = ("sessions_imported", "sessions_updated", "messages_imported", "skipped", "projects", "files_read", "bytes_read", "dry_run", "sessions_found", "messages_found", "oldest_ms", "newest_ms", "messages_updated")
+    SESSIONS_IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    PROJECTS_FIELD_NUMBER: _ClassVar[int]
+    FILES_READ_FIELD_NUMBER: _ClassVar[int]
+    BYTES_READ_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FOUND_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FOUND_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_MS_FIELD_NUMBER: _ClassVar[int]
+    NEWEST_MS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    sessions_imported: int
+    sessions_updated: int
+    messages_imported: int
+    skipped: _containers.RepeatedCompositeFieldContainer[SkippedLine]
+    projects: _containers.RepeatedScalarFieldContainer[str]
+    files_read: int
+    bytes_read: int
+    dry_run: bool
+    sessions_found: int
+    messages_found: int
+    oldest_ms: int
+    newest_ms: int
+    messages_updated: int
+    def __init__(self, sessions_imported: _Optional[int] = ..., sessions_updated: _Optional[int] = ..., messages_imported: _Optional[int] = ..., skipped: _Optional[_Iterable[_Union[SkippedLine, _Mapping]]] = ..., projects: _Optional[_Iterable[str]] = ..., files_read: _Optional[int] = ..., bytes_read: _Optional[int] = ..., dry_run: bool = ..., sessions_found: _Optional[int] = ..., messages_found: _Optional[int] = ..., oldest_ms: _Optional[int] = ..., newest_ms: _Optional[int] = ..., messages_updated: _Optional[int] = ...) -> None: ...
+
+class FollowSourceRequest(_message.Message):
+    __slots__ = ("kind", "project", "all", "paths", "aider_history", "aider_catch_up")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    AIDER_HISTORY_FIELD_NUMBER: _ClassVar[int]
+    AIDER_CATCH_UP_FIELD_NUMBER: _ClassVar[int]
+    kind: SourceKind
+    project: str
+    all: bool
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    aider_history: str
+    aider_catch_up: bool
+    def __init__(self, kind: _Optional[_Union[SourceKind, str]] = ..., project: _Optional[str] = ..., all: bool = ..., paths: _Optional[_Iterable[str]] = ..., aider_history: _Optional[str] = ..., aider_catch_up: bool = ...) -> None: ...
+
+class SourceFollow(_message.Message):
+    __slots__ = ("kind", "project", "all", "paths", "since_ms", "messages_imported", "last_error", "files")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    kind: SourceKind
+    project: str
+    all: bool
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    since_ms: int
+    messages_imported: int
+    last_error: str
+    files: int
+    def __init__(self, kind: _Optional[_Union[SourceKind, str]] = ..., project: _Optional[str] = ..., all: bool = ..., paths: _Optional[_Iterable[str]] = ..., since_ms: _Optional[int] = ..., messages_imported: _Optional[int] = ..., last_error: _Optional[str] = ..., files: _Optional[int] = ...) -> None: ...
+
+class UnfollowSourceRequest(_message.Message):
+    __slots__ = ("kind", "project", "all")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    kind: SourceKind
+    project: str
+    all: bool
+    def __init__(self, kind: _Optional[_Union[SourceKind, str]] = ..., project: _Optional[str] = ..., all: bool = ...) -> None: ...
+
+class UnfollowSourceResponse(_message.Message):
+    __slots__ = ("was_following", "follow")
+    WAS_FOLLOWING_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    was_following: bool
+    follow: SourceFollow
+    def __init__(self, was_following: bool = ..., follow: _Optional[_Union[SourceFollow, _Mapping]] = ...) -> None: ...
+
+class ListSourceFollowsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSourceFollowsResponse(_message.Message):
+    __slots__ = ("follows",)
+    FOLLOWS_FIELD_NUMBER: _ClassVar[int]
+    follows: _containers.RepeatedCompositeFieldContainer[SourceFollow]
+    def __init__(self, follows: _Optional[_Iterable[_Union[SourceFollow, _Mapping]]] = ...) -> None: ...
+
+class ImportSourceProgress(_message.Message):
+    __slots__ = ("files_done", "files_total", "bytes_done", "bytes_total", "file", "done")
+    FILES_DONE_FIELD_NUMBER: _ClassVar[int]
+    FILES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BYTES_DONE_FIELD_NUMBER: _ClassVar[int]
+    BYTES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+    file: str
+    done: ImportSourceSummary
+    def __init__(self, files_done: _Optional[int] = ..., files_total: _Optional[int] = ..., bytes_done: _Optional[int] = ..., bytes_total: _Optional[int] = ..., file: _Optional[str] = ..., done: _Optional[_Union[ImportSourceSummary, _Mapping]] = ...) -> None: ...
+>>>>>>> import

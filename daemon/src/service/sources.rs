@@ -1,0 +1,358 @@
+//! `ImportSource`: another agent's session files into saved sessions. The
+//! handler checks the request, then runs the import as a task that streams
+//! progress: the files are found and read on blocking threads
+//! ([`crate::sources::import`]), each file's sessions are grouped by the
+//! project their working directory names (or the request's), and each
+//! group goes to the store as one job — the store decides what is new.
+//! `FollowSource` and friends: the follows run in
+//! [`crate::sources::follow`] (aider's in [`crate::sources::aider`], which
+//! these calls reach too, so one list shows every follow).
+
+use std::{collections::BTreeSet, path::PathBuf};
+
+use chronicle_client::paths;
+use chronicle_interop::sources::{Agent, ParseOptions, SourceSession};
+use chronicle_proto::v1::{
+    AiderFollow, FollowSourceRequest, ImportSourceProgress, ImportSourceRequest, ImportSourceSummary,
+    ListSourceFollowsRequest, ListSourceFollowsResponse, SkippedLine, SourceFollow, SourceKind, UnfollowSourceRequest,
+    UnfollowSourceResponse,
+};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::context::{self, SessionsService};
+use super::errors::{fail, invalid, stream_failure};
+use crate::sources::import::{self, Found, ImportError};
+use crate::sources::place;
+use crate::store::{FollowKey, Job, ProjectPath, SourceBatch, SourceCounts, Store, StoreError};
+
+const RPC: &str = "ImportSource";
+/// Progress messages buffered for a slow client.
+const QUEUE: usize = 16;
+/// Skipped lines reported in one summary; past this only the count grows
+/// (a file of garbage must not make an answer too large to send).
+const MAX_SKIPPED_REPORTED: usize = 1000;
+
+pub(super) async fn import_source(
+    svc: &SessionsService,
+    request: Request<ImportSourceRequest>,
+) -> Result<Response<ReceiverStream<Result<ImportSourceProgress, Status>>>, Status> {
+    let req = request.into_inner();
+    let agent = match SourceKind::try_from(req.kind) {
+        Ok(SourceKind::Claude) => Agent::Claude,
+        Ok(SourceKind::Codex) => Agent::Codex,
+        Ok(SourceKind::Opencode) => Agent::Opencode,
+        Ok(SourceKind::Gemini) => Agent::Gemini,
+        Ok(SourceKind::Aider) => {
+            let status = Status::unimplemented(
+                "aider's history is not read through ImportSource — import it with `chronicle import aider` (ImportAider)",
+            );
+            tracing::warn!(rpc = RPC, code = ?status.code(), "{}", status.message());
+            return Err(status);
+        }
+        _ => {
+            return Err(invalid(
+                RPC,
+                "source kind is unspecified — set kind to claude, codex, opencode or gemini",
+            ));
+        }
+    };
+    let project = match req.project.as_str() {
+        "" => None,
+        raw => Some(context::project(RPC, raw)?),
+    };
+    let mut paths_asked = Vec::new();
+    for raw in &req.paths {
+        let path = PathBuf::from(raw);
+        if !path.is_absolute() {
+            return Err(invalid(RPC, format!("path {raw:?} is relative — send absolute paths")));
+        }
+        paths_asked.push(path);
+    }
+    if paths_asked.is_empty() {
+        paths_asked = paths::agent_session_dirs(agent.as_str())
+            .into_iter()
+            .filter(|d| d.exists())
+            .collect();
+    }
+    let found = tokio::task::spawn_blocking(move || import::find(agent, &paths_asked))
+        .await
+        .map_err(|e| stream_failure(RPC, format!("the file walk failed: {e}")))?
+        .map_err(|ImportError::Refused(message)| invalid(RPC, message))?;
+
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let store = svc.store.clone();
+    let options = ParseOptions {
+        max_inline_bytes: store
+            .limits()
+            .max_content_bytes
+            .min(ParseOptions::default().max_inline_bytes),
+    };
+    let guard = svc.activity.stream(None);
+    tokio::spawn(async move {
+        let _guard = guard;
+        let result = run(&store, agent, found, project, req.dry_run, options, &tx).await;
+        if let Err(err) = result {
+            let _ = tx.send(Err(fail(RPC, err))).await;
+        }
+    });
+    Ok(Response::new(ReceiverStream::new(rx)))
+}
+
+async fn run(
+    store: &Store,
+    agent: Agent,
+    found: Found,
+    project: Option<ProjectPath>,
+    dry_run: bool,
+    options: ParseOptions,
+    tx: &mpsc::Sender<Result<ImportSourceProgress, Status>>,
+) -> Result<(), StoreError> {
+    let files_total = u32::try_from(found.files.len()).unwrap_or(u32::MAX);
+    let bytes_total: u64 = found.files.iter().map(|f| f.bytes).sum();
+    let mut summary = ImportSourceSummary {
+        dry_run,
+        ..ImportSourceSummary::default()
+    };
+    let mut skipped_total = 0usize;
+    let mut report_skipped = |summary: &mut ImportSourceSummary, list: Vec<chronicle_interop::sources::Skipped>| {
+        for s in list {
+            skipped_total += 1;
+            if summary.skipped.len() < MAX_SKIPPED_REPORTED {
+                summary.skipped.push(SkippedLine {
+                    file: s.file,
+                    line: s.line,
+                    reason: s.reason,
+                });
+            }
+        }
+    };
+    report_skipped(&mut summary, found.skipped);
+    let mut counts = SourceCounts::default();
+    let mut projects = BTreeSet::new();
+    let mut bytes_done = 0u64;
+    for (n, file) in found.files.into_iter().enumerate() {
+        let path = file.path.clone();
+        let (mut parsed, bytes) = tokio::task::spawn_blocking(move || import::parse_file(agent, &path, options))
+            .await
+            .map_err(|e| StoreError::InvalidArgument(format!("reading {} failed: {e}", file.path.display())))?;
+        bytes_done += bytes;
+        summary.bytes_read += bytes;
+        summary.files_read += 1;
+        report_skipped(&mut summary, std::mem::take(&mut parsed.skipped));
+        for session in &mut parsed.sessions {
+            summary.sessions_found += 1;
+            summary.messages_found += session.messages.len() as u64;
+            if let Some(t) = session.started_at_ms.filter(|&t| t > 0) {
+                summary.oldest_ms = if summary.oldest_ms == 0 {
+                    t
+                } else {
+                    summary.oldest_ms.min(t)
+                };
+                summary.newest_ms = summary.newest_ms.max(t);
+            }
+            if session.title.is_none() {
+                session.title = found.titles.get(&session.source_session_id).cloned();
+            }
+            place::settle(store, session)?;
+        }
+        // One job per project the file's sessions go into.
+        let mut groups: Vec<(ProjectPath, Vec<SourceSession>)> = Vec::new();
+        for session in parsed.sessions {
+            let target = match &project {
+                Some(p) => p.clone(),
+                None => match place::project_of(&session) {
+                    Ok(p) => p,
+                    Err(reason) => {
+                        let skipped = chronicle_interop::sources::Skipped {
+                            file: file.path.display().to_string(),
+                            line: 0,
+                            reason,
+                        };
+                        report_skipped(&mut summary, vec![skipped]);
+                        continue;
+                    }
+                },
+            };
+            match groups.iter_mut().find(|(p, _)| *p == target) {
+                Some((_, list)) => list.push(session),
+                None => groups.push((target, vec![session])),
+            }
+        }
+        for (target, sessions) in groups {
+            let done = if dry_run {
+                store.plan_sources(&sessions)?
+            } else {
+                let outcome = store
+                    .run(Job::Sources(std::sync::Arc::new(SourceBatch {
+                        project: target.clone(),
+                        sessions,
+                        cursor: None,
+                    })))
+                    .await?;
+                outcome.sources.unwrap_or_default()
+            };
+            if done != SourceCounts::default() {
+                projects.insert(target.as_str().to_owned());
+            }
+            counts.add(&done);
+        }
+        let progress = ImportSourceProgress {
+            files_done: u32::try_from(n + 1).unwrap_or(u32::MAX),
+            files_total,
+            bytes_done,
+            bytes_total,
+            file: file.path.display().to_string(),
+            done: None,
+        };
+        if tx.send(Ok(progress)).await.is_err() {
+            // The client left: what is committed stays; stop reading.
+            return Ok(());
+        }
+    }
+    if skipped_total > summary.skipped.len() {
+        summary.skipped.push(SkippedLine {
+            file: String::new(),
+            line: 0,
+            reason: format!(
+                "{} more lines skipped, not listed",
+                skipped_total - summary.skipped.len()
+            ),
+        });
+    }
+    summary.sessions_imported = counts.sessions_imported;
+    summary.sessions_updated = counts.sessions_updated;
+    summary.messages_imported = counts.messages_imported;
+    summary.messages_updated = counts.messages_updated;
+    summary.projects = projects.into_iter().collect();
+    let _ = tx
+        .send(Ok(ImportSourceProgress {
+            files_done: files_total,
+            files_total,
+            bytes_done,
+            bytes_total,
+            file: String::new(),
+            done: Some(summary),
+        }))
+        .await;
+    Ok(())
+}
+
+/// The agent a follow request names; aider is told apart by the caller.
+fn follow_agent(rpc: &'static str, kind: i32) -> Result<Agent, Status> {
+    match SourceKind::try_from(kind) {
+        Ok(SourceKind::Claude) => Ok(Agent::Claude),
+        Ok(SourceKind::Codex) => Ok(Agent::Codex),
+        Ok(SourceKind::Opencode) => Ok(Agent::Opencode),
+        Ok(SourceKind::Gemini) => Ok(Agent::Gemini),
+        Ok(SourceKind::Aider) => Ok(Agent::Aider),
+        _ => Err(invalid(
+            rpc,
+            "source kind is unspecified — set kind to claude, codex, opencode, gemini or aider",
+        )),
+    }
+}
+
+/// The follow's scope: one project, or (`all`) every session; exactly one.
+fn follow_scope(rpc: &'static str, project: &str, all: bool) -> Result<String, Status> {
+    match (project.is_empty(), all) {
+        (true, true) => Ok(String::new()),
+        (false, false) => Ok(context::project(rpc, project)?.as_str().to_owned()),
+        (true, false) => Err(invalid(rpc, "name the project to follow, or set all")),
+        (false, true) => Err(invalid(rpc, "project and all exclude each other — send one")),
+    }
+}
+
+fn aider_as_source(follow: AiderFollow) -> SourceFollow {
+    SourceFollow {
+        kind: SourceKind::Aider as i32,
+        project: follow.project,
+        all: false,
+        paths: vec![follow.path],
+        since_ms: follow.since_ms,
+        messages_imported: follow.messages_appended,
+        last_error: follow.last_error,
+        files: 1,
+    }
+}
+
+pub(super) async fn follow_source(
+    svc: &SessionsService,
+    request: Request<FollowSourceRequest>,
+) -> Result<Response<SourceFollow>, Status> {
+    const RPC: &str = "FollowSource";
+    let req = request.into_inner();
+    let agent = follow_agent(RPC, req.kind)?;
+    if agent == Agent::Aider {
+        if req.all || req.project.is_empty() {
+            return Err(invalid(RPC, "an aider follow is of one project — name it"));
+        }
+        let project = context::project(RPC, &req.project)?;
+        let follow = svc
+            .interop
+            .follows
+            .follow(&svc.follow_ctx(), &project, &req.aider_history, req.aider_catch_up)
+            .map_err(|e| fail(RPC, e))?;
+        return Ok(Response::new(aider_as_source(follow)));
+    }
+    if !req.aider_history.is_empty() || req.aider_catch_up {
+        return Err(invalid(
+            RPC,
+            "aider_history and aider_catch_up are for aider follows only",
+        ));
+    }
+    let scope = follow_scope(RPC, &req.project, req.all)?;
+    let mut roots = Vec::new();
+    for raw in &req.paths {
+        let path = PathBuf::from(raw);
+        if !path.is_absolute() {
+            return Err(invalid(RPC, format!("path {raw:?} is relative — send absolute paths")));
+        }
+        roots.push(path);
+    }
+    let follow = svc
+        .interop
+        .source_follows
+        .follow(&svc.follow_ctx(), FollowKey { agent, scope }, roots)
+        .await
+        .map_err(|e| fail(RPC, e))?;
+    Ok(Response::new(follow))
+}
+
+pub(super) async fn unfollow_source(
+    svc: &SessionsService,
+    request: Request<UnfollowSourceRequest>,
+) -> Result<Response<UnfollowSourceResponse>, Status> {
+    const RPC: &str = "UnfollowSource";
+    let req = request.into_inner();
+    let agent = follow_agent(RPC, req.kind)?;
+    let follow = if agent == Agent::Aider {
+        let project = context::project(RPC, &req.project)?;
+        svc.interop
+            .follows
+            .unfollow(&project)
+            .map_err(|e| fail(RPC, e))?
+            .map(aider_as_source)
+    } else {
+        let scope = follow_scope(RPC, &req.project, req.all)?;
+        svc.interop
+            .source_follows
+            .unfollow(&svc.follow_ctx(), &FollowKey { agent, scope })
+            .await
+            .map_err(|e| fail(RPC, e))?
+    };
+    Ok(Response::new(UnfollowSourceResponse {
+        was_following: follow.is_some(),
+        follow,
+    }))
+}
+
+pub(super) async fn list_source_follows(
+    svc: &SessionsService,
+    _request: Request<ListSourceFollowsRequest>,
+) -> Result<Response<ListSourceFollowsResponse>, Status> {
+    let mut follows = svc.interop.source_follows.list();
+    follows.extend(svc.interop.follows.list().into_iter().map(aider_as_source));
+    Ok(Response::new(ListSourceFollowsResponse { follows }))
+}

@@ -1,0 +1,198 @@
+use chronicle_proto::v1::Role;
+
+use super::*;
+
+const SESSION: &str = include_str!("../../../tests/fixtures/claude/session.jsonl");
+const SUBAGENT: &str = include_str!("../../../tests/fixtures/claude/agent-ab12.jsonl");
+const SID: &str = "5b1f0c1e-1111-4a5b-9c2d-000000000001";
+
+fn small() -> ParseOptions {
+    ParseOptions { max_inline_bytes: 2048 }
+}
+
+fn session<'a>(parsed: &'a Parsed, id: &str) -> &'a SourceSession {
+    parsed.sessions.iter().find(|s| s.source_id == id).unwrap_or_else(|| {
+        panic!(
+            "no session {id} among {:?}",
+            parsed.sessions.iter().map(|s| &s.source_id).collect::<Vec<_>>()
+        )
+    })
+}
+
+fn ids(s: &SourceSession) -> Vec<&str> {
+    s.messages.iter().map(|m| m.metadata[meta::ID].as_str()).collect()
+}
+
+#[test]
+fn the_main_conversation_is_the_path_to_the_newest_leaf_through_compaction() {
+    let parsed = parse("session.jsonl", SESSION, small());
+    let main = session(&parsed, SID);
+    assert_eq!(
+        ids(main),
+        [
+            "u1", "msg_01", "toolu_01", "u2", "msg_02", "u4", "msg_04", "u5", "u6", "msg_05", "toolu_02"
+        ]
+        .into_iter()
+        .filter(|id| *id != "u2") // a line of only tool results is no message of its own
+        .collect::<Vec<_>>()
+    );
+    assert_eq!(main.cwd.as_deref(), Some("/home/ana/src/shop"));
+    assert_eq!(main.git_branch.as_deref(), Some("fix-login"));
+    assert_eq!(main.agent_version.as_deref(), Some("2.1.3"));
+    assert_eq!(main.started_at_ms, rfc3339_ms("2026-03-01T10:00:01Z"));
+    assert_eq!(main.title.as_deref(), Some("Fix login and add rate limiting"));
+    assert!(main.parent.is_none());
+    for m in &main.messages {
+        assert_eq!(m.metadata[meta::AGENT], "claude");
+        assert_eq!(m.metadata[meta::SESSION], SID);
+        assert_eq!(m.metadata[meta::GIT_BRANCH], "fix-login");
+    }
+}
+
+#[test]
+fn lines_sharing_a_message_id_merge_into_one_reply_with_its_tool_call_and_result() {
+    let parsed = parse("session.jsonl", SESSION, small());
+    let main = session(&parsed, SID);
+    let reply = &main.messages[1];
+    assert_eq!(reply.role, Role::Assistant as i32);
+    assert_eq!(reply.content, "Let me read the file.");
+    assert_eq!(reply.reasoning, "Look at auth.py first.");
+    assert_eq!(reply.model, "claude-sonnet-4-5");
+    let usage = reply.usage.expect("usage of msg_01");
+    assert_eq!(
+        (
+            usage.sent_tokens,
+            usage.received_tokens,
+            usage.cache_read_tokens,
+            usage.cache_write_tokens
+        ),
+        (1200, 80, 900, 300)
+    );
+    let call = &main.messages[2];
+    assert_eq!(call.role, Role::Tool as i32);
+    let tool = call.tool.as_ref().expect("tool call");
+    assert_eq!(tool.name, "Read");
+    assert_eq!(tool.call_id, "toolu_01");
+    assert_eq!(tool.args_json, r#"{"file_path":"/home/ana/src/shop/auth.py"}"#);
+    assert_eq!(tool.result_json, "def login(): return False");
+    assert!(!tool.is_error);
+    let failing = main
+        .messages
+        .last()
+        .and_then(|m| m.tool.as_ref())
+        .expect("last tool call");
+    assert_eq!(
+        (failing.name.as_str(), failing.result_json.as_str(), failing.is_error),
+        ("Bash", "1 failed", true)
+    );
+}
+
+#[test]
+fn a_reply_of_only_tool_calls_shows_as_its_calls_alone() {
+    let parsed = parse("session.jsonl", SESSION, small());
+    let main = session(&parsed, SID);
+    // msg_06 has no text: no empty assistant bubble, just the call.
+    assert!(!ids(main).contains(&"msg_06"));
+}
+
+#[test]
+fn the_abandoned_attempt_is_its_own_session_linked_where_it_forked() {
+    let parsed = parse("session.jsonl", SESSION, small());
+    let branch = session(&parsed, &format!("{SID}/branch/u3"));
+    assert_eq!(ids(branch), ["u3", "msg_03"]);
+    assert_eq!(branch.messages[1].content, "Added a dict-based limiter.");
+    assert_eq!(
+        branch.parent,
+        Some(SourceLink {
+            kind: LinkKind::Branch,
+            parent_source_id: SID.into(),
+            at_message: Some("msg_02".into())
+        })
+    );
+    // The progress line under a4 is a leaf too, but holds nothing to keep.
+    assert_eq!(
+        parsed
+            .sessions
+            .iter()
+            .filter(|s| s.source_id.contains("/branch/"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_compaction_summary_is_a_system_message_after_the_full_history() {
+    let parsed = parse("session.jsonl", SESSION, small());
+    let main = session(&parsed, SID);
+    let summary = main
+        .messages
+        .iter()
+        .find(|m| m.metadata[meta::ID] == "u5")
+        .expect("summary");
+    assert_eq!(summary.role, Role::System as i32);
+    assert_eq!(summary.metadata[meta::KIND], "compaction-summary");
+    assert!(summary.content.starts_with("This session is being continued."));
+    assert_eq!(main.first_prompt(), Some("Fix the login bug in auth.py"));
+}
+
+#[test]
+fn a_huge_inline_image_becomes_a_placeholder_and_a_small_one_stays() {
+    let parsed = parse("session.jsonl", SESSION, small());
+    let main = session(&parsed, SID);
+    let with_image = main.messages.iter().find(|m| m.metadata[meta::ID] == "u6").expect("u6");
+    assert_eq!(
+        with_image.content,
+        "Does the page look right?\n\n[image/png omitted: 3.9 KiB]"
+    );
+
+    let roomy = parse("session.jsonl", SESSION, ParseOptions::default());
+    let main = session(&roomy, SID);
+    let with_image = main.messages.iter().find(|m| m.metadata[meta::ID] == "u6").expect("u6");
+    assert!(with_image.content.contains("](data:image/png;base64,iVBOR"));
+}
+
+#[test]
+fn a_sidechain_is_a_session_linked_to_its_parent() {
+    let parsed = parse("session.jsonl", SESSION, small());
+    let side = session(&parsed, &format!("{SID}/sidechain/s1"));
+    assert_eq!(ids(side), ["s1", "msg_07"]);
+    assert_eq!(side.messages[1].model, "claude-haiku-4-5");
+    assert_eq!(
+        side.parent.as_ref().map(|p| (p.kind, p.parent_source_id.as_str())),
+        Some((LinkKind::Subagent, SID))
+    );
+
+    let parsed = parse("agent-ab12.jsonl", SUBAGENT, small());
+    assert!(parsed.skipped.is_empty(), "{:?}", parsed.skipped);
+    assert_eq!(parsed.sessions.len(), 1);
+    let agent = session(&parsed, &format!("{SID}/agent-ab12"));
+    assert_eq!(ids(agent), ["g1", "msg_08"]);
+    assert_eq!(agent.source_session_id, SID);
+    assert_eq!(agent.parent.as_ref().map(|p| p.kind), Some(LinkKind::Subagent));
+}
+
+#[test]
+fn bad_lines_are_skipped_with_their_line_and_reason_and_nothing_else_is_lost() {
+    let parsed = parse("session.jsonl", SESSION, small());
+    let skipped: Vec<(u64, &str)> = parsed.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
+    assert_eq!(skipped.len(), 3, "{skipped:?}");
+    assert_eq!(skipped[0].0, 9);
+    assert!(skipped[0].1.starts_with("not JSON: "), "{}", skipped[0].1);
+    assert_eq!(skipped[1], (10, "not a JSON object"));
+    assert_eq!(skipped[2], (11, "unknown record type \"brand-new-thing\""));
+    assert!(parsed.skipped.iter().all(|s| s.file == "session.jsonl"));
+}
+
+#[test]
+fn a_truncated_last_line_is_reported_when_fed_and_the_rest_kept() {
+    let cut_at = SESSION.trim_end().rfind('\n').expect("lines") + 20;
+    let parsed = parse("session.jsonl", &SESSION[..cut_at], small());
+    let last = parsed.skipped.last().expect("skipped");
+    assert_eq!(last.line, SESSION.lines().count() as u64);
+    assert!(session(&parsed, SID).messages.len() > 5);
+}
+
+#[test]
+fn parsing_twice_gives_the_same_ids() {
+    assert_eq!(parse("a", SESSION, small()), parse("a", SESSION, small()));
+}

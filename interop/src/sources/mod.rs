@@ -1,0 +1,264 @@
+//! Other agents' session files, read into one intermediate form that the
+//! daemon imports: a [`SourceSession`] per conversation Chronicle keeps,
+//! whose messages are already Chronicle's `Message`s carrying the agent's
+//! own ids in `metadata` (the [`meta`] keys), so a re-import or a follow
+//! can tell what it already has. What a parser could not read is a
+//! [`Skipped`] naming the file and line, never an error that stops it.
+//!
+//! Each agent's module is pure data in, data out: the daemon opens the
+//! files, splits lines and hands them over (a line-oriented format through
+//! [`LineParser`]); no parser touches the disk. `docs/SOURCES.md` maps each
+//! format onto Chronicle's model.
+
+use std::fmt;
+
+use chronicle_proto::v1::Message;
+
+pub mod claude;
+pub mod codex;
+pub mod gemini;
+pub mod opencode;
+
+/// The agents whose sessions Chronicle imports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Agent {
+    Claude,
+    Codex,
+    Opencode,
+    Gemini,
+    Aider,
+}
+
+impl Agent {
+    pub const ALL: [Agent; 5] = [
+        Agent::Claude,
+        Agent::Codex,
+        Agent::Opencode,
+        Agent::Gemini,
+        Agent::Aider,
+    ];
+
+    /// The name in metadata, on the command line and in session names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agent::Claude => "claude",
+            Agent::Codex => "codex",
+            Agent::Opencode => "opencode",
+            Agent::Gemini => "gemini",
+            Agent::Aider => "aider",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Agent> {
+        Agent::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
+impl fmt::Display for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `metadata` keys a parser sets. On every message: [`meta::AGENT`],
+/// [`meta::SESSION`] and [`meta::ID`]; the others where the source has them.
+pub mod meta {
+    /// `claude`, `codex`, … ([`super::Agent::as_str`]).
+    pub const AGENT: &str = "source.agent";
+    /// The agent's own session id (for a subagent or branch: of the file's
+    /// session, the conversation it belongs to).
+    pub const SESSION: &str = "source.session";
+    /// The message's id in the source, unique within its [`super::SourceSession`]
+    /// and stable across re-reads of the same data: what makes an import
+    /// idempotent (Claude: the API message id or the line uuid; Codex: the
+    /// call id or the line number's content hash — see each module).
+    pub const ID: &str = "source.id";
+    /// Claude: the uuid of the last transcript line merged into this message
+    /// (a `summary` line's `leafUuid` points at one).
+    pub const UUID: &str = "source.uuid";
+    pub const GIT_BRANCH: &str = "source.git_branch";
+    pub const AGENT_VERSION: &str = "source.agent_version";
+    /// The working directory the agent ran in when it wrote the message.
+    pub const CWD: &str = "source.cwd";
+    /// Why a message is what it is when its role alone does not say:
+    /// `compaction-summary`, `environment-context`, `instructions`, ….
+    pub const KIND: &str = "source.kind";
+}
+
+/// How a session hangs off another one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// A conversation the user rewound away from (Claude), or a `$rewindTo`
+    /// (Gemini): the messages after the fork point that are no longer on
+    /// the conversation's path.
+    Branch,
+    /// A subagent or sidechain run by the parent (Claude's Task tool,
+    /// opencode's child sessions).
+    Subagent,
+    /// A session started as a copy of another (Codex fork, opencode fork):
+    /// only what came after the copy is in this session.
+    Fork,
+}
+
+impl LinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Branch => "branch",
+            LinkKind::Subagent => "subagent",
+            LinkKind::Fork => "fork",
+        }
+    }
+}
+
+/// Where a session hangs off its parent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceLink {
+    pub kind: LinkKind,
+    /// The parent's [`SourceSession::source_id`].
+    pub parent_source_id: String,
+    /// The parent's message ([`meta::ID`]) it forked after, when known.
+    pub at_message: Option<String>,
+}
+
+/// One conversation as Chronicle will keep it: becomes one saved session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceSession {
+    pub agent: Agent,
+    /// Unique among this agent's sessions and stable across re-reads: the
+    /// key an import finds its earlier copy by. The agent's session id for
+    /// a plain session; derived ids (`<session>/branch/<uuid>`,
+    /// `<session>/agent-<id>`) for the sessions a file splits into.
+    pub source_id: String,
+    /// The agent's own session id (what [`meta::SESSION`] holds).
+    pub source_session_id: String,
+    /// The directory the agent ran in, as written in the source.
+    pub cwd: Option<String>,
+    /// A title the agent gave it (Claude's `summary`, Codex's thread name,
+    /// opencode's and Gemini's titles).
+    pub title: Option<String>,
+    /// ms since the epoch; the first message's time when the source has
+    /// no start time of its own.
+    pub started_at_ms: Option<i64>,
+    pub git_branch: Option<String>,
+    pub agent_version: Option<String>,
+    pub parent: Option<SourceLink>,
+    /// In conversation order, ids left 0 (the daemon assigns them); times
+    /// from the source (0 when it has none); every one with [`meta::AGENT`],
+    /// [`meta::SESSION`] and [`meta::ID`] set.
+    pub messages: Vec<Message>,
+}
+
+impl SourceSession {
+    /// An empty session of `agent` with both ids set to `id`.
+    pub fn new(agent: Agent, id: &str) -> Self {
+        SourceSession {
+            agent,
+            source_id: id.to_owned(),
+            source_session_id: id.to_owned(),
+            cwd: None,
+            title: None,
+            started_at_ms: None,
+            git_branch: None,
+            agent_version: None,
+            parent: None,
+            messages: Vec::new(),
+        }
+    }
+
+    /// The first user message's text, for a name when there is no title.
+    pub fn first_prompt(&self) -> Option<&str> {
+        self.messages
+            .iter()
+            .filter(|m| m.role == chronicle_proto::v1::Role::User as i32)
+            .find(|m| !m.content.trim().is_empty() && !m.metadata.contains_key(meta::KIND))
+            .map(|m| m.content.as_str())
+    }
+}
+
+/// A line (or record) that was not imported, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// The file as the caller named it to the parser.
+    pub file: String,
+    /// 1-based line number; for a non-line format, the record's position
+    /// (1-based) or 0 when the whole file was skipped.
+    pub line: u64,
+    /// One line saying what was wrong, e.g. `not JSON: expected value at
+    /// column 1`, `unknown record type "foo"`.
+    pub reason: String,
+}
+
+/// What one parse produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Parsed {
+    pub sessions: Vec<SourceSession>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Limits a parser applies while it reads.
+#[derive(Clone, Copy, Debug)]
+pub struct ParseOptions {
+    /// Largest inline payload (an image's base64, a tool output) kept in a
+    /// message as it is; a larger one becomes [`placeholder`]. Also caps a
+    /// message's content as a whole.
+    pub max_inline_bytes: usize,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        // Below the store's default 8 MiB message limit, so a message of
+        // several parts still fits.
+        ParseOptions {
+            max_inline_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// A line-oriented format (JSON Lines): the caller feeds every complete
+/// line in order and then calls `finish`. A last line without its newline
+/// is the caller's to hold back while the agent may still be writing it;
+/// when the file is known complete (an import of a file that stopped
+/// growing), the caller feeds it too.
+pub trait LineParser {
+    /// One line without its line terminator; `number` is 1-based.
+    fn line(&mut self, number: u64, line: &str);
+    /// The end of the input: the sessions it held and what was skipped.
+    fn finish(self: Box<Self>) -> Parsed;
+}
+
+/// The one-line stand-in for a payload too large to keep inline:
+/// `[image/png omitted: 3.2 MiB]`.
+pub fn placeholder(kind: &str, bytes: usize) -> String {
+    format!("[{kind} omitted: {}]", human_bytes(bytes))
+}
+
+fn human_bytes(bytes: usize) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KIB {
+        format!("{bytes} B")
+    } else if b < KIB * KIB {
+        format!("{:.1} KiB", b / KIB)
+    } else if b < KIB * KIB * KIB {
+        format!("{:.1} MiB", b / (KIB * KIB))
+    } else {
+        format!("{:.1} GiB", b / (KIB * KIB * KIB))
+    }
+}
+
+/// `text` cut to at most `max` bytes at a character boundary.
+pub fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// An RFC 3339 timestamp as ms since the epoch.
+pub fn rfc3339_ms(text: &str) -> Option<i64> {
+    text.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+}

@@ -1,0 +1,476 @@
+//! Other agents' sessions through the `chronicle` CLI and the real daemon
+//! (`ImportSource`): Claude Code transcripts (with a subagent file) and
+//! Codex CLI rollouts (with a fork) from the hand-made fixtures of
+//! `interop/tests/fixtures`, imported into the project their working
+//! directory names; imported again without duplicates; new lines added
+//! on a later import; bad lines reported with file and line; a partial
+//! last line waited for; `-C`, `--dry-run` and `--json`; a FIFO refused.
+//! opencode's SQLite database (made here in opencode's schema, kept open
+//! in WAL mode as opencode keeps it) and Gemini CLI recordings (written
+//! here, `.project_root` naming the project) from their default places,
+//! with bad rows and lines reported and `--discover` counting them.
+
+use std::{fs, io::Write as _, path::Path};
+
+use chronicle_tests::Sandbox;
+use serde_json::Value;
+
+use crate::common::{self, path_str, saved, sessions};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/tests/fixtures");
+const WRITTEN_CWD: &str = "/home/ana/src/shop";
+const SID: &str = "5b1f0c1e-1111-4a5b-9c2d-000000000001";
+
+/// A Claude config dir holding the fixtures, their cwd moved to `cwd`.
+fn claude_home(root: &Path, cwd: &str) -> std::path::PathBuf {
+    let dir = root.join("claude/projects/-work-shop");
+    let subagents = dir.join(SID).join("subagents");
+    fs::create_dir_all(&subagents).expect("mkdir");
+    let read = |name: &str| {
+        fs::read_to_string(format!("{FIXTURES}/claude/{name}"))
+            .expect("fixture")
+            .replace(WRITTEN_CWD, cwd)
+    };
+    fs::write(dir.join(format!("{SID}.jsonl")), read("session.jsonl")).expect("write");
+    fs::write(subagents.join("agent-ab12.jsonl"), read("agent-ab12.jsonl")).expect("write");
+    root.join("claude")
+}
+
+fn json(run: chronicle_tests::CliRun) -> Value {
+    let run = run.ok();
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout))
+}
+
+#[tokio::test]
+async fn claude_sessions_import_once_into_the_git_project_and_again_only_what_is_new() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let project = sandbox.project("shop");
+    fs::create_dir_all(project.join(".git")).expect("git dir");
+    fs::create_dir_all(project.join("web")).expect("subdir");
+    let home = claude_home(&sandbox.project("src"), &format!("{}/web", path_str(&project)));
+    let cwd = sandbox.project("elsewhere");
+    let home_arg = path_str(&home);
+
+    let first = json(sandbox.chronicle(&cwd, &["import", "claude", &home_arg, "--json"]));
+    assert_eq!(first["sessions_imported"], 4, "{first}");
+    assert_eq!(first["sessions_updated"], 0);
+    assert_eq!(first["messages_imported"], 16);
+    assert_eq!(first["projects"], serde_json::json!([path_str(&project)]));
+    let skipped: Vec<(String, u64)> = first["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .map(|s| {
+            (
+                s["file"].as_str().unwrap_or_default().to_owned(),
+                s["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(skipped.len(), 3, "{first}");
+    assert!(skipped.iter().all(|(f, _)| f.ends_with(&format!("{SID}.jsonl"))));
+    assert_eq!(skipped.iter().map(|(_, l)| *l).collect::<Vec<_>>(), [9, 10, 11]);
+
+    let listed = sessions(&mut client, &path_str(&project)).await;
+    assert_eq!(listed.len(), 4);
+    let main = listed
+        .iter()
+        .find(|s| s.name.ends_with("Fix login and add rate limiting"))
+        .unwrap_or_else(|| panic!("no main session among {listed:?}"));
+    assert!(main.name.starts_with("claude 2026-03-0"), "{}", main.name);
+    assert_eq!(main.message_count, 10);
+    assert!(listed.iter().any(|s| s.name.ends_with("(branch)")));
+    assert_eq!(listed.iter().filter(|s| s.name.ends_with("(subagent)")).count(), 2);
+    let content = saved(&mut client, &path_str(&project), &main.name).await;
+    assert_eq!(content.messages[0].content, "Fix the login bug in auth.py");
+    assert_eq!(content.messages[0].metadata["source.agent"], "claude");
+    let read = content.messages[2].tool.as_ref().expect("tool call");
+    assert_eq!(read.result_json, "def login(): return False");
+
+    // Again: nothing new, nothing added.
+    let again = json(sandbox.chronicle(&cwd, &["import", "claude", &home_arg, "--json"]));
+    assert_eq!(
+        (again["sessions_imported"].as_u64(), again["messages_imported"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(sessions(&mut client, &path_str(&project)).await.len(), 4);
+
+    // Claude writes on: a reply and a half-written line.
+    let file = home.join(format!("projects/-work-shop/{SID}.jsonl"));
+    let mut out = fs::OpenOptions::new().append(true).open(&file).expect("open");
+    let line = serde_json::json!({"type": "user", "uuid": "u9", "parentUuid": "u7", "sessionId": SID,
+        "cwd": format!("{}/web", path_str(&project)), "timestamp": "2026-03-01T10:01:00Z",
+        "message": {"role": "user", "content": "One more thing"}});
+    writeln!(out, "{line}").expect("append");
+    write!(out, "{{\"type\": \"assistant\", \"uuid\": \"a9\", \"parentUu").expect("append partial");
+    drop(out);
+    let later = json(sandbox.chronicle(&cwd, &["import", "claude", &home_arg, "--json"]));
+    assert_eq!(later["sessions_updated"], 1, "{later}");
+    assert_eq!(later["messages_imported"], 1);
+    assert_eq!(
+        later["skipped"].as_array().map(Vec::len),
+        Some(3),
+        "the partial line is waited for: {later}"
+    );
+    let content = saved(&mut client, &path_str(&project), &main.name).await;
+    assert_eq!(
+        content.messages.last().map(|m| m.content.as_str()),
+        Some("One more thing")
+    );
+}
+
+#[tokio::test]
+async fn dry_run_counts_and_changes_nothing_and_minus_c_picks_the_project() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let codex = sandbox.project("codex-home");
+    fs::create_dir_all(codex.join("sessions/2026/03/02")).expect("mkdir");
+    for entry in fs::read_dir(format!("{FIXTURES}/codex")).expect("fixtures") {
+        let entry = entry.expect("entry");
+        fs::copy(entry.path(), codex.join("sessions/2026/03/02").join(entry.file_name())).expect("copy");
+    }
+    let cwd = sandbox.project("here");
+    let dir = path_str(&codex);
+
+    let dry = json(sandbox.chronicle(&cwd, &["import", "codex", &dir, "--dry-run", "--json"]));
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["sessions_imported"], 2, "{dry}");
+    assert_eq!(common::project_count(&mut client).await, 0, "a dry run writes nothing");
+
+    let target = sandbox.project("target");
+    let target_arg = path_str(&target);
+    let run = json(sandbox.chronicle(&cwd, &["-C", &target_arg, "import", "codex", &dir, "--json"]));
+    assert_eq!(run["projects"], serde_json::json!([target_arg]), "{run}");
+    assert_eq!(run["sessions_imported"], 2);
+    let listed = sessions(&mut client, &target_arg).await;
+    let main = listed
+        .iter()
+        .find(|s| s.name.ends_with("Failing tests"))
+        .expect("named from session_index");
+    assert_eq!(main.message_count, 11);
+    let fork = listed.iter().find(|s| s.name.ends_with("(fork)")).expect("fork");
+    assert_eq!(fork.message_count, 2, "the copied history is imported once");
+    assert_eq!(run["skipped"].as_array().map(Vec::len), Some(3));
+
+    // The human form says where to look.
+    let again = sandbox
+        .chronicle(&cwd, &["-C", &target_arg, "import", "codex", &dir])
+        .ok();
+    assert!(again.stdout.contains("Imported 0 new sessions"), "{}", again.stdout);
+}
+
+#[tokio::test]
+async fn a_fifo_is_refused_with_a_message_naming_it() {
+    let sandbox = Sandbox::new();
+    let _daemon = sandbox.start();
+    let dir = sandbox.project("fifo");
+    let fifo = dir.join("pipe.jsonl");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let run = sandbox.chronicle(&dir, &["import", "claude", &path_str(&fifo)]);
+    assert_ne!(run.code, Some(0));
+    assert!(run.stderr.contains("is a FIFO"), "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+}
+
+/// The HOME the sandbox's CLI runs with (`<sandbox>/home`).
+fn cli_home(sandbox: &Sandbox) -> std::path::PathBuf {
+    let projects = sandbox.project("x");
+    projects
+        .parent()
+        .and_then(Path::parent)
+        .expect("the sandbox root")
+        .join("home")
+}
+
+/// An opencode database in opencode 1.2's schema, in WAL mode as opencode
+/// runs it, with one session in `directory`.
+fn opencode_db(path: &Path, directory: &str) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("create opencode.db");
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE session (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, parent_id TEXT, slug TEXT NOT NULL,
+           directory TEXT NOT NULL, title TEXT NOT NULL, version TEXT NOT NULL, share_url TEXT, revert TEXT,
+           cost REAL NOT NULL DEFAULT 0, time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL,
+           time_compacting INTEGER, time_archived INTEGER);
+         CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, time_created INTEGER NOT NULL,
+           time_updated INTEGER NOT NULL, data TEXT NOT NULL);
+         CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT NOT NULL, session_id TEXT NOT NULL,
+           time_created INTEGER NOT NULL, time_updated INTEGER NOT NULL, data TEXT NOT NULL);",
+    )
+    .expect("schema");
+    conn.execute(
+        "INSERT INTO session (id, project_id, slug, directory, title, version, time_created, time_updated)
+         VALUES ('ses_1', 'prj_1', 'calm-fox', ?1, 'Speed up search', '1.2.4', 1772359200000, 1772359200000)",
+        [directory],
+    )
+    .expect("session");
+    conn
+}
+
+fn opencode_message(conn: &rusqlite::Connection, id: &str, data: &str, parts: &[(&str, String)]) {
+    conn.execute(
+        "INSERT INTO message (id, session_id, time_created, time_updated, data) VALUES (?1, 'ses_1', 0, 0, ?2)",
+        [id, data],
+    )
+    .expect("message");
+    for (part_id, part) in parts {
+        conn.execute(
+            "INSERT INTO part (id, message_id, session_id, time_created, time_updated, data) VALUES (?1, ?2, 'ses_1', 0, 0, ?3)",
+            [part_id, id, part.as_str()],
+        )
+        .expect("part");
+    }
+    conn.execute(
+        "UPDATE session SET time_updated = time_updated + 1 WHERE id = 'ses_1'",
+        [],
+    )
+    .expect("touch session");
+}
+
+fn opencode_text(text: &str) -> String {
+    serde_json::json!({"type": "text", "text": text}).to_string()
+}
+
+fn opencode_user(at: i64) -> String {
+    serde_json::json!({"role": "user", "time": {"created": at}, "agent": "build",
+        "model": {"providerID": "anthropic", "modelID": "claude-opus-4-1"}})
+    .to_string()
+}
+
+#[tokio::test]
+async fn opencode_database_imports_from_its_default_place_while_open_and_again_only_what_is_new() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let project = sandbox.project("shop");
+    fs::create_dir_all(project.join(".git")).expect("git dir");
+    // The CLI's HOME is the sandbox's `home`; without XDG_DATA_HOME the
+    // default is ~/.local/share/opencode.
+    let data = cli_home(&sandbox).join(".local/share/opencode");
+    fs::create_dir_all(&data).expect("opencode data dir");
+    let db = data.join("opencode.db");
+    let conn = opencode_db(&db, &path_str(&project));
+    opencode_message(
+        &conn,
+        "msg_01",
+        &opencode_user(1772359201000),
+        &[("prt_01", opencode_text("Search is slow."))],
+    );
+    let assistant = serde_json::json!({"role": "assistant", "time": {"created": 1772359202000i64},
+        "modelID": "claude-opus-4-1", "providerID": "anthropic", "mode": "build",
+        "path": {"cwd": path_str(&project), "root": path_str(&project)}, "cost": 0.25,
+        "tokens": {"input": 10, "output": 20, "reasoning": 0, "cache": {"read": 300, "write": 40}}})
+    .to_string();
+    let tool = serde_json::json!({"type": "tool", "callID": "call_1", "tool": "grep",
+        "state": {"status": "completed", "input": {"pattern": "index"}, "output": "src/search.rs:12",
+        "title": "grep index", "time": {"start": 1772359203000i64, "end": 1772359203500i64}}})
+    .to_string();
+    opencode_message(
+        &conn,
+        "msg_02",
+        &assistant,
+        &[
+            ("prt_02", opencode_text("The index is rebuilt per query.")),
+            ("prt_03", tool),
+            ("prt_04", r#"{"type":"quantum","spin":1}"#.to_owned()),
+        ],
+    );
+    opencode_message(&conn, "msg_03", "{not json", &[]);
+    let cwd = sandbox.project("elsewhere");
+
+    let first = json(sandbox.chronicle(&cwd, &["import", "opencode", "--json"]));
+    assert_eq!(first["sessions_imported"], 1, "{first}");
+    assert_eq!(first["messages_imported"], 3, "user, assistant, tool: {first}");
+    assert_eq!(first["projects"], serde_json::json!([path_str(&project)]));
+    let skipped = first["skipped"].as_array().expect("skipped");
+    assert_eq!(skipped.len(), 2, "{first}");
+    assert!(skipped.iter().all(|s| s["file"] == path_str(&db)), "{first}");
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["line"] == 3 && s["reason"].as_str().is_some_and(|r| r.contains("msg_03"))),
+        "the bad message row by rowid: {first}"
+    );
+
+    let listed = sessions(&mut client, &path_str(&project)).await;
+    assert_eq!(listed.len(), 1);
+    assert!(
+        listed[0].name.starts_with("opencode ") && listed[0].name.ends_with("Speed up search"),
+        "{}",
+        listed[0].name
+    );
+    let content = saved(&mut client, &path_str(&project), &listed[0].name).await;
+    assert_eq!(content.messages[0].content, "Search is slow.");
+    assert_eq!(content.messages[1].content, "The index is rebuilt per query.");
+    let usage = content.messages[1].usage.as_ref().expect("usage");
+    assert_eq!(
+        (usage.sent_tokens, usage.cache_read_tokens, usage.cache_write_tokens),
+        (10, 300, 40)
+    );
+    let call = content.messages[2].tool.as_ref().expect("tool call");
+    assert_eq!(
+        (call.name.as_str(), call.result_json.as_str()),
+        ("grep", "src/search.rs:12")
+    );
+
+    let again = json(sandbox.chronicle(&cwd, &["import", "opencode", "--json"]));
+    assert_eq!(
+        (again["sessions_imported"].as_u64(), again["messages_imported"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+
+    // opencode writes on (its connection still open): one more message.
+    opencode_message(
+        &conn,
+        "msg_04",
+        &opencode_user(1772359260000),
+        &[("prt_05", opencode_text("Cache the index then."))],
+    );
+    let later = json(sandbox.chronicle(&cwd, &["import", "opencode", &path_str(&data), "--json"]));
+    assert_eq!(
+        (later["sessions_updated"].as_u64(), later["messages_imported"].as_u64()),
+        (Some(1), Some(1)),
+        "{later}"
+    );
+    let content = saved(&mut client, &path_str(&project), &listed[0].name).await;
+    assert_eq!(content.messages.len(), 4);
+    assert_eq!(content.messages[3].content, "Cache the index then.");
+}
+
+#[tokio::test]
+async fn gemini_recordings_import_into_the_project_root_they_name_and_again_only_what_is_new() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let project = sandbox.project("weather");
+    fs::create_dir_all(project.join(".git")).expect("git dir");
+    let tmp = cli_home(&sandbox).join(".gemini/tmp");
+    let chats = tmp.join("weather/chats");
+    fs::create_dir_all(&chats).expect("chats dir");
+    fs::write(tmp.join("weather/.project_root"), format!("{}\n", path_str(&project))).expect("project root");
+    let file = chats.join("session-2026-03-20T10-00-aa11bb22.jsonl");
+    let lines = [
+        r#"{"sessionId":"aa11bb22-0000-4000-8000-000000000001","projectHash":"weather","startTime":"2026-03-20T10:00:00.000Z","lastUpdated":"2026-03-20T10:00:00.000Z","kind":"main"}"#,
+        r#"{"id":"u1","timestamp":"2026-03-20T10:00:01.000Z","type":"user","content":[{"text":"Why is the forecast stale?"}]}"#,
+        r#"{"id":"g1","timestamp":"2026-03-20T10:00:03.000Z","type":"gemini","content":"","toolCalls":[{"id":"read-1","name":"read_file","args":{"absolute_path":"/w/cache.ts"},"status":"executing"}],"model":"gemini-2.5-pro"}"#,
+        r#"{"id":"g1","timestamp":"2026-03-20T10:00:03.000Z","type":"gemini","content":"","toolCalls":[{"id":"read-1","name":"read_file","args":{"absolute_path":"/w/cache.ts"},"result":[{"functionResponse":{"id":"read-1","name":"read_file","response":{"output":"TTL_HOURS = 24"}}}],"status":"success"}],"model":"gemini-2.5-pro"}"#,
+        r#"{"id":"g2","timestamp":"2026-03-20T10:00:05.000Z","type":"gemini","content":"The cache keeps entries for 24 hours.","tokens":{"input":500,"output":12,"cached":400,"thoughts":3,"tool":0,"total":515},"model":"gemini-2.5-pro"}"#,
+        r#"{"id":"g3", "type": "gemini", "content": "#,
+        r#"[1, 2, 3]"#,
+        r#"{"$set":{"summary":"Stale forecast from a 24 h TTL"}}"#,
+    ];
+    fs::write(&file, lines.join("\n") + "\n{\"id\":\"u2\",\"timest").expect("recording");
+    let cwd = sandbox.project("elsewhere");
+
+    let first = json(sandbox.chronicle(&cwd, &["import", "gemini", "--json"]));
+    assert_eq!(first["sessions_imported"], 1, "{first}");
+    assert_eq!(
+        first["messages_imported"], 3,
+        "user, the tool call with its result, the answer: {first}"
+    );
+    assert_eq!(first["projects"], serde_json::json!([path_str(&project)]));
+    let lines_skipped: Vec<u64> = first["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .map(|s| s["line"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(
+        lines_skipped,
+        [6, 7],
+        "the malformed and the non-object line; the partial last one is waited for: {first}"
+    );
+    assert!(
+        first["skipped"][0]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("session-2026-03-20T10-00-aa11bb22.jsonl"))
+    );
+
+    let listed = sessions(&mut client, &path_str(&project)).await;
+    assert_eq!(listed.len(), 1);
+    assert!(
+        listed[0].name.starts_with("gemini ") && listed[0].name.ends_with("Stale forecast from a 24 h TTL"),
+        "{}",
+        listed[0].name
+    );
+    let content = saved(&mut client, &path_str(&project), &listed[0].name).await;
+    assert_eq!(content.messages[0].content, "Why is the forecast stale?");
+    let call = content
+        .messages
+        .iter()
+        .find_map(|m| m.tool.as_ref())
+        .expect("a tool call");
+    assert_eq!(
+        (call.name.as_str(), call.result_json.as_str()),
+        ("read_file", "TTL_HOURS = 24"),
+        "the record appended again replaced the first"
+    );
+    let answer = content.messages.last().expect("answer");
+    let usage = answer.usage.as_ref().expect("usage");
+    assert_eq!(
+        (usage.sent_tokens, usage.received_tokens, usage.cache_read_tokens),
+        (100, 15, 400)
+    );
+
+    let again = json(sandbox.chronicle(&cwd, &["import", "gemini", "--json"]));
+    assert_eq!(
+        (again["sessions_imported"].as_u64(), again["messages_imported"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+
+    // --discover finds it in its default place, nothing left to import,
+    // and says where the agents without files would be looked for.
+    let found = json(sandbox.chronicle(&cwd, &["import", "--discover", "--json"]));
+    assert_eq!(found["gemini"]["sessions"], 1, "{found}");
+    assert_eq!(found["gemini"]["messages"], 3, "{found}");
+    assert_eq!(found["gemini"]["not_imported_messages"], 0, "{found}");
+    assert_eq!(found["opencode"]["locations"], serde_json::json!([]), "{found}");
+    assert_eq!(found["claude"]["sessions"], 0, "{found}");
+
+    // Gemini finishes the line it was writing, adds its reply, and writes
+    // the answer's record again, corrected: that one is updated in place.
+    let mut out = fs::OpenOptions::new().append(true).open(&file).expect("open");
+    writeln!(
+        out,
+        "amp\":\"2026-03-20T10:01:00.000Z\",\"type\":\"user\",\"content\":[{{\"text\":\"Lower it to 1.\"}}]}}"
+    )
+    .expect("append");
+    out.write_all(concat!(r#"{"id":"g4","timestamp":"2026-03-20T10:01:02.000Z","type":"gemini","content":"Done: TTL_HOURS = 1.","model":"gemini-2.5-pro"}"#, "\n").as_bytes()).expect("append");
+    out.write_all(concat!(r#"{"id":"g2","timestamp":"2026-03-20T10:00:05.000Z","type":"gemini","content":"The cache keeps entries for 24 hours (TTL_HOURS).","tokens":{"input":500,"output":14,"cached":400,"thoughts":3,"tool":0,"total":517},"model":"gemini-2.5-pro"}"#, "\n").as_bytes()).expect("append");
+    drop(out);
+    let later = json(sandbox.chronicle(&cwd, &["import", "gemini", &path_str(&tmp), "--json"]));
+    assert_eq!(
+        (
+            later["sessions_updated"].as_u64(),
+            later["messages_imported"].as_u64(),
+            later["messages_updated"].as_u64()
+        ),
+        (Some(1), Some(2), Some(1)),
+        "{later}"
+    );
+    let content = saved(&mut client, &path_str(&project), &listed[0].name).await;
+    let tail: Vec<&str> = content
+        .messages
+        .iter()
+        .rev()
+        .take(2)
+        .map(|m| m.content.as_str())
+        .collect();
+    assert_eq!(tail, ["Done: TTL_HOURS = 1.", "Lower it to 1."]);
+    let corrected = content
+        .messages
+        .iter()
+        .find(|m| m.metadata.get("source.id").map(String::as_str) == Some("g2"))
+        .expect("the answer");
+    assert_eq!(corrected.content, "The cache keeps entries for 24 hours (TTL_HOURS).");
+    assert_eq!(corrected.usage.as_ref().map(|u| u.received_tokens), Some(17));
+}
