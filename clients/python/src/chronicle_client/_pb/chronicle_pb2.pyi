@@ -56,14 +56,13 @@ class BundleSessionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BUNDLE_SESSION_KIND_SAVED: _ClassVar[BundleSessionKind]
     BUNDLE_SESSION_KIND_TRASH: _ClassVar[BundleSessionKind]
 
-<<<<<<< HEAD
 class SessionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SESSION_KIND_UNSPECIFIED: _ClassVar[SessionKind]
     SESSION_KIND_WORKING: _ClassVar[SessionKind]
     SESSION_KIND_SAVED: _ClassVar[SessionKind]
     SESSION_KIND_TRASH: _ClassVar[SessionKind]
-=======
+
 class SourceKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SOURCE_KIND_UNSPECIFIED: _ClassVar[SourceKind]
@@ -72,7 +71,6 @@ class SourceKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SOURCE_KIND_OPENCODE: _ClassVar[SourceKind]
     SOURCE_KIND_GEMINI: _ClassVar[SourceKind]
     SOURCE_KIND_AIDER: _ClassVar[SourceKind]
->>>>>>> import
 ROLE_UNSPECIFIED: Role
 ROLE_USER: Role
 ROLE_ASSISTANT: Role
@@ -105,19 +103,16 @@ BUNDLE_SESSION_KIND_UNSPECIFIED: BundleSessionKind
 BUNDLE_SESSION_KIND_WORKING: BundleSessionKind
 BUNDLE_SESSION_KIND_SAVED: BundleSessionKind
 BUNDLE_SESSION_KIND_TRASH: BundleSessionKind
-<<<<<<< HEAD
 SESSION_KIND_UNSPECIFIED: SessionKind
 SESSION_KIND_WORKING: SessionKind
 SESSION_KIND_SAVED: SessionKind
 SESSION_KIND_TRASH: SessionKind
-=======
 SOURCE_KIND_UNSPECIFIED: SourceKind
 SOURCE_KIND_CLAUDE: SourceKind
 SOURCE_KIND_CODEX: SourceKind
 SOURCE_KIND_OPENCODE: SourceKind
 SOURCE_KIND_GEMINI: SourceKind
 SOURCE_KIND_AIDER: SourceKind
->>>>>>> import
 
 class Usage(_message.Message):
     __slots__ = ("sent_tokens", "received_tokens", "cost", "cache_read_tokens", "cache_write_tokens")
@@ -708,7 +703,6 @@ class ListAiderFollowsResponse(_message.Message):
     follows: _containers.RepeatedCompositeFieldContainer[AiderFollow]
     def __init__(self, follows: _Optional[_Iterable[_Union[AiderFollow, _Mapping]]] = ...) -> None: ...
 
-<<<<<<< HEAD
 class SearchRequest(_message.Message):
     __slots__ = ("query", "project", "include_trash", "limit", "page_token")
     QUERY_FIELD_NUMBER: _ClassVar[int]
@@ -788,7 +782,7 @@ class RewindWorkingRequest(_message.Message):
     keep_through_message_id: int
     expected_revision: int
     def __init__(self, project: _Optional[str] = ..., keep_through_message_id: _Optional[int] = ..., expected_revision: _Optional[int] = ...) -> None: ...
-=======
+
 class ImportSourceRequest(_message.Message):
     __slots__ = ("kind", "paths", "project", "dry_run")
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -920,4 +914,3 @@ class ImportSourceProgress(_message.Message):
     file: str
     done: ImportSourceSummary
     def __init__(self, files_done: _Optional[int] = ..., files_total: _Optional[int] = ..., bytes_done: _Optional[int] = ..., bytes_total: _Optional[int] = ..., file: _Optional[str] = ..., done: _Optional[_Union[ImportSourceSummary, _Mapping]] = ...) -> None: ...
->>>>>>> import

@@ -180,7 +180,6 @@ class SessionsStub(object):
                 request_serializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsRequest.SerializeToString,
                 response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsResponse.FromString,
                 _registered_method=True)
-<<<<<<< HEAD
         self.Search = channel.unary_unary(
                 '/chronicle.v1.Sessions/Search',
                 request_serializer=chronicle_dot_v1_dot_chronicle__pb2.SearchRequest.SerializeToString,
@@ -195,7 +194,7 @@ class SessionsStub(object):
                 '/chronicle.v1.Sessions/RewindWorking',
                 request_serializer=chronicle_dot_v1_dot_chronicle__pb2.RewindWorkingRequest.SerializeToString,
                 response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.MutationAck.FromString,
-=======
+                _registered_method=True)
         self.ImportSource = channel.unary_stream(
                 '/chronicle.v1.Sessions/ImportSource',
                 request_serializer=chronicle_dot_v1_dot_chronicle__pb2.ImportSourceRequest.SerializeToString,
@@ -215,7 +214,6 @@ class SessionsStub(object):
                 '/chronicle.v1.Sessions/ListSourceFollows',
                 request_serializer=chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsRequest.SerializeToString,
                 response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsResponse.FromString,
->>>>>>> import
                 _registered_method=True)
 
 
@@ -449,7 +447,6 @@ class SessionsServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-<<<<<<< HEAD
     def Search(self, request, context):
         """---- search, fork and rewind (added in v1) ----
 
@@ -460,7 +457,29 @@ class SessionsServicer(object):
         newer first among equal scores. The index follows committed mutations
         a moment later; while it is being built or rebuilt from the database,
         index_catching_up is true and the hits may be incomplete.
-=======
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForkSession(self, request, context):
+        """A new saved session holding the source's messages up to and including
+        at_message_id, and the source's context files, with its lineage.
+        Unknown source or message: NOT_FOUND; new_name taken: ALREADY_EXISTS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RewindWorking(self, request, context):
+        """Moves every message after keep_through_message_id out of the working
+        session into one trash entry (reason "rewound"), restorable.
+        Unknown message: NOT_FOUND; stale expected_revision: FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ImportSource(self, request, context):
         """Imports another agent's sessions from its files (the daemon reads
         them): each source session becomes a saved session of the project its
@@ -468,18 +487,11 @@ class SessionsServicer(object):
         are kept in message metadata, and importing again adds only what is
         new. Bad lines are skipped and reported, never fatal. Streams progress
         after each file; the last message carries `done`.
->>>>>>> import
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-<<<<<<< HEAD
-    def ForkSession(self, request, context):
-        """A new saved session holding the source's messages up to and including
-        at_message_id, and the source's context files, with its lineage.
-        Unknown source or message: NOT_FOUND; new_name taken: ALREADY_EXISTS.
-=======
     def FollowSource(self, request, context):
         """Follows an agent's sessions: the daemon imports them as ImportSource
         does, then keeps importing what the agent writes (a change is read
@@ -490,18 +502,11 @@ class SessionsServicer(object):
         committed in the transaction that stores what it read. kind = AIDER
         is FollowAider (project required; aider's history goes into the
         working session).
->>>>>>> import
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-<<<<<<< HEAD
-    def RewindWorking(self, request, context):
-        """Moves every message after keep_through_message_id out of the working
-        session into one trash entry (reason "rewound"), restorable.
-        Unknown message: NOT_FOUND; stale expected_revision: FAILED_PRECONDITION.
-=======
     def UnfollowSource(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -510,7 +515,6 @@ class SessionsServicer(object):
 
     def ListSourceFollows(self, request, context):
         """Every follow, aider's included.
->>>>>>> import
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -664,7 +668,6 @@ def add_SessionsServicer_to_server(servicer, server):
                     request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsRequest.FromString,
                     response_serializer=chronicle_dot_v1_dot_chronicle__pb2.ListAiderFollowsResponse.SerializeToString,
             ),
-<<<<<<< HEAD
             'Search': grpc.unary_unary_rpc_method_handler(
                     servicer.Search,
                     request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.SearchRequest.FromString,
@@ -679,7 +682,7 @@ def add_SessionsServicer_to_server(servicer, server):
                     servicer.RewindWorking,
                     request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.RewindWorkingRequest.FromString,
                     response_serializer=chronicle_dot_v1_dot_chronicle__pb2.MutationAck.SerializeToString,
-=======
+            ),
             'ImportSource': grpc.unary_stream_rpc_method_handler(
                     servicer.ImportSource,
                     request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ImportSourceRequest.FromString,
@@ -699,7 +702,6 @@ def add_SessionsServicer_to_server(servicer, server):
                     servicer.ListSourceFollows,
                     request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsRequest.FromString,
                     response_serializer=chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsResponse.SerializeToString,
->>>>>>> import
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1497,9 +1499,87 @@ class Sessions(object):
             _registered_method=True)
 
     @staticmethod
-<<<<<<< HEAD
     def Search(request,
-=======
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.Sessions/Search',
+            chronicle_dot_v1_dot_chronicle__pb2.SearchRequest.SerializeToString,
+            chronicle_dot_v1_dot_chronicle__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForkSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.Sessions/ForkSession',
+            chronicle_dot_v1_dot_chronicle__pb2.ForkSessionRequest.SerializeToString,
+            chronicle_dot_v1_dot_chronicle__pb2.SessionInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RewindWorking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.Sessions/RewindWorking',
+            chronicle_dot_v1_dot_chronicle__pb2.RewindWorkingRequest.SerializeToString,
+            chronicle_dot_v1_dot_chronicle__pb2.MutationAck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ImportSource(request,
             target,
             options=(),
@@ -1528,7 +1608,6 @@ class Sessions(object):
 
     @staticmethod
     def FollowSource(request,
->>>>>>> import
             target,
             options=(),
             channel_credentials=None,
@@ -1541,15 +1620,9 @@ class Sessions(object):
         return grpc.experimental.unary_unary(
             request,
             target,
-<<<<<<< HEAD
-            '/chronicle.v1.Sessions/Search',
-            chronicle_dot_v1_dot_chronicle__pb2.SearchRequest.SerializeToString,
-            chronicle_dot_v1_dot_chronicle__pb2.SearchResponse.FromString,
-=======
             '/chronicle.v1.Sessions/FollowSource',
             chronicle_dot_v1_dot_chronicle__pb2.FollowSourceRequest.SerializeToString,
             chronicle_dot_v1_dot_chronicle__pb2.SourceFollow.FromString,
->>>>>>> import
             options,
             channel_credentials,
             insecure,
@@ -1561,11 +1634,7 @@ class Sessions(object):
             _registered_method=True)
 
     @staticmethod
-<<<<<<< HEAD
-    def ForkSession(request,
-=======
     def UnfollowSource(request,
->>>>>>> import
             target,
             options=(),
             channel_credentials=None,
@@ -1578,15 +1647,9 @@ class Sessions(object):
         return grpc.experimental.unary_unary(
             request,
             target,
-<<<<<<< HEAD
-            '/chronicle.v1.Sessions/ForkSession',
-            chronicle_dot_v1_dot_chronicle__pb2.ForkSessionRequest.SerializeToString,
-            chronicle_dot_v1_dot_chronicle__pb2.SessionInfo.FromString,
-=======
             '/chronicle.v1.Sessions/UnfollowSource',
             chronicle_dot_v1_dot_chronicle__pb2.UnfollowSourceRequest.SerializeToString,
             chronicle_dot_v1_dot_chronicle__pb2.UnfollowSourceResponse.FromString,
->>>>>>> import
             options,
             channel_credentials,
             insecure,
@@ -1598,11 +1661,7 @@ class Sessions(object):
             _registered_method=True)
 
     @staticmethod
-<<<<<<< HEAD
-    def RewindWorking(request,
-=======
     def ListSourceFollows(request,
->>>>>>> import
             target,
             options=(),
             channel_credentials=None,
@@ -1615,15 +1674,9 @@ class Sessions(object):
         return grpc.experimental.unary_unary(
             request,
             target,
-<<<<<<< HEAD
-            '/chronicle.v1.Sessions/RewindWorking',
-            chronicle_dot_v1_dot_chronicle__pb2.RewindWorkingRequest.SerializeToString,
-            chronicle_dot_v1_dot_chronicle__pb2.MutationAck.FromString,
-=======
             '/chronicle.v1.Sessions/ListSourceFollows',
             chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsRequest.SerializeToString,
             chronicle_dot_v1_dot_chronicle__pb2.ListSourceFollowsResponse.FromString,
->>>>>>> import
             options,
             channel_credentials,
             insecure,
