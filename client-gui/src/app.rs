@@ -437,19 +437,14 @@ impl App {
         ui.horizontal(|ui| {
             ui.label(RichText::new("Chronicle").strong().size(16.0));
             ui.separator();
-            let title = format!("{} {}", icon::FOLDER, short_path(&self.project));
+            let title = widgets::icon_text(format!("{} {}", icon::FOLDER, short_path(&self.project)));
             let menu = ui.menu_button(title, |ui| self.project_menu(ui));
             name_widget(ui, &menu.response, "Project");
             menu.response
                 .on_hover_text(format!("{}\nClick to open another project", self.project));
 
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let gear = egui::Button::new(
-                    RichText::new(icon::SETTINGS)
-                        .size(15.0)
-                        .family(egui::FontFamily::Name(fonts::ICONS.into())),
-                )
-                .frame_when_inactive(false);
+                let gear = egui::Button::new(widgets::icon_text(icon::SETTINGS).size(15.0)).frame_when_inactive(false);
                 let (settings, _) =
                     egui::containers::menu::MenuButton::from_button(gear).ui(ui, |ui| self.settings_menu(ui));
                 name_widget(ui, &settings, "Settings");
@@ -492,7 +487,10 @@ impl App {
     }
 
     fn project_menu(&mut self, ui: &mut Ui) {
-        if ui.button(format!("{} Open project…", icon::FOLDER)).clicked() {
+        if ui
+            .button(widgets::icon_text(format!("{} Open project…", icon::FOLDER)))
+            .clicked()
+        {
             self.send(Request::PickProject);
             ui.close();
         }
@@ -573,7 +571,9 @@ impl App {
             .inner_margin(egui::Margin::symmetric(10, 6))
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
-                    ui.label(RichText::new(format!("{} {reason}", icon::WARNING)).color(ui.visuals().warn_fg_color));
+                    ui.label(
+                        widgets::icon_text(format!("{} {reason}", icon::WARNING)).color(ui.visuals().warn_fg_color),
+                    );
                     if ui
                         .button("Retry")
                         .on_hover_text("Connect again, starting the daemon if none answers")
@@ -619,7 +619,7 @@ impl App {
                         label.on_hover_text(&file.path);
                     }
                     if file.read_only {
-                        ui.label(RichText::new(icon::LOCK).family(egui::FontFamily::Name(fonts::ICONS.into())))
+                        ui.label(widgets::icon_text(icon::LOCK))
                             .on_hover_text("Read-only: the assistant may read this file but not edit it");
                     }
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {

@@ -10,10 +10,9 @@ use chronicle_client::v1::{Message, Role};
 use eframe::egui::{self, CollapsingHeader, Color32, Frame, Margin, RichText, Ui, UiBuilder};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
-use crate::tasks;
-
 use crate::{
     chat::Chat,
+    tasks,
     widgets::{self, icon},
 };
 
@@ -183,7 +182,7 @@ fn message_card(ui: &mut Ui, message: &Message, markdown: &mut CommonMarkCache, 
                 } else {
                     format!("{} Tool call: {}", icon::TOOL, tool.name)
                 };
-                CollapsingHeader::new(title)
+                CollapsingHeader::new(widgets::icon_text(title))
                     .id_salt(("tool", message.id))
                     .show(ui, |ui| {
                         code_block(ui, "Arguments", &pretty_json(&tool.args_json));

@@ -178,7 +178,7 @@ impl App {
         });
         if let Some((taken, message)) = self.popup.name_taken.clone() {
             ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new(format!("{} {message}", icon::WARNING)).color(error_colour(ui)));
+                ui.label(widgets::icon_text(format!("{} {message}", icon::WARNING)).color(error_colour(ui)));
             });
             let overwrite = ui
                 .button(format!("Overwrite “{taken}”"))

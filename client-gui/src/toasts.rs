@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Color32, RichText};
 
-use crate::widgets::{icon, icon_button};
+use crate::widgets::{self, icon, icon_button};
 
 /// How long a confirmation stays.
 const INFO_FOR: Duration = Duration::from_secs(4);
@@ -107,7 +107,7 @@ impl Toasts {
                                 } else {
                                     "✔"
                                 };
-                                ui.label(RichText::new(glyph).color(accent));
+                                ui.label(widgets::icon_text(glyph).color(accent));
                                 ui.add(
                                     egui::Label::new(RichText::new(&toast.text).color(ui.visuals().text_color()))
                                         .wrap(),

@@ -26,12 +26,16 @@ pub mod icon {
     pub const TOOL: &str = "🔧";
 }
 
+/// Text drawn with the [`ICONS`](crate::fonts::ICONS) family, so an icon
+/// glyph in it is egui's own, not the system's colour emoji.
+pub fn icon_text(text: impl Into<String>) -> RichText {
+    RichText::new(text).family(egui::FontFamily::Name(crate::fonts::ICONS.into()))
+}
+
 /// A button showing `glyph`, named `name` for accessibility and showing
 /// `tooltip` on hover.
 pub fn icon_button(ui: &mut Ui, glyph: &str, name: &str, tooltip: &str) -> egui::Response {
-    let glyph = RichText::new(glyph)
-        .size(15.0)
-        .family(egui::FontFamily::Name(crate::fonts::ICONS.into()));
+    let glyph = icon_text(glyph).size(15.0);
     let response = ui.add(egui::Button::new(glyph).frame_when_inactive(false));
     name_widget(ui, &response, name);
     response.on_hover_text(tooltip)

@@ -24,6 +24,15 @@ use tonic::transport::Channel;
 /// How long the UI may take to show what a test waits for.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The runtime a test's own client runs on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a test runtime")
+}
+
 /// A daemon, a project in it, and a client of our own.
 pub struct World {
     pub sandbox: Sandbox,
@@ -38,11 +47,7 @@ impl World {
         let sandbox = Sandbox::new();
         let daemon = sandbox.start();
         let project = sandbox.project("demo").to_string_lossy().into_owned();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a test runtime");
+        let runtime = runtime();
         let mut client = runtime.block_on(daemon.client());
         runtime
             .block_on(client.open_project(OpenProjectRequest {

@@ -104,11 +104,7 @@ fn the_window_opens_under_xvfb() {
     }
     let sandbox = chronicle_tests::Sandbox::new();
     let daemon = sandbox.start();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a test runtime");
+    let runtime = crate::common::runtime();
     let mut client = runtime.block_on(daemon.client());
     let project = sandbox.project("login-service");
     demo_session(&mut client, &runtime, &project.to_string_lossy());

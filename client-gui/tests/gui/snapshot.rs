@@ -14,39 +14,61 @@ use egui_kittest::{Harness, kittest::Queryable};
 /// A fixed path, so the project bar reads the same on every run.
 const PROJECT: &str = "/tmp/chronicle-gui-snapshot/login-service";
 
+/// A daemon with a client of our own, for one picture of the window.
+struct Scene {
+    sandbox: chronicle_tests::Sandbox,
+    _daemon: chronicle_tests::Daemon,
+    runtime: tokio::runtime::Runtime,
+    client: chronicle_proto::SessionsClient<tonic::transport::Channel>,
+}
+
+impl Scene {
+    fn new() -> Scene {
+        let sandbox = chronicle_tests::Sandbox::new();
+        let daemon = sandbox.start();
+        let runtime = common::runtime();
+        let client = runtime.block_on(daemon.client());
+        Scene {
+            sandbox,
+            _daemon: daemon,
+            runtime,
+            client,
+        }
+    }
+
+    /// The real app on `project`, light theme, loading the last session,
+    /// drawn by wgpu at `size`.
+    fn window(&self, project: &str, time_zone: jiff::tz::TimeZone, size: eframe::egui::Vec2) -> Harness<'static, App> {
+        let prefs_path = self.sandbox.dir.path().join("gui.json");
+        let prefs = chronicle_gui::Prefs {
+            theme: ThemeChoice::Light,
+            ..chronicle_gui::Prefs::default()
+        };
+        prefs.save(&prefs_path).expect("write preferences");
+        let app = App::new(AppConfig {
+            socket: self.sandbox.socket(),
+            project: project.into(),
+            prefs_path: Some(prefs_path),
+            start: Some(StartChoice::Last),
+            time_zone,
+        })
+        .expect("start the app");
+        Harness::builder()
+            .with_size(size)
+            .wgpu()
+            .with_render_cursor(false)
+            .build_ui_state(|ui, app: &mut App| app.show(ui), app)
+    }
+}
+
 #[test]
 fn main_window() {
-    let sandbox = chronicle_tests::Sandbox::new();
-    let daemon = sandbox.start();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a test runtime");
-    let mut client = runtime.block_on(daemon.client());
+    let scene = Scene::new();
+    let mut client = scene.client.clone();
     // A leftover from an earlier run must not add a file.
     let _ = std::fs::remove_file(std::path::Path::new(PROJECT).join("src/legacy_auth.rs"));
-    demo_session(&mut client, &runtime, PROJECT);
-
-    let prefs_path = sandbox.dir.path().join("gui.json");
-    let prefs = chronicle_gui::Prefs {
-        theme: ThemeChoice::Light,
-        ..chronicle_gui::Prefs::default()
-    };
-    prefs.save(&prefs_path).expect("write preferences");
-    let app = App::new(AppConfig {
-        socket: sandbox.socket(),
-        project: PROJECT.into(),
-        prefs_path: Some(prefs_path),
-        start: Some(StartChoice::Last),
-        time_zone: jiff::tz::TimeZone::UTC,
-    })
-    .expect("start the app");
-    let mut harness = Harness::builder()
-        .with_size(eframe::egui::vec2(1180.0, 760.0))
-        .wgpu()
-        .with_render_cursor(false)
-        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+    demo_session(&mut client, &scene.runtime, PROJECT);
+    let mut harness = scene.window(PROJECT, jiff::tz::TimeZone::UTC, eframe::egui::vec2(1180.0, 760.0));
     wait_until(&mut harness, "the project to open", |h| {
         *h.state().phase() == Phase::Open
     });
@@ -84,16 +106,11 @@ fn every_script() {
         return;
     }
     const SCRIPTS: &str = "/tmp/chronicle-gui-snapshot/every-script";
-    let sandbox = chronicle_tests::Sandbox::new();
-    let daemon = sandbox.start();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("a test runtime");
-    let mut client = runtime.block_on(daemon.client());
+    let scene = Scene::new();
+    let mut client = scene.client.clone();
     std::fs::create_dir_all(SCRIPTS).expect("create the project");
-    runtime
+    scene
+        .runtime
         .block_on(
             client.append_message(chronicle_proto::v1::AppendMessageRequest {
                 project: SCRIPTS.into(),
@@ -109,25 +126,8 @@ fn every_script() {
             }),
         )
         .expect("append the message");
-    let prefs_path = sandbox.dir.path().join("gui.json");
-    let prefs = chronicle_gui::Prefs {
-        theme: ThemeChoice::Light,
-        ..chronicle_gui::Prefs::default()
-    };
-    prefs.save(&prefs_path).expect("write preferences");
-    let app = App::new(AppConfig {
-        socket: sandbox.socket(),
-        project: SCRIPTS.into(),
-        prefs_path: Some(prefs_path),
-        start: Some(StartChoice::Last),
-        time_zone: jiff::tz::TimeZone::get("Asia/Seoul").expect("the time zone database"),
-    })
-    .expect("start the app");
-    let mut harness = Harness::builder()
-        .with_size(eframe::egui::vec2(900.0, 420.0))
-        .wgpu()
-        .with_render_cursor(false)
-        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+    let seoul = jiff::tz::TimeZone::get("Asia/Seoul").expect("the time zone database");
+    let mut harness = scene.window(SCRIPTS, seoul, eframe::egui::vec2(900.0, 420.0));
     wait_until(&mut harness, "the project to open", |h| {
         *h.state().phase() == Phase::Open
     });
