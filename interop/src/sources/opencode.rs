@@ -781,6 +781,31 @@ struct Database {
 }
 
 impl Database {
+    /// The `(rowid, id, data)` rows `sql` selects for `key`, each located
+    /// by its rowid so a bad one is reported where it is.
+    fn rows(&mut self, sql: &str, key: &str) -> Result<Vec<Row>, OpencodeError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([key], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (rowid, id, data) = row.map_err(|e| self.err(e))?;
+            let loc = Loc {
+                file: self.path.clone(),
+                line: rowid.max(0) as u64,
+            };
+            out.push(Row {
+                id,
+                loc,
+                data: parse_object(&data),
+            });
+        }
+        Ok(out)
+    }
+
     fn open(path: &Path) -> Result<Self, OpencodeError> {
         let name = path.display().to_string();
         let err = |source| OpencodeError::Sqlite {
@@ -894,55 +919,17 @@ impl Records for Database {
     }
 
     fn messages(&mut self, session: &str) -> Result<Vec<Row>, OpencodeError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT rowid, id, data FROM message WHERE session_id = ?1 ORDER BY time_created, id")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([session], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (rowid, id, data) = row.map_err(|e| self.err(e))?;
-            let loc = Loc {
-                file: self.path.clone(),
-                line: rowid.max(0) as u64,
-            };
-            out.push(Row {
-                id,
-                loc,
-                data: parse_object(&data),
-            });
-        }
-        Ok(out)
+        self.rows(
+            "SELECT rowid, id, data FROM message WHERE session_id = ?1 ORDER BY time_created, id",
+            session,
+        )
     }
 
     fn parts(&mut self, _session: &str, message: &str) -> Result<Vec<Row>, OpencodeError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT rowid, id, data FROM part WHERE message_id = ?1 ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([message], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (rowid, id, data) = row.map_err(|e| self.err(e))?;
-            let loc = Loc {
-                file: self.path.clone(),
-                line: rowid.max(0) as u64,
-            };
-            out.push(Row {
-                id,
-                loc,
-                data: parse_object(&data),
-            });
-        }
-        Ok(out)
+        self.rows(
+            "SELECT rowid, id, data FROM part WHERE message_id = ?1 ORDER BY id",
+            message,
+        )
     }
 
     fn snapshot<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, OpencodeError>) -> Result<T, OpencodeError> {
