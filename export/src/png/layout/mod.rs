@@ -31,9 +31,11 @@ use super::{
 };
 
 mod code;
+mod missing;
 mod table;
 
 use self::code::Code;
+use self::missing::MissingGlyphs;
 
 /// An axis-aligned rectangle in physical pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -337,17 +339,6 @@ fn breaks_between(mut atoms: Vec<(i32, i32)>) -> Vec<i32> {
     breaks
 }
 
-/// Whether a character is meant to be seen: spaces, controls and
-/// invisible format characters (joiners, variation selectors, bidi marks)
-/// have no glyph of their own in most fonts and are not "missing".
-fn drawable(c: char) -> bool {
-    !(c.is_whitespace()
-        || c.is_control()
-        || matches!(c, '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}'
-            | '\u{e0000}'..='\u{e0fff}'))
-}
-
 /// Shapes and places text; owns the engine for the whole export.
 pub struct Typesetter {
     pub engine: fonts::Borrowed,
@@ -355,13 +346,9 @@ pub struct Typesetter {
     pub pal: Palette,
     /// The continuation mark of wrapped code rows, shaped once.
     mark: Option<Vec<LayoutGlyph>>,
-    /// Characters no font could draw, in order of first appearance.
-    missing: Vec<char>,
+    /// Characters no font could draw.
+    missing: MissingGlyphs,
 }
-
-/// At most this many characters without a font are reported: enough to
-/// name what to install, little enough for one line.
-const MAX_REPORTED_MISSING: usize = 32;
 
 impl Typesetter {
     pub fn new(geo: Geometry, pal: Palette) -> Typesetter {
@@ -370,25 +357,14 @@ impl Typesetter {
             geo,
             pal,
             mark: None,
-            missing: Vec::new(),
+            missing: MissingGlyphs::default(),
         }
     }
 
     /// Every character that no font could draw so far (each drawn as the
     /// font's box), once each.
     pub fn missing_characters(&self) -> String {
-        self.missing.iter().collect()
-    }
-
-    /// Notes the characters of glyphs that fell through every font.
-    fn note_missing(&mut self, text: &str, glyphs: &[LayoutGlyph]) {
-        for glyph in glyphs.iter().filter(|g| g.glyph_id == 0) {
-            for c in text.get(glyph.start..glyph.end).unwrap_or("").chars() {
-                if self.missing.len() < MAX_REPORTED_MISSING && drawable(c) && !self.missing.contains(&c) {
-                    self.missing.push(c);
-                }
-            }
-        }
+        self.missing.characters()
     }
 
     fn shape(&mut self, spans: &[Span], size: Size, width: Option<f32>) -> Shaped {
@@ -436,7 +412,7 @@ impl Typesetter {
             })
             .collect();
         for row in &rows {
-            self.note_missing(line.text(), &row.glyphs);
+            self.missing.note(line.text(), &row.glyphs);
         }
         if rows.is_empty() {
             rows.push(Row {
