@@ -4,7 +4,8 @@
 //! `interop/tests/fixtures`, imported into the project their working
 //! directory names; imported again without duplicates; new lines added
 //! on a later import; bad lines reported with file and line; a partial
-//! last line waited for; `-C`, `--dry-run` and `--json`; a FIFO refused.
+//! last line waited for; `-C`, `--dry-run` and `--json`; a FIFO refused;
+//! a rollout longer than an import part stored as one session, once.
 //! opencode's SQLite database (made here in opencode's schema, kept open
 //! in WAL mode as opencode keeps it) and Gemini CLI recordings (written
 //! here, `.project_root` naming the project) from their default places,
@@ -160,6 +161,99 @@ async fn dry_run_counts_and_changes_nothing_and_minus_c_picks_the_project() {
         .chronicle(&cwd, &["-C", &target_arg, "import", "codex", &dir])
         .ok();
     assert!(again.stdout.contains("Imported 0 new sessions"), "{}", again.stdout);
+}
+
+/// A Codex rollout of `turns` turns (a prompt, two calls answered after
+/// both were made, a reply of ~6 KiB), numbered from `from`.
+fn long_rollout(from: usize, turns: usize) -> String {
+    let mut out = String::new();
+    if from == 0 {
+        out.push_str(r#"{"timestamp":"2026-03-04T10:00:00Z","type":"session_meta","payload":{"id":"long-1","cwd":"/p","cli_version":"0.98.0"}}"#);
+        out.push('\n');
+    }
+    let filler = "The parser reads this line and the store keeps it. ".repeat(120);
+    for turn in from..from + turns {
+        let line = |payload: String| {
+            format!(r#"{{"timestamp":"2026-03-04T10:00:01Z","type":"response_item","payload":{payload}}}"#) + "\n"
+        };
+        out += &line(format!(
+            r#"{{"type":"message","role":"user","content":[{{"type":"input_text","text":"turn {turn}"}}]}}"#
+        ));
+        for call in ["a", "b"] {
+            out += &line(format!(
+                r#"{{"type":"function_call","name":"shell","arguments":"{{\"cmd\":\"{call}\"}}","call_id":"c{turn}{call}"}}"#
+            ));
+        }
+        for call in ["a", "b"] {
+            out += &line(format!(
+                r#"{{"type":"function_call_output","call_id":"c{turn}{call}","output":"{call} of turn {turn}"}}"#
+            ));
+        }
+        out += &line(format!(
+            r#"{{"type":"message","role":"assistant","content":[{{"type":"output_text","text":"reply {turn}: {filler}"}}]}}"#
+        ));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_long_rollout_goes_in_parts_and_is_one_whole_session_imported_once() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let dir = sandbox.project("codex-long");
+    let file = dir.join("rollout-2026-03-04T10-00-00-long-1.jsonl");
+    // ~20 MiB: more than two of the import's 8 MiB parts.
+    let turns = 3000;
+    fs::write(&file, long_rollout(0, turns)).expect("write");
+    assert!(fs::metadata(&file).expect("size").len() > 18 << 20);
+    let cwd = sandbox.project("here");
+    let target = path_str(&sandbox.project("target"));
+    let import = |extra: &[&str]| {
+        let mut args = vec!["-C", target.as_str(), "import", "codex", "--json"];
+        args.push(file.to_str().expect("utf-8 path"));
+        args.extend_from_slice(extra);
+        json(sandbox.chronicle(&cwd, &args))
+    };
+
+    let first = import(&[]);
+    assert_eq!(first["sessions_imported"], 1, "{first}");
+    assert_eq!(first["sessions_updated"], 0, "{first}");
+    assert_eq!(first["messages_imported"], 4 * turns, "{first}");
+    let listed = sessions(&mut client, &target).await;
+    assert_eq!(listed.len(), 1, "one session, not one per part");
+    let content = saved(&mut client, &target, &listed[0].name).await;
+    assert_eq!(content.messages.len(), 4 * turns);
+    let tools: Vec<_> = content.messages.iter().filter_map(|m| m.tool.as_ref()).collect();
+    assert_eq!(tools.len(), 2 * turns);
+    for (i, tool) in tools.iter().enumerate() {
+        let (turn, call) = (i / 2, if i % 2 == 0 { "a" } else { "b" });
+        assert_eq!(tool.result_json, format!("{call} of turn {turn}"), "call {i}");
+    }
+    let last = content.messages.last().expect("messages");
+    assert!(last.content.starts_with(&format!("reply {}:", turns - 1)));
+
+    let again = import(&[]);
+    assert_eq!(
+        (
+            &again["sessions_imported"],
+            &again["sessions_updated"],
+            &again["messages_imported"],
+            &again["messages_updated"]
+        ),
+        (&Value::from(0), &Value::from(0), &Value::from(0), &Value::from(0)),
+        "{again}"
+    );
+
+    let mut more = fs::OpenOptions::new().append(true).open(&file).expect("open");
+    more.write_all(long_rollout(turns, 5).as_bytes()).expect("append");
+    let grown = import(&[]);
+    assert_eq!(grown["sessions_updated"], 1, "{grown}");
+    assert_eq!(grown["messages_imported"], 4 * 5, "{grown}");
+    assert_eq!(
+        sessions(&mut client, &target).await[0].message_count,
+        4 * (turns as u64 + 5)
+    );
 }
 
 #[tokio::test]

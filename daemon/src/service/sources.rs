@@ -3,12 +3,17 @@
 //! progress: the files are found and read on blocking threads
 //! ([`crate::sources::import`]), each file's sessions are grouped by the
 //! project their working directory names (or the request's), and each
-//! group goes to the store as one job — the store decides what is new.
+//! group goes to the store as one job — the store decides what is new. A
+//! long file goes in parts as it is read (a Codex rollout of gigabytes),
+//! so neither the reader nor a write transaction ever holds all of it.
 //! `FollowSource` and friends: the follows run in
 //! [`crate::sources::follow`] (aider's in [`crate::sources::aider`], which
 //! these calls reach too, so one list shows every follow).
 
-use std::{collections::BTreeSet, path::PathBuf};
+use std::{
+    collections::{BTreeSet, HashSet},
+    path::{Path, PathBuf},
+};
 
 use chronicle_client::paths;
 use chronicle_interop::sources::{Agent, ParseOptions, SourceSession};
@@ -100,6 +105,24 @@ pub(super) async fn import_source(
     Ok(Response::new(ReceiverStream::new(rx)))
 }
 
+/// Messages of one file stored per part, at most: a rollout of gigabytes
+/// is read, stored and forgotten a part at a time.
+const PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// One import as it goes: what the summary will say.
+struct ImportRun<'a> {
+    store: &'a Store,
+    project: Option<ProjectPath>,
+    dry_run: bool,
+    titles: std::collections::HashMap<String, String>,
+    summary: ImportSourceSummary,
+    skipped_total: usize,
+    counts: SourceCounts,
+    projects: BTreeSet<String>,
+    /// Source sessions met, so one stored in several parts counts once.
+    sessions_seen: HashSet<String>,
+}
+
 async fn run(
     store: &Store,
     agent: Agent,
@@ -111,121 +134,60 @@ async fn run(
 ) -> Result<(), StoreError> {
     let files_total = u32::try_from(found.files.len()).unwrap_or(u32::MAX);
     let bytes_total: u64 = found.files.iter().map(|f| f.bytes).sum();
-    let mut summary = ImportSourceSummary {
+    let mut import = ImportRun {
+        store,
+        project,
         dry_run,
-        ..ImportSourceSummary::default()
+        titles: found.titles,
+        summary: ImportSourceSummary {
+            dry_run,
+            ..ImportSourceSummary::default()
+        },
+        skipped_total: 0,
+        counts: SourceCounts::default(),
+        projects: BTreeSet::new(),
+        sessions_seen: HashSet::new(),
     };
-    let mut skipped_total = 0usize;
-    let mut report_skipped = |summary: &mut ImportSourceSummary, list: Vec<chronicle_interop::sources::Skipped>| {
-        for s in list {
-            skipped_total += 1;
-            if summary.skipped.len() < MAX_SKIPPED_REPORTED {
-                summary.skipped.push(SkippedLine {
-                    file: s.file,
-                    line: s.line,
-                    reason: s.reason,
-                });
-            }
-        }
-    };
-    report_skipped(&mut summary, found.skipped);
-    let mut counts = SourceCounts::default();
-    let mut projects = BTreeSet::new();
+    import.report_skipped(found.skipped);
     let mut bytes_done = 0u64;
     for (n, file) in found.files.into_iter().enumerate() {
-        let path = file.path.clone();
-        let (mut parsed, bytes) = tokio::task::spawn_blocking(move || import::parse_file(agent, &path, options))
-            .await
-            .map_err(|e| StoreError::InvalidArgument(format!("reading {} failed: {e}", file.path.display())))?;
-        bytes_done += bytes;
-        summary.bytes_read += bytes;
-        summary.files_read += 1;
-        report_skipped(&mut summary, std::mem::take(&mut parsed.skipped));
-        for session in &mut parsed.sessions {
-            summary.sessions_found += 1;
-            summary.messages_found += session.messages.len() as u64;
-            if let Some(t) = session.started_at_ms.filter(|&t| t > 0) {
-                summary.oldest_ms = if summary.oldest_ms == 0 {
-                    t
-                } else {
-                    summary.oldest_ms.min(t)
-                };
-                summary.newest_ms = summary.newest_ms.max(t);
-            }
-            if session.title.is_none() {
-                session.title = found.titles.get(&session.source_session_id).cloned();
-            }
-            place::settle(store, session)?;
-        }
-        // One job per project the file's sessions go into.
-        let mut groups: Vec<(ProjectPath, Vec<SourceSession>)> = Vec::new();
-        for session in parsed.sessions {
-            let target = match &project {
-                Some(p) => p.clone(),
-                None => match place::project_of(&session) {
-                    Ok(p) => p,
-                    Err(reason) => {
-                        let skipped = chronicle_interop::sources::Skipped {
-                            file: file.path.display().to_string(),
-                            line: 0,
-                            reason,
-                        };
-                        report_skipped(&mut summary, vec![skipped]);
-                        continue;
-                    }
-                },
-            };
-            match groups.iter_mut().find(|(p, _)| *p == target) {
-                Some((_, list)) => list.push(session),
-                None => groups.push((target, vec![session])),
-            }
-        }
-        for (target, sessions) in groups {
-            let done = if dry_run {
-                store.plan_sources(&sessions)?
-            } else {
-                let outcome = store
-                    .run(Job::Sources(std::sync::Arc::new(SourceBatch {
-                        project: target.clone(),
-                        sessions,
-                        cursor: None,
-                    })))
-                    .await?;
-                outcome.sources.unwrap_or_default()
-            };
-            if done != SourceCounts::default() {
-                projects.insert(target.as_str().to_owned());
-            }
-            counts.add(&done);
-        }
-        let progress = ImportSourceProgress {
-            files_done: u32::try_from(n + 1).unwrap_or(u32::MAX),
+        let label = file.path.display().to_string();
+        let progress = |files_done: usize, bytes_done: u64| ImportSourceProgress {
+            files_done: u32::try_from(files_done).unwrap_or(u32::MAX),
             files_total,
             bytes_done,
             bytes_total,
-            file: file.path.display().to_string(),
+            file: label.clone(),
             done: None,
         };
-        if tx.send(Ok(progress)).await.is_err() {
+        // Parts travel one at a time: the reader waits while one is stored.
+        let (parts_tx, mut parts) = mpsc::channel::<(Vec<SourceSession>, u64)>(1);
+        let path = file.path.clone();
+        let reader = tokio::task::spawn_blocking(move || {
+            import::parse_file_in_parts(agent, &path, options, PART_BYTES, &mut |sessions, bytes| {
+                parts_tx.blocking_send((sessions, bytes)).is_ok()
+            })
+        });
+        while let Some((sessions, bytes)) = parts.recv().await {
+            import.store_sessions(&file.path, sessions).await?;
+            if tx.send(Ok(progress(n, bytes_done + bytes))).await.is_err() {
+                return Ok(());
+            }
+        }
+        let (mut parsed, bytes) = reader
+            .await
+            .map_err(|e| StoreError::InvalidArgument(format!("reading {} failed: {e}", file.path.display())))?;
+        bytes_done += bytes;
+        import.summary.bytes_read += bytes;
+        import.summary.files_read += 1;
+        import.report_skipped(std::mem::take(&mut parsed.skipped));
+        import.store_sessions(&file.path, parsed.sessions).await?;
+        if tx.send(Ok(progress(n + 1, bytes_done))).await.is_err() {
             // The client left: what is committed stays; stop reading.
             return Ok(());
         }
     }
-    if skipped_total > summary.skipped.len() {
-        summary.skipped.push(SkippedLine {
-            file: String::new(),
-            line: 0,
-            reason: format!(
-                "{} more lines skipped, not listed",
-                skipped_total - summary.skipped.len()
-            ),
-        });
-    }
-    summary.sessions_imported = counts.sessions_imported;
-    summary.sessions_updated = counts.sessions_updated;
-    summary.messages_imported = counts.messages_imported;
-    summary.messages_updated = counts.messages_updated;
-    summary.projects = projects.into_iter().collect();
+    let summary = import.finish();
     let _ = tx
         .send(Ok(ImportSourceProgress {
             files_done: files_total,
@@ -237,6 +199,119 @@ async fn run(
         }))
         .await;
     Ok(())
+}
+
+impl ImportRun<'_> {
+    fn report_skipped(&mut self, list: Vec<chronicle_interop::sources::Skipped>) {
+        for s in list {
+            self.skipped_total += 1;
+            if self.summary.skipped.len() < MAX_SKIPPED_REPORTED {
+                self.summary.skipped.push(SkippedLine {
+                    file: s.file,
+                    line: s.line,
+                    reason: s.reason,
+                });
+            }
+        }
+    }
+
+    /// Stores (or, dry, plans) sessions read from `file`: one job per
+    /// project they go into.
+    async fn store_sessions(&mut self, file: &Path, mut sessions: Vec<SourceSession>) -> Result<(), StoreError> {
+        for session in &mut sessions {
+            if self.sessions_seen.insert(session.source_id.clone()) {
+                self.summary.sessions_found += 1;
+            }
+            self.summary.messages_found += session.messages.len() as u64;
+            if let Some(t) = session.started_at_ms.filter(|&t| t > 0) {
+                self.summary.oldest_ms = if self.summary.oldest_ms == 0 {
+                    t
+                } else {
+                    self.summary.oldest_ms.min(t)
+                };
+                self.summary.newest_ms = self.summary.newest_ms.max(t);
+            }
+            if session.title.is_none() {
+                session.title = self.titles.get(&session.source_session_id).cloned();
+            }
+            place::settle(self.store, session)?;
+        }
+        let mut groups: Vec<(ProjectPath, Vec<SourceSession>)> = Vec::new();
+        for session in sessions {
+            let target = match &self.project {
+                Some(p) => p.clone(),
+                None => match place::project_of(&session) {
+                    Ok(p) => p,
+                    Err(reason) => {
+                        let skipped = chronicle_interop::sources::Skipped {
+                            file: file.display().to_string(),
+                            line: 0,
+                            reason,
+                        };
+                        self.report_skipped(vec![skipped]);
+                        continue;
+                    }
+                },
+            };
+            match groups.iter_mut().find(|(p, _)| *p == target) {
+                Some((_, list)) => list.push(session),
+                None => groups.push((target, vec![session])),
+            }
+        }
+        for (target, sessions) in groups {
+            let done = if self.dry_run {
+                self.store.plan_sources(&sessions)?
+            } else {
+                let outcome = self
+                    .store
+                    .run(Job::Sources(std::sync::Arc::new(SourceBatch {
+                        project: target.clone(),
+                        sessions,
+                        cursor: None,
+                    })))
+                    .await?;
+                outcome.sources.unwrap_or_default()
+            };
+            if done != SourceCounts::default() {
+                self.projects.insert(target.as_str().to_owned());
+            }
+            self.counts.add(&done);
+        }
+        Ok(())
+    }
+
+    /// The summary: a session stored in parts is imported or updated once.
+    fn finish(mut self) -> ImportSourceSummary {
+        if self.skipped_total > self.summary.skipped.len() {
+            let more = self.skipped_total - self.summary.skipped.len();
+            self.summary.skipped.push(SkippedLine {
+                file: String::new(),
+                line: 0,
+                reason: format!("{more} more lines skipped, not listed"),
+            });
+        }
+        let imported: HashSet<&str> = self
+            .counts
+            .sessions
+            .iter()
+            .filter(|(_, fresh)| *fresh)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let updated: HashSet<&str> = self
+            .counts
+            .sessions
+            .iter()
+            .filter(|(id, fresh)| !fresh && !imported.contains(id.as_str()))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let mut summary = self.summary;
+        summary.sessions_imported = u32::try_from(imported.len()).unwrap_or(u32::MAX);
+        summary.sessions_updated = u32::try_from(updated.len()).unwrap_or(u32::MAX);
+        summary.messages_imported = self.counts.messages_imported;
+        summary.messages_updated = self.counts.messages_updated;
+        summary.projects = self.projects.into_iter().collect();
+        summary
+    }
 }
 
 /// The agent a follow request names; aider is told apart by the caller.

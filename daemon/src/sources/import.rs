@@ -11,7 +11,9 @@
 //! the walk instead of repeating it. A line longer than [`MAX_LINE_BYTES`]
 //! is skipped and reported, so memory stays bounded whatever the file. A
 //! last line without its newline is the agent still writing: it is held
-//! back (imported next time) unless it already parses whole.
+//! back (imported next time) unless it already parses whole. A parser that
+//! can settle messages early hands them out in parts while the file is read
+//! ([`parse_file_in_parts`]), so a rollout of gigabytes is never held whole.
 
 use std::{
     collections::HashMap,
@@ -211,6 +213,20 @@ fn open_regular(path: &Path) -> io::Result<File> {
 /// Reads one file into its agent's parser. Never fails: what cannot be
 /// read is reported as skipped. Returns the bytes read too.
 pub fn parse_file(agent: Agent, file: &Path, options: ParseOptions) -> (Parsed, u64) {
+    parse_file_in_parts(agent, file, options, usize::MAX, &mut |_, _| true)
+}
+
+/// [`parse_file`], handing each part the parser settles early (at least
+/// `part_bytes` of messages, see [`LineParser::take_settled`]) to `part`
+/// with the bytes read so far, so a long file never sits in memory whole.
+/// `part` returns false to stop reading (the rest is not returned).
+pub fn parse_file_in_parts(
+    agent: Agent,
+    file: &Path,
+    options: ParseOptions,
+    part_bytes: usize,
+    part: &mut dyn FnMut(Vec<SourceSession>, u64) -> bool,
+) -> (Parsed, u64) {
     let label = file.display().to_string();
     let mut parser: Box<dyn LineParser> = match agent {
         Agent::Claude => Box::new(claude::Parser::new(label.clone(), options)),
@@ -235,12 +251,19 @@ pub fn parse_file(agent: Agent, file: &Path, options: ParseOptions) -> (Parsed, 
     };
     let mut extra = Vec::new();
     let bytes = match open_regular(file) {
-        Ok(f) => feed(
-            BufReader::with_capacity(1 << 20, f),
-            &label,
-            parser.as_mut(),
-            &mut extra,
-        ),
+        Ok(f) => {
+            let mut settled = |parser: &mut dyn LineParser, bytes: u64| {
+                let sessions = parser.take_settled(part_bytes);
+                sessions.is_empty() || part(sessions, bytes)
+            };
+            feed(
+                BufReader::with_capacity(1 << 20, f),
+                &label,
+                parser.as_mut(),
+                &mut extra,
+                &mut settled,
+            )
+        }
         Err(e) => {
             extra.push(Skipped {
                 file: label,
@@ -335,8 +358,16 @@ fn is_sqlite(path: &Path) -> bool {
     io::Read::read_exact(&mut f, &mut head).is_ok() && &head == SQLITE_MAGIC
 }
 
-/// Feeds every line of `reader` to `parser`, bounded by [`MAX_LINE_BYTES`].
-fn feed(mut reader: impl BufRead, label: &str, parser: &mut dyn LineParser, skipped: &mut Vec<Skipped>) -> u64 {
+/// Feeds every line of `reader` to `parser`, bounded by [`MAX_LINE_BYTES`],
+/// calling `after_line` with the bytes read so far after each one; reading
+/// stops when it returns false.
+fn feed(
+    mut reader: impl BufRead,
+    label: &str,
+    parser: &mut dyn LineParser,
+    skipped: &mut Vec<Skipped>,
+    after_line: &mut dyn FnMut(&mut dyn LineParser, u64) -> bool,
+) -> u64 {
     let mut line = Vec::new();
     let mut number = 0u64;
     let mut total = 0u64;
@@ -377,6 +408,9 @@ fn feed(mut reader: impl BufRead, label: &str, parser: &mut dyn LineParser, skip
             return total;
         }
         parser.line(number, text);
+        if !after_line(parser, total) {
+            return total;
+        }
     }
 }
 
@@ -431,7 +465,7 @@ mod tests {
     fn lines(input: &str) -> (Vec<(u64, String)>, u64) {
         let mut parser = Lines(Vec::new());
         let mut skipped = Vec::new();
-        let bytes = feed(input.as_bytes(), "f", &mut parser, &mut skipped);
+        let bytes = feed(input.as_bytes(), "f", &mut parser, &mut skipped, &mut |_, _| true);
         assert!(skipped.is_empty());
         (parser.0, bytes)
     }

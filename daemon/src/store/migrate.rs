@@ -68,6 +68,9 @@ pub fn run(db: &Database, from: u64) -> Result<(), StoreError> {
         if from < 2 {
             revision_into_working_header(&mut tables)?;
         }
+        if from < 3 {
+            index_source_ids(&mut tables)?;
+        }
         tables.meta.insert(KEY_SCHEMA, SCHEMA_VERSION)?;
     }
     txn.commit()?;
@@ -92,6 +95,33 @@ fn revision_into_working_header(t: &mut WriteTables<'_>) -> Result<(), StoreErro
         record.legacy_revision = 0;
         record.legacy_updated_at_ms = 0;
         t.put_project(&name, &record)?;
+    }
+    Ok(())
+}
+
+/// Schema 2 → 3: every message of an imported session is indexed by its
+/// source id, so an import finds it without reading the whole session.
+fn index_source_ids(t: &mut WriteTables<'_>) -> Result<(), StoreError> {
+    let mut imported: Vec<u64> = Vec::new();
+    for row in t.sources.iter()? {
+        imported.push(row?.1.value());
+    }
+    imported.sort_unstable();
+    imported.dedup();
+    for session in imported {
+        let mut ids: Vec<(String, u64)> = Vec::new();
+        for row in t.messages.range((session, 0)..=(session, u64::MAX))? {
+            let (key, value) = row?;
+            let n = key.value().1;
+            let message: chronicle_proto::v1::Message =
+                records::decode(value.value(), || format!("message {n} of session {session}"))?;
+            if let Some(source) = message.metadata.get(chronicle_interop::sources::meta::ID) {
+                ids.push((source.clone(), n));
+            }
+        }
+        for (source, n) in ids {
+            t.source_ids.insert((session, source.as_str()), n)?;
+        }
     }
     Ok(())
 }

@@ -40,8 +40,8 @@ pub use sources::{FileCursor, FollowKey, SourceBatch, SourceCounts};
 pub use validate::{Limits, ProjectPath, SessionName, TrashId};
 
 use records::{
-    FILES, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS, SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCES,
-    SessionRecord, TRASH, TrashRecord,
+    FILES, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS, SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCE_IDS,
+    SOURCES, SessionRecord, TRASH, TrashRecord,
 };
 
 /// Free space below which the disk counts as full: a database that failed
@@ -503,6 +503,7 @@ struct Reader {
     sources: ReadOnlyTable<(&'static str, &'static str), u64>,
     source_follows: ReadOnlyTable<(&'static str, &'static str), &'static [u8]>,
     source_cursors: ReadOnlyTable<(&'static str, &'static str, &'static str), &'static [u8]>,
+    source_ids: ReadOnlyTable<(u64, &'static str), u64>,
 }
 
 impl Reader {
@@ -518,6 +519,7 @@ impl Reader {
             sources: txn.open_table(SOURCES)?,
             source_follows: txn.open_table(SOURCE_FOLLOWS)?,
             source_cursors: txn.open_table(SOURCE_CURSORS)?,
+            source_ids: txn.open_table(SOURCE_IDS)?,
             _txn: txn,
         })
     }
@@ -617,6 +619,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(SOURCES)?;
         txn.open_table(SOURCE_FOLLOWS)?;
         txn.open_table(SOURCE_CURSORS)?;
+        txn.open_table(SOURCE_IDS)?;
     }
     txn.commit()?;
     Ok(())

@@ -12,7 +12,7 @@ use super::StoreError;
 
 /// The schema this build writes. Bump it, with a migration, whenever a table
 /// changes in a way old readers would misread.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// `"schema_version"`, `"next_session_id"`, `"next_trash_id"` → value.
 pub const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
@@ -37,6 +37,10 @@ pub const SOURCE_FOLLOWS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefini
 /// (agent, follow scope, file) → how far that follow has read the file
 /// (JSON), written in the transaction that stores what it read.
 pub const SOURCE_CURSORS: TableDefinition<'_, (&str, &str, &str), &[u8]> = TableDefinition::new("source_cursors");
+/// (session id, source message id) → that message's id in the session: how
+/// an import finds what a session holds already without reading all of it
+/// (schema 3). A shortcut, not the truth: the message it names is checked.
+pub const SOURCE_IDS: TableDefinition<'_, (u64, &str), u64> = TableDefinition::new("source_ids");
 
 pub const KEY_SCHEMA: &str = "schema_version";
 pub const KEY_NEXT_SESSION: &str = "next_session_id";

@@ -9,7 +9,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::StoreError;
 use super::records::{
-    FILES, MESSAGES, META, PROJECTS, SAVED, SESSIONS, SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCES, TRASH,
+    FILES, MESSAGES, META, PROJECTS, SAVED, SESSIONS, SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCE_IDS, SOURCES, TRASH,
 };
 
 /// What a recovery copied and what it could not read.
@@ -44,6 +44,7 @@ pub fn recover(damaged: &Path, fresh: &Path) -> Result<Recovery, StoreError> {
     copy_table(&source, &target, SOURCES, "sources", &mut recovery)?;
     copy_table(&source, &target, SOURCE_FOLLOWS, "source_follows", &mut recovery)?;
     copy_table(&source, &target, SOURCE_CURSORS, "source_cursors", &mut recovery)?;
+    copy_table(&source, &target, SOURCE_IDS, "source_ids", &mut recovery)?;
     Ok(recovery)
 }
 

@@ -70,6 +70,10 @@ pub struct SourceCounts {
     pub messages_imported: u64,
     /// Messages already imported whose source copy changed since.
     pub messages_updated: u64,
+    /// Each source session imported (`true`) or updated (`false`), by
+    /// source id: an import that stores one session in several parts
+    /// counts it once.
+    pub sessions: Vec<(String, bool)>,
 }
 
 impl SourceCounts {
@@ -78,6 +82,7 @@ impl SourceCounts {
         self.sessions_updated += other.sessions_updated;
         self.messages_imported += other.messages_imported;
         self.messages_updated += other.messages_updated;
+        self.sessions.extend(other.sessions.iter().cloned());
     }
 }
 
@@ -105,56 +110,58 @@ fn digest(m: &Message) -> u64 {
     h.finish()
 }
 
-/// What `session` brings to the store's copy (`known`: the source ids it
-/// holds; `None`: no copy yet): the messages it lacks, and those it holds
-/// whose source copy changed (with their id there).
+/// What `session` brings to the store's copy (`held`: finds a source
+/// message in that copy; `None`: no copy yet): the messages it lacks, and
+/// those it holds whose source copy changed (with their id there).
 fn changes<'a>(
     session: &'a SourceSession,
-    known: Option<&HashMap<String, Known>>,
+    mut held: Option<impl FnMut(&str) -> Result<Option<Known>, StoreError>>,
     limits: &Limits,
-) -> (Vec<&'a Message>, Vec<(u64, Message)>) {
+) -> Result<(Vec<&'a Message>, Vec<(u64, Message)>), StoreError> {
     let mut new = Vec::new();
     let mut changed = Vec::new();
     for m in &session.messages {
-        match (known, m.metadata.get(meta::ID)) {
-            (Some(known), Some(id)) => {
-                if let Some(held) = known.get(id) {
-                    let mut fitted = m.clone();
-                    fit(&mut fitted, limits);
-                    if digest(&fitted) != held.digest {
-                        changed.push((held.id, fitted));
-                    }
-                } else {
-                    new.push(m);
+        let known = match (held.as_mut(), m.metadata.get(meta::ID)) {
+            (Some(held), Some(id)) => held(id)?,
+            _ => None,
+        };
+        match known {
+            Some(known) => {
+                let mut fitted = m.clone();
+                fit(&mut fitted, limits);
+                if digest(&fitted) != known.digest {
+                    changed.push((known.id, fitted));
                 }
             }
-            _ => new.push(m),
+            None => new.push(m),
         }
     }
-    (new, changed)
+    Ok((new, changed))
 }
 
-/// The source ids the messages of session `id` carry.
-fn known_ids(
+/// The message of session `id` that came from source message `source`,
+/// found through the `source_ids` index and checked against the message
+/// itself (one deleted since is not held).
+fn held_message(
+    source_ids: &impl ReadableTable<(u64, &'static str), u64>,
     messages: &impl ReadableTable<(u64, u64), &'static [u8]>,
     id: u64,
-) -> Result<HashMap<String, Known>, StoreError> {
-    let mut known = HashMap::new();
-    for row in messages.range((id, 0)..=(id, u64::MAX))? {
-        let (key, value) = row?;
-        let n = key.value().1;
-        let message: Message = records::decode(value.value(), || format!("message {n} of session {id}"))?;
-        if let Some(source) = message.metadata.get(meta::ID) {
-            known.insert(
-                source.clone(),
-                Known {
-                    id: n,
-                    digest: digest(&message),
-                },
-            );
-        }
+    source: &str,
+) -> Result<Option<Known>, StoreError> {
+    let Some(n) = source_ids.get((id, source))?.map(|v| v.value()) else {
+        return Ok(None);
+    };
+    let Some(bytes) = messages.get((id, n))? else {
+        return Ok(None);
+    };
+    let message: Message = records::decode(bytes.value(), || format!("message {n} of session {id}"))?;
+    if message.metadata.get(meta::ID).map(String::as_str) != Some(source) {
+        return Ok(None);
     }
-    Ok(known)
+    Ok(Some(Known {
+        id: n,
+        digest: digest(&message),
+    }))
 }
 
 /// The session an earlier import made of this source session, if it is
@@ -179,17 +186,19 @@ impl Store {
         for session in sessions {
             match earlier(&r.sources, &r.sessions, session)? {
                 Some(id) => {
-                    let known = known_ids(&r.messages, id)?;
-                    let (new, changed) = changes(session, Some(&known), self.limits());
+                    let held = |source: &str| held_message(&r.source_ids, &r.messages, id, source);
+                    let (new, changed) = changes(session, Some(held), self.limits())?;
                     if !new.is_empty() || !changed.is_empty() {
                         counts.sessions_updated += 1;
                         counts.messages_imported += new.len() as u64;
                         counts.messages_updated += changed.len() as u64;
+                        counts.sessions.push((session.source_id.clone(), false));
                     }
                 }
                 None => {
                     counts.sessions_imported += 1;
                     counts.messages_imported += session.messages.len() as u64;
+                    counts.sessions.push((session.source_id.clone(), true));
                 }
             }
         }
@@ -320,11 +329,8 @@ pub fn apply(
     let mut ctx = ProjectCtx::load(t, project, now)?;
     let revision = ctx.working.revision + 1;
     for session in &batch.sessions {
-        let (id, mut record, known, fresh) = match earlier(&t.sources, &t.sessions, session)? {
-            Some(id) => {
-                let record = t.session(id)?;
-                (id, record, Some(known_ids(&t.messages, id)?), false)
-            }
+        let (id, mut record, fresh) = match earlier(&t.sources, &t.sessions, session)? {
+            Some(id) => (id, t.session(id)?, false),
             None => {
                 if session.messages.is_empty() {
                     continue;
@@ -335,10 +341,11 @@ pub fn apply(
                 t.sources
                     .insert((session.agent.as_str(), session.source_id.as_str()), id)?;
                 record.created_at_ms = session.started_at_ms.filter(|&t| t > 0).unwrap_or(now);
-                (id, record, None, true)
+                (id, record, true)
             }
         };
-        let (new, updates) = changes(session, known.as_ref(), limits);
+        let held = (!fresh).then_some(|source: &str| held_message(&t.source_ids, &t.messages, id, source));
+        let (new, updates) = changes(session, held, limits)?;
         if new.is_empty() && updates.is_empty() {
             continue;
         }
@@ -371,6 +378,9 @@ pub fn apply(
             records::add_usage(&mut record.usage, message.usage.as_ref(), 1);
             record.updated_at_ms = record.updated_at_ms.max(message.created_at_ms);
             t.put_message(id, &message)?;
+            if let Some(source) = message.metadata.get(meta::ID) {
+                t.source_ids.insert((id, source.as_str()), message.id)?;
+            }
         }
         record.updated_revision = revision;
         t.put_session(id, &record)?;
@@ -380,6 +390,7 @@ pub fn apply(
         } else {
             counts.sessions_updated += 1;
         }
+        counts.sessions.push((session.source_id.clone(), fresh));
         changed.push(record.name.clone());
     }
     if changed.is_empty() {

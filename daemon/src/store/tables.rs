@@ -7,7 +7,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use super::StoreError;
 use super::records::{
     self, FILES, FileList, KEY_NEXT_SESSION, KEY_NEXT_TRASH, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS,
-    SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCES, SessionRecord, TRASH, TrashRecord,
+    SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCE_IDS, SOURCES, SessionRecord, TRASH, TrashRecord,
 };
 
 /// Rows copied per step when a session is duplicated, so a copy of a
@@ -26,6 +26,7 @@ pub struct WriteTables<'t> {
     pub sources: Table<'t, (&'static str, &'static str), u64>,
     pub source_follows: Table<'t, (&'static str, &'static str), &'static [u8]>,
     pub source_cursors: Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
+    pub source_ids: Table<'t, (u64, &'static str), u64>,
 }
 
 impl<'t> WriteTables<'t> {
@@ -41,6 +42,7 @@ impl<'t> WriteTables<'t> {
             sources: txn.open_table(SOURCES)?,
             source_follows: txn.open_table(SOURCE_FOLLOWS)?,
             source_cursors: txn.open_table(SOURCE_CURSORS)?,
+            source_ids: txn.open_table(SOURCE_IDS)?,
         })
     }
 
@@ -202,6 +204,7 @@ impl<'t> WriteTables<'t> {
     /// Destroys a session for good: only purging the trash calls this.
     pub fn destroy_session(&mut self, id: u64) -> Result<(), StoreError> {
         self.messages.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
+        self.source_ids.retain_in((id, "")..(id + 1, ""), |_, _| false)?;
         self.files.remove(id)?;
         self.sessions.remove(id)?;
         Ok(())

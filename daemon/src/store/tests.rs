@@ -442,6 +442,66 @@ async fn a_schema_1_database_is_backed_up_then_migrated() {
     assert_eq!(backups, 1);
 }
 
+/// Another agent's session of `n` messages, as a parser hands it over.
+fn codex_session(n: u64) -> chronicle_interop::sources::SourceSession {
+    use chronicle_interop::sources::{Agent, SourceSession, meta};
+    let mut session = SourceSession::new(Agent::Codex, "rollout-1");
+    session.cwd = Some(P.into());
+    session.messages = (1..=n)
+        .map(|i| {
+            let mut m = message(&format!("line {i}"));
+            m.metadata.insert(meta::AGENT.into(), "codex".into());
+            m.metadata.insert(meta::SESSION.into(), "rollout-1".into());
+            m.metadata.insert(meta::ID.into(), format!("line:{i}"));
+            m
+        })
+        .collect();
+    session
+}
+
+async fn import(store: &Store, session: chronicle_interop::sources::SourceSession) -> SourceCounts {
+    let job = Job::Sources(std::sync::Arc::new(SourceBatch {
+        project: pp(P),
+        sessions: vec![session],
+        cursor: None,
+    }));
+    store.run(job).await.expect("import").sources.expect("counts")
+}
+
+/// Schema 3 indexes imported messages by source id. A schema-2 database
+/// (the same tables without `source_ids`) is migrated by indexing what
+/// earlier imports stored, so importing the same session again adds
+/// nothing and a longer copy adds only the new messages.
+#[tokio::test]
+async fn a_schema_2_database_gets_its_imported_messages_indexed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("chronicle.redb");
+    let store = open(&dir);
+    assert_eq!(import(&store, codex_session(3)).await.messages_imported, 3);
+    store.close();
+    drop(store);
+    {
+        let db = redb::Database::open(&path).expect("raw open");
+        let txn = db.begin_write().expect("write");
+        txn.delete_table(records::SOURCE_IDS).expect("drop the index");
+        txn.open_table(records::META)
+            .expect("meta")
+            .insert(records::KEY_SCHEMA, 2)
+            .expect("schema 2");
+        txn.commit().expect("commit");
+    }
+
+    let store = open(&dir);
+    assert!(dir.path().join("chronicle.redb.schema-2.backup").exists());
+    let again = import(&store, codex_session(3)).await;
+    assert_eq!((again.messages_imported, again.sessions_updated), (0, 0), "{again:?}");
+    let longer = import(&store, codex_session(5)).await;
+    assert_eq!((longer.messages_imported, longer.sessions_updated), (2, 1), "{longer:?}");
+    let listed = store.list_sessions(&pp(P)).expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].message_count, 5);
+}
+
 /// A disk whose next sync can be held: the writer stops inside a commit,
 /// so every job queued meanwhile lands in the next batch together.
 #[derive(Debug, Clone)]

@@ -24,8 +24,8 @@ use chronicle_proto::v1::{Message, Role, ToolCall, Usage};
 use serde_json::{Map, Value};
 
 use super::{
-    Agent, LineParser, LinkKind, ParseOptions, Parsed, Skipped, SourceLink, SourceSession, meta, placeholder,
-    rfc3339_ms,
+    Agent, LineParser, LinkKind, ParseOptions, Parsed, Skipped, SourceLink, SourceSession, message_bytes, meta,
+    placeholder, rfc3339_ms,
 };
 
 /// Response items that carry nothing a reader needs.
@@ -40,6 +40,11 @@ pub struct Parser {
     messages: Vec<Message>,
     /// `call_id` → index in `messages` of the call's tool message.
     calls: HashMap<String, usize>,
+    /// Calls already taken out by [`LineParser::take_settled`] whose output
+    /// has not come yet: the output brings the call back, completed.
+    taken_calls: HashMap<String, Message>,
+    /// About how many bytes `messages` holds.
+    held_bytes: usize,
     /// Reasoning read but not yet on a message.
     reasoning: String,
     /// The last `total_token_usage`, to turn totals into per-reply usage.
@@ -56,6 +61,8 @@ impl Parser {
             model: String::new(),
             messages: Vec::new(),
             calls: HashMap::new(),
+            taken_calls: HashMap::new(),
+            held_bytes: 0,
             reasoning: String::new(),
             last_total: None,
             skipped: Vec::new(),
@@ -111,7 +118,7 @@ impl Parser {
                 let text = str_field(payload, "message").unwrap_or_default();
                 let mut m = self.message(number, time, Role::System, self.inline("summary", text));
                 m.metadata.insert(meta::KIND.into(), "compaction-summary".into());
-                self.messages.push(m);
+                self.push(m);
             }
             other => return Err(format!("unknown record type {other:?}")),
         }
@@ -139,7 +146,7 @@ impl Parser {
                     m.model = self.model.clone();
                     m.reasoning = std::mem::take(&mut self.reasoning);
                 }
-                self.messages.push(m);
+                self.push(m);
             }
             "reasoning" => {
                 let summary = item
@@ -186,16 +193,26 @@ impl Parser {
                     m.metadata.insert(meta::ID.into(), id.clone());
                     self.calls.insert(id, self.messages.len());
                 }
-                self.messages.push(m);
+                self.push(m);
             }
             "function_call_output" | "custom_tool_call_output" => {
                 let call_id = str_field(item, "call_id").ok_or("tool output without \"call_id\"")?;
                 let (text, failed) = output_text(item.get("output"));
                 let text = self.inline("tool output", &text);
+                if let Some(mut call) = self.taken_calls.remove(call_id) {
+                    // Stored already without its output: again, completed.
+                    if let Some(tool) = call.tool.as_mut() {
+                        tool.result_json = text;
+                        tool.is_error = failed;
+                    }
+                    self.push(call);
+                    return Ok(());
+                }
                 let at = *self
                     .calls
                     .get(call_id)
                     .ok_or_else(|| format!("output of unknown call {call_id:?}"))?;
+                self.held_bytes += text.len();
                 if let Some(tool) = self.messages[at].tool.as_mut() {
                     tool.result_json = text;
                     tool.is_error = failed;
@@ -238,6 +255,11 @@ impl Parser {
             u.received_tokens += turn.received_tokens;
             u.cache_read_tokens += turn.cache_read_tokens;
         }
+    }
+
+    fn push(&mut self, m: Message) {
+        self.held_bytes += message_bytes(&m);
+        self.messages.push(m);
     }
 
     fn message(&self, number: u64, time: i64, role: Role, content: String) -> Message {
@@ -400,20 +422,59 @@ impl LineParser for Parser {
             };
         };
         for m in &mut this.messages {
-            m.metadata.insert(meta::AGENT.into(), Agent::Codex.as_str().into());
-            m.metadata.insert(meta::SESSION.into(), session.source_id.clone());
-            if let Some(b) = &session.git_branch {
-                m.metadata.insert(meta::GIT_BRANCH.into(), b.clone());
-            }
-            if let Some(v) = &session.agent_version {
-                m.metadata.insert(meta::AGENT_VERSION.into(), v.clone());
-            }
+            label(m, &session);
         }
         session.messages = this.messages;
         Parsed {
             sessions: vec![session],
             skipped: this.skipped,
         }
+    }
+
+    /// Everything before the last reply (which a `token_count` may still
+    /// add usage to). A fork is kept whole: its copy of the parent's
+    /// history is found by comparing from its first message.
+    fn take_settled(&mut self, min_bytes: usize) -> Vec<SourceSession> {
+        let Some(session) = self.session.as_ref().filter(|s| s.parent.is_none()) else {
+            return Vec::new();
+        };
+        if self.held_bytes < min_bytes {
+            return Vec::new();
+        }
+        let reply = |m: &Message| m.role == Role::Assistant as i32 || m.role == Role::Tool as i32;
+        let keep_from = self.messages.iter().rposition(reply).unwrap_or(self.messages.len());
+        if keep_from == 0 {
+            return Vec::new();
+        }
+        let mut taken: Vec<Message> = self.messages.drain(..keep_from).collect();
+        for m in &mut taken {
+            label(m, session);
+            self.held_bytes = self.held_bytes.saturating_sub(message_bytes(m));
+        }
+        let mut calls = HashMap::with_capacity(self.calls.len());
+        for (id, at) in self.calls.drain() {
+            if at < keep_from {
+                self.taken_calls.insert(id, taken[at].clone());
+            } else {
+                calls.insert(id, at - keep_from);
+            }
+        }
+        self.calls = calls;
+        let mut part = session.clone();
+        part.messages = taken;
+        vec![part]
+    }
+}
+
+/// The metadata every message of `session` carries.
+fn label(m: &mut Message, session: &SourceSession) {
+    m.metadata.insert(meta::AGENT.into(), Agent::Codex.as_str().into());
+    m.metadata.insert(meta::SESSION.into(), session.source_id.clone());
+    if let Some(b) = &session.git_branch {
+        m.metadata.insert(meta::GIT_BRANCH.into(), b.clone());
+    }
+    if let Some(v) = &session.agent_version {
+        m.metadata.insert(meta::AGENT_VERSION.into(), v.clone());
     }
 }
 

@@ -224,6 +224,21 @@ pub trait LineParser {
     fn line(&mut self, number: u64, line: &str);
     /// The end of the input: the sessions it held and what was skipped.
     fn finish(self: Box<Self>) -> Parsed;
+    /// Messages no later line can change, taken out of the parser once it
+    /// holds at least `min_bytes` of them, so a long file is stored in parts
+    /// and read in bounded memory. A parser that must see its whole input
+    /// first (a conversation tree, a fork compared with its parent) keeps
+    /// everything until [`LineParser::finish`] and returns nothing here.
+    fn take_settled(&mut self, min_bytes: usize) -> Vec<SourceSession> {
+        let _ = min_bytes;
+        Vec::new()
+    }
+}
+
+/// About how many bytes a message holds, for [`LineParser::take_settled`].
+pub fn message_bytes(m: &Message) -> usize {
+    let tool = m.tool.as_ref().map_or(0, |t| t.args_json.len() + t.result_json.len());
+    m.content.len() + m.reasoning.len() + tool + 128
 }
 
 /// The one-line stand-in for a payload too large to keep inline:

@@ -183,3 +183,77 @@ fn lines_before_any_session_meta_are_reported_not_imported() {
             .any(|s| s.line == 0 && s.reason.contains("session_meta"))
     );
 }
+
+/// The parts `take_settled` hands out while reading, merged the way the
+/// store merges them (a message whose source id it holds is replaced in
+/// place), then what `finish` leaves.
+fn read_in_parts(text: &str, min_bytes: usize) -> (Vec<Message>, usize) {
+    let mut parser: Box<dyn LineParser> = Box::new(Parser::new("r.jsonl", small()));
+    let mut merged: Vec<Message> = Vec::new();
+    let mut parts = 0;
+    let take = |session: SourceSession, merged: &mut Vec<Message>| {
+        for m in session.messages {
+            match merged
+                .iter_mut()
+                .find(|held| held.metadata[meta::ID] == m.metadata[meta::ID])
+            {
+                Some(held) => *held = m,
+                None => merged.push(m),
+            }
+        }
+    };
+    for (i, line) in text.lines().enumerate() {
+        parser.line(i as u64 + 1, line);
+        for part in parser.take_settled(min_bytes) {
+            parts += 1;
+            take(part, &mut merged);
+        }
+    }
+    for session in parser.finish().sessions {
+        take(session, &mut merged);
+    }
+    (merged, parts)
+}
+
+#[test]
+fn a_rollout_read_in_parts_is_the_rollout_read_whole() {
+    let whole = only(&parse("r.jsonl", ROLLOUT, small())).messages.clone();
+    let (merged, parts) = read_in_parts(ROLLOUT, 1);
+    assert!(parts >= 3, "only {parts} parts");
+    assert_eq!(merged, whole);
+    // Below the threshold nothing is taken early.
+    assert_eq!(read_in_parts(ROLLOUT, usize::MAX), (whole, 0));
+}
+
+#[test]
+fn a_call_taken_before_its_output_comes_back_completed() {
+    let lines = [
+        r#"{"timestamp":"2026-03-02T09:00:00Z","type":"session_meta","payload":{"id":"par","cwd":"/p"}}"#,
+        r#"{"timestamp":"2026-03-02T09:00:01Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"run both"}]}}"#,
+        r#"{"timestamp":"2026-03-02T09:00:02Z","type":"response_item","payload":{"type":"function_call","name":"shell","arguments":"{\"cmd\":\"a\"}","call_id":"call_a"}}"#,
+        r#"{"timestamp":"2026-03-02T09:00:02Z","type":"response_item","payload":{"type":"function_call","name":"shell","arguments":"{\"cmd\":\"b\"}","call_id":"call_b"}}"#,
+        r#"{"timestamp":"2026-03-02T09:00:03Z","type":"response_item","payload":{"type":"function_call_output","call_id":"call_a","output":"A done"}}"#,
+        r#"{"timestamp":"2026-03-02T09:00:03Z","type":"response_item","payload":{"type":"function_call_output","call_id":"call_b","output":"B done"}}"#,
+    ];
+    let text = lines.join("\n");
+    let (merged, parts) = read_in_parts(&text, 1);
+    assert!(parts >= 1);
+    let whole = only(&parse("r.jsonl", &text, small())).messages.clone();
+    assert_eq!(merged, whole);
+    let result = |id: &str| {
+        merged
+            .iter()
+            .find(|m| m.metadata[meta::ID] == id)
+            .and_then(|m| m.tool.as_ref())
+            .map(|t| t.result_json.clone())
+    };
+    assert_eq!(result("call_a").as_deref(), Some("A done"));
+    assert_eq!(result("call_b").as_deref(), Some("B done"));
+}
+
+#[test]
+fn a_fork_is_never_taken_in_parts() {
+    let (merged, parts) = read_in_parts(FORK, 1);
+    assert_eq!(parts, 0);
+    assert_eq!(merged, only(&parse("r.jsonl", FORK, small())).messages);
+}
