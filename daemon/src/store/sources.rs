@@ -110,14 +110,21 @@ fn digest(m: &Message) -> u64 {
     h.finish()
 }
 
+/// What a source session brings to the store's copy.
+struct Changes<'a> {
+    /// The messages the copy lacks.
+    new: Vec<&'a Message>,
+    /// The messages it holds whose source copy changed, with their id there.
+    changed: Vec<(u64, Message)>,
+}
+
 /// What `session` brings to the store's copy (`held`: finds a source
-/// message in that copy; `None`: no copy yet): the messages it lacks, and
-/// those it holds whose source copy changed (with their id there).
+/// message in that copy; `None`: no copy yet).
 fn changes<'a>(
     session: &'a SourceSession,
     mut held: Option<impl FnMut(&str) -> Result<Option<Known>, StoreError>>,
     limits: &Limits,
-) -> Result<(Vec<&'a Message>, Vec<(u64, Message)>), StoreError> {
+) -> Result<Changes<'a>, StoreError> {
     let mut new = Vec::new();
     let mut changed = Vec::new();
     for m in &session.messages {
@@ -136,7 +143,7 @@ fn changes<'a>(
             None => new.push(m),
         }
     }
-    Ok((new, changed))
+    Ok(Changes { new, changed })
 }
 
 /// The message of session `id` that came from source message `source`,
@@ -187,7 +194,7 @@ impl Store {
             match earlier(&r.sources, &r.sessions, session)? {
                 Some(id) => {
                     let held = |source: &str| held_message(&r.source_ids, &r.messages, id, source);
-                    let (new, changed) = changes(session, Some(held), self.limits())?;
+                    let Changes { new, changed } = changes(session, Some(held), self.limits())?;
                     if !new.is_empty() || !changed.is_empty() {
                         counts.sessions_updated += 1;
                         counts.messages_imported += new.len() as u64;
@@ -345,7 +352,7 @@ pub fn apply(
             }
         };
         let held = (!fresh).then_some(|source: &str| held_message(&t.source_ids, &t.messages, id, source));
-        let (new, updates) = changes(session, held, limits)?;
+        let Changes { new, changed: updates } = changes(session, held, limits)?;
         if new.is_empty() && updates.is_empty() {
             continue;
         }

@@ -496,7 +496,11 @@ async fn a_schema_2_database_gets_its_imported_messages_indexed() {
     let again = import(&store, codex_session(3)).await;
     assert_eq!((again.messages_imported, again.sessions_updated), (0, 0), "{again:?}");
     let longer = import(&store, codex_session(5)).await;
-    assert_eq!((longer.messages_imported, longer.sessions_updated), (2, 1), "{longer:?}");
+    assert_eq!(
+        (longer.messages_imported, longer.sessions_updated),
+        (2, 1),
+        "{longer:?}"
+    );
     let listed = store.list_sessions(&pp(P)).expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].message_count, 5);
