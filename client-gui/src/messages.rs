@@ -165,53 +165,53 @@ pub fn show(
         }
     }
     area.show_viewport(ui, |ui, viewport| {
-            let width = ui.available_width();
-            heights.resize(rows, width);
-            let total: f32 = heights.heights.iter().map(height_of).sum();
-            ui.set_height(total);
-            // The first row whose bottom is below the viewport's top.
-            let mut top = 0.0;
-            let mut first = rows;
-            for (index, h) in heights.heights.iter().enumerate() {
-                let next = top + height_of(h);
-                if next > viewport.min.y {
-                    first = index;
-                    break;
-                }
-                top = next;
+        let width = ui.available_width();
+        heights.resize(rows, width);
+        let total: f32 = heights.heights.iter().map(height_of).sum();
+        ui.set_height(total);
+        // The first row whose bottom is below the viewport's top.
+        let mut top = 0.0;
+        let mut first = rows;
+        for (index, h) in heights.heights.iter().enumerate() {
+            let next = top + height_of(h);
+            if next > viewport.min.y {
+                first = index;
+                break;
             }
-            let origin = ui.max_rect().top();
-            let rect = egui::Rect::from_x_y_ranges(ui.max_rect().x_range(), origin + top..=origin + total.max(top));
-            ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
-                ui.spacing_mut().item_spacing.y = 0.0;
-                let mut y = top;
-                let mut index = first;
-                while index < rows && y < viewport.max.y {
-                    let before = ui.cursor().top();
-                    match chat.messages.get(index) {
-                        Some(message) => {
-                            let marked = view.marked == Some(message.id);
-                            if let Some(action) = message_card(ui, message, view.rewind, marked, markdown, tz) {
-                                out.action = Some(action);
-                            }
-                        }
-                        None => {
-                            out.wants_more = true;
-                            placeholder(ui, estimate);
+            top = next;
+        }
+        let origin = ui.max_rect().top();
+        let rect = egui::Rect::from_x_y_ranges(ui.max_rect().x_range(), origin + top..=origin + total.max(top));
+        ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
+            ui.spacing_mut().item_spacing.y = 0.0;
+            let mut y = top;
+            let mut index = first;
+            while index < rows && y < viewport.max.y {
+                let before = ui.cursor().top();
+                match chat.messages.get(index) {
+                    Some(message) => {
+                        let marked = view.marked == Some(message.id);
+                        if let Some(action) = message_card(ui, message, view.rewind, marked, markdown, tz) {
+                            out.action = Some(action);
                         }
                     }
-                    let drawn = ui.cursor().top() - before;
-                    heights.heights[index] = Some(drawn);
-                    ui.add_space(ROW_GAP);
-                    y += drawn + ROW_GAP;
-                    index += 1;
+                    None => {
+                        out.wants_more = true;
+                        placeholder(ui, estimate);
+                    }
                 }
-                // Read ahead while the reader nears the end of what is loaded.
-                if index + 50 >= chat.messages.len() && chat.more {
-                    out.wants_more = true;
-                }
-            });
+                let drawn = ui.cursor().top() - before;
+                heights.heights[index] = Some(drawn);
+                ui.add_space(ROW_GAP);
+                y += drawn + ROW_GAP;
+                index += 1;
+            }
+            // Read ahead while the reader nears the end of what is loaded.
+            if index + 50 >= chat.messages.len() && chat.more {
+                out.wants_more = true;
+            }
         });
+    });
     out
 }
 

@@ -140,10 +140,7 @@ pub fn snippet_job(snippet: &str, highlights: &[Span], font: FontId, text: Color
     };
     let mut job = LayoutJob::default();
     let mut at = 0usize;
-    let mut spans: Vec<(usize, usize)> = highlights
-        .iter()
-        .map(|s| (s.start as usize, s.end as usize))
-        .collect();
+    let mut spans: Vec<(usize, usize)> = highlights.iter().map(|s| (s.start as usize, s.end as usize)).collect();
     spans.sort_unstable();
     for (start, end) in spans {
         if start < at || start >= end || snippet.get(start..end).is_none() {
@@ -230,9 +227,7 @@ impl App {
         if let Some(message) = &self.search.refused {
             ui.separator();
             ui.horizontal_wrapped(|ui| {
-                ui.label(
-                    widgets::icon_text(format!("{} {message}", icon::WARNING)).color(ui.visuals().error_fg_color),
-                );
+                ui.label(widgets::icon_text(format!("{} {message}", icon::WARNING)).color(ui.visuals().error_fg_color));
             });
             return None;
         }
@@ -311,7 +306,11 @@ impl App {
                 RichText::new(widgets::role_title(role)).color(widgets::role_colour(role, ui.visuals().dark_mode)),
             );
             ui.label(RichText::new(format!("#{}", hit.message_id)).small().weak());
-            ui.label(RichText::new(widgets::local_time(hit.created_at_ms, &self.tz)).small().weak());
+            ui.label(
+                RichText::new(widgets::local_time(hit.created_at_ms, &self.tz))
+                    .small()
+                    .weak(),
+            );
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let open = ui.button("Open").on_hover_text("Open the session at this message");
                 name_widget(ui, &open, &format!("Open {title} at #{}", hit.message_id));
@@ -323,11 +322,7 @@ impl App {
         } else {
             crate::app::short_path(&hit.project)
         };
-        ui.label(
-            widgets::icon_text(format!("{} {project}", icon::FOLDER))
-                .small()
-                .weak(),
-        );
+        ui.label(widgets::icon_text(format!("{} {project}", icon::FOLDER)).small().weak());
         let font = egui::TextStyle::Body.resolve(ui.style());
         let mark = ui.visuals().selection.bg_fill.gamma_multiply(0.6);
         let job = snippet_job(&hit.snippet, &hit.highlights, font, ui.visuals().text_color(), mark);

@@ -60,7 +60,10 @@ impl Viewer {
     /// The banner's first words: which session this is.
     pub fn title(&self) -> String {
         if self.name.is_empty() {
-            format!("Viewing the working session of {} (read-only)", short_path(&self.project))
+            format!(
+                "Viewing the working session of {} (read-only)",
+                short_path(&self.project)
+            )
         } else {
             format!("Viewing saved session “{}” (read-only)", self.name)
         }

@@ -70,14 +70,10 @@ fn ctrl_k_finds_a_saved_message_opens_it_read_only_at_that_message_and_forks_it(
     // Only the saved session holds it now.
     world
         .runtime
-        .block_on(
-            world
-                .client
-                .clear_messages(chronicle_proto::v1::ClearMessagesRequest {
-                    project: world.project.clone(),
-                    expected_revision: None,
-                }),
-        )
+        .block_on(world.client.clear_messages(chronicle_proto::v1::ClearMessagesRequest {
+            project: world.project.clone(),
+            expected_revision: None,
+        }))
         .expect("clear the working session");
     let saved = world
         .runtime
@@ -170,7 +166,11 @@ fn a_hit_in_the_working_session_scrolls_the_chat_to_it() {
     click(&mut harness, &open);
     wait_for_text(&mut harness, "an early quokka remark");
     assert!(harness.query_all_by_label_contains("chatter 59").next().is_none());
-    assert_eq!(harness.state().viewing(), None, "the working session is not opened read-only");
+    assert_eq!(
+        harness.state().viewing(),
+        None,
+        "the working session is not opened read-only"
+    );
 }
 
 #[test]
