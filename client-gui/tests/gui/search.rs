@@ -3,46 +3,13 @@
 //! at that message, forking from there saves a session with its lineage,
 //! and rewinding asks first and leaves the later messages in the trash.
 
-use std::time::{Duration, Instant};
-
 use crate::common::{
-    UI_TIMEOUT, World, click, open_sessions, wait_for_label, wait_for_no_text, wait_for_text, wait_until,
+    World, click, open_sessions, search_until, wait_for_label, wait_for_no_text, wait_for_text, wait_until,
 };
 use chronicle_gui::{App, StartChoice};
 use chronicle_proto::v1::{GetSessionRequest, GetWorkingSessionRequest, Role};
 use eframe::egui::{Key, Modifiers};
 use egui_kittest::{Harness, kittest::Queryable};
-
-/// Types `query` into the search field (opened with Ctrl+K) and searches
-/// until a widget labelled `expected` shows: the index takes a commit a
-/// moment after it, as a user pressing Enter again would see.
-fn search_until(harness: &mut Harness<'static, App>, query: &str, expected: &str) {
-    harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
-    harness.run_steps(3);
-    let field = harness.get_by_label("Search query");
-    field.focus();
-    field.type_text(query);
-    harness.run_steps(2);
-    harness.key_press(Key::Enter);
-    let deadline = Instant::now() + UI_TIMEOUT;
-    loop {
-        let asked = Instant::now();
-        while asked.elapsed() < Duration::from_secs(1) {
-            harness.step();
-            if harness.query_by_label(expected).is_some() {
-                harness.run_steps(3);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(15));
-        }
-        assert!(
-            Instant::now() < deadline,
-            "searching “{query}” never showed “{expected}”; the window shows:\n{:#?}",
-            harness.root()
-        );
-        click(harness, "Run search");
-    }
-}
 
 /// Types a name into the fork question and presses Enter.
 fn name_the_fork(harness: &mut Harness<'static, App>, name: &str) {
