@@ -276,18 +276,19 @@ impl App {
                     });
                     ui.separator();
                 }
-                if !self.search.next_page_token.is_empty() {
-                    let label = if self.search.loading {
-                        "Loading…"
-                    } else {
-                        "More results"
-                    };
-                    more = ui
-                        .add_enabled(!self.search.loading, egui::Button::new(label))
-                        .on_hover_text("Read the next page of hits")
-                        .clicked();
-                }
             });
+        // Below the list, not at its end, so it shows without scrolling.
+        if !self.search.next_page_token.is_empty() {
+            let label = if self.search.loading {
+                "Loading…"
+            } else {
+                "More results"
+            };
+            more = ui
+                .add_enabled(!self.search.loading, egui::Button::new(label))
+                .on_hover_text("Read the next page of hits")
+                .clicked();
+        }
         self.search.hits = hits;
         if more && let Some(request) = self.search.more() {
             self.send(request);

@@ -4,7 +4,8 @@
 //! and rewinding asks first and leaves the later messages in the trash.
 
 use crate::common::{
-    World, click, open_sessions, search_until, wait_for_label, wait_for_no_text, wait_for_text, wait_until,
+    World, click, open_sessions, search_again_until, search_until, wait_for_label, wait_for_no_text, wait_for_text,
+    wait_until,
 };
 use chronicle_gui::{App, StartChoice};
 use chronicle_proto::v1::{GetSessionRequest, GetWorkingSessionRequest, Role};
@@ -235,4 +236,74 @@ fn rewind_asks_first_then_the_later_messages_leave_the_window_for_the_trash() {
         .find(|e| e.reason == "rewound")
         .unwrap_or_else(|| panic!("the later messages are in the trash: {trash:?}"));
     assert_eq!(entry.message_count, 2);
+}
+
+#[test]
+fn a_rewind_asked_on_an_older_view_is_refused_and_changes_nothing() {
+    let mut world = World::new();
+    for text in ["alpha step", "beta step", "gamma step"] {
+        world.append(Role::User, text);
+    }
+    let mut harness = world.harness(Some(StartChoice::Last));
+    wait_for_text(&mut harness, "gamma step");
+    let first = harness.state().messages()[0].id;
+    click(&mut harness, &format!("Rewind to here: #{first}"));
+    wait_for_text(&mut harness, &format!("Rewind to #{first}?"));
+    // Another client writes while the question is open: the answer was
+    // given about a session that no longer is.
+    world.append(Role::Assistant, "delta step from elsewhere");
+    wait_for_text(&mut harness, "delta step from elsewhere");
+    click(&mut harness, "Rewind");
+    wait_for_text(
+        &mut harness,
+        "changed since this view was drawn, so nothing was rewound",
+    );
+    assert!(
+        world.trash().iter().all(|e| e.reason != "rewound"),
+        "nothing went to the trash"
+    );
+    wait_for_text(&mut harness, "gamma step");
+    assert_eq!(harness.state().messages().len(), 4);
+}
+
+#[test]
+fn more_results_reads_the_next_page_and_the_trash_is_searched_when_asked() {
+    let mut world = World::new();
+    for i in 0..25 {
+        world.append(Role::User, &format!("kiwi note {i}"));
+    }
+    let mut harness = world.harness(Some(StartChoice::Last));
+    wait_for_text(&mut harness, "kiwi note 24");
+    search_until(&mut harness, "kiwi", "More results");
+    let shown = |h: &Harness<'static, App>| h.query_all_by_label_contains("Open the working session at #").count();
+    assert_eq!(shown(&harness), 20, "one page of hits");
+    wait_for_text(&mut harness, "25 hits");
+    click(&mut harness, "More results");
+    wait_until(&mut harness, "the second page", |h| shown(h) == 25);
+    assert!(
+        harness.query_by_label("More results").is_none(),
+        "that was the last page"
+    );
+
+    // Rewound messages are in the trash: found only with the toggle.
+    let fifth = harness.state().messages()[4].id;
+    world
+        .runtime
+        .block_on(world.client.rewind_working(chronicle_proto::v1::RewindWorkingRequest {
+            project: world.project.clone(),
+            keep_through_message_id: fifth,
+            expected_revision: None,
+        }))
+        .expect("rewind");
+    click(&mut harness, "Include the trash");
+    let trash_hit = "Open trash entry “";
+    search_again_until(&mut harness, trash_hit);
+    harness
+        .query_all_by_label_contains(trash_hit)
+        .next()
+        .expect("the trash hit")
+        .click();
+    harness.run_steps(3);
+    wait_for_text(&mut harness, "is in the trash entry");
+    wait_for_label(&mut harness, "Trash");
 }
