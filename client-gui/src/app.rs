@@ -776,7 +776,15 @@ impl App {
     }
 
     fn composer(&mut self, ui: &mut Ui) {
-        let enabled = self.phase == Phase::Open;
+        // A message written under a read-only view would land in a working
+        // session that is not on screen.
+        let viewing = self.viewer.is_some();
+        let enabled = self.phase == Phase::Open && !viewing;
+        let hint = if viewing {
+            "Close the read-only view to write to the working session"
+        } else {
+            "Write a message in Markdown — Ctrl+Enter sends"
+        };
         ui.horizontal(|ui| {
             let combo = egui::ComboBox::from_id_salt("composer_role")
                 .selected_text(widgets::role_title(self.composer.role))
@@ -792,7 +800,7 @@ impl App {
             let edit = ui.add_enabled(
                 enabled,
                 egui::TextEdit::multiline(&mut self.composer.text)
-                    .hint_text("Write a message in Markdown — Ctrl+Enter sends")
+                    .hint_text(hint)
                     .desired_rows(2)
                     .desired_width(ui.available_width() - send_width - 8.0),
             );
