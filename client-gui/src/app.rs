@@ -6,18 +6,21 @@
 
 use std::path::{Path, PathBuf};
 
-use chronicle_client::v1::{Message, ProjectState, Role, SessionInfo, StartMode, TrashEntry};
+use chronicle_client::v1::{Message, ProjectState, Role, SearchHit, SessionInfo, SessionKind, StartMode, TrashEntry};
 use eframe::egui::{self, Key, Panel, RichText, Ui};
 use egui_commonmark::CommonMarkCache;
 
 use crate::{
     backend::{Backend, Request, Update},
+    branch::Ask,
     chat::{Chat, Effect},
     fonts,
-    messages::{self, RowHeights},
+    messages::{self, MessageAction, RowHeights},
     prefs::{Prefs, StartChoice, ThemeChoice},
-    sessions::Popup,
+    search::SearchPanel,
+    sessions::{Popup, Tab},
     toasts::Toasts,
+    viewer::Viewer,
     widgets::{self, icon, icon_button, name_widget},
 };
 
@@ -78,11 +81,20 @@ pub struct App {
     phase: Phase,
     chat: Chat,
     heights: RowHeights,
-    markdown: CommonMarkCache,
+    /// How the working session is shown: with "Rewind to here", following
+    /// the newest message, and scrolled to a search hit when one is chosen.
+    chat_view: messages::View,
+    pub(crate) markdown: CommonMarkCache,
     projects: Vec<ProjectState>,
     pub(crate) sessions: Vec<SessionInfo>,
     pub(crate) trash: Vec<TrashEntry>,
     pub(crate) popup: Popup,
+    pub(crate) search: SearchPanel,
+    /// A session opened read-only from a search hit, shown instead of the
+    /// working session until closed.
+    pub(crate) viewer: Option<Viewer>,
+    /// A fork or rewind question on screen.
+    pub(crate) ask: Option<Ask>,
     composer: Composer,
     pub(crate) toasts: Toasts,
     /// Remember the start-up choice made in the dialog.
@@ -113,11 +125,15 @@ impl App {
             phase: Phase::Waiting,
             chat: Chat::default(),
             heights: RowHeights::default(),
+            chat_view: messages::View::working(),
             markdown: CommonMarkCache::default(),
             projects: Vec::new(),
             sessions: Vec::new(),
             trash: Vec::new(),
             popup: Popup::default(),
+            search: SearchPanel::default(),
+            viewer: None,
+            ask: None,
             composer: Composer {
                 role: Role::User,
                 text: String::new(),
@@ -154,6 +170,11 @@ impl App {
     /// The loaded messages, oldest first.
     pub fn messages(&self) -> &[Message] {
         &self.chat.messages
+    }
+
+    /// The session open read-only, as (project, name), if any.
+    pub fn viewing(&self) -> Option<(&str, &str)> {
+        self.viewer.as_ref().map(|v| (v.project.as_str(), v.name.as_str()))
     }
 
     /// Names of the saved sessions as last listed.
@@ -260,6 +281,11 @@ impl App {
             Update::Failed { action, message } => {
                 // A failed page read must not leave the chat waiting forever.
                 self.chat.loading = false;
+                self.search.failed();
+                // A session that could not be read leaves nothing to view.
+                if self.viewer.as_ref().is_some_and(|v| !v.chat.loaded_once) {
+                    self.viewer = None;
+                }
                 if self.phase == Phase::Opening || self.phase == Phase::Probing {
                     self.phase = Phase::Waiting;
                 }
@@ -267,6 +293,24 @@ impl App {
             }
             Update::NameTaken { name, message } => {
                 self.popup.name_taken = Some((name, message));
+            }
+            Update::SearchResults {
+                generation,
+                more,
+                response,
+            } => self.search.apply_results(generation, more, *response),
+            Update::SearchRefused { generation, message } => self.search.apply_refused(generation, message),
+            Update::Viewed {
+                project,
+                name,
+                at,
+                content,
+            } => {
+                if let Some(viewer) = self.viewer.as_mut()
+                    && viewer.wants(&project, &name, at)
+                {
+                    viewer.fill(*content);
+                }
             }
             Update::ProjectPicked(path) => self.switch_project(&path),
             Update::FilesPicked { project, paths } => {
@@ -333,7 +377,67 @@ impl App {
         self.sessions.clear();
         self.trash.clear();
         self.popup = Popup::default();
+        self.ask = None;
         self.begin();
+    }
+
+    /// Opens a chosen search hit: the working session of this project
+    /// scrolls to it; a saved session (or another project's working
+    /// session) opens read-only; a trash entry cannot be read until it is
+    /// restored, so the Trash tab opens instead.
+    pub(crate) fn open_hit(&mut self, hit: SearchHit) {
+        let kind = SessionKind::try_from(hit.kind).unwrap_or(SessionKind::Unspecified);
+        match kind {
+            SessionKind::Trash => {
+                if hit.project == self.project {
+                    self.popup.open = true;
+                    self.popup.tab = Tab::Trash;
+                    self.refresh_lists();
+                }
+                self.toasts.info(format!(
+                    "#{} is in the trash entry “{}” — restore it (History → Trash) to read it",
+                    hit.message_id, hit.session_name
+                ));
+            }
+            SessionKind::Working if hit.project == self.project => {
+                self.search.open = false;
+                self.viewer = None;
+                self.chat_view.scroll_to = Some(hit.message_id);
+                self.chat_view.marked = Some(hit.message_id);
+            }
+            _ => {
+                let name = if kind == SessionKind::Working {
+                    String::new()
+                } else {
+                    hit.session_name.clone()
+                };
+                self.search.open = false;
+                self.viewer = Some(Viewer::new(hit.project.clone(), name.clone(), hit.message_id));
+                self.send(Request::View {
+                    project: hit.project,
+                    name,
+                    at: hit.message_id,
+                });
+            }
+        }
+    }
+
+    /// A message action chosen in the working session.
+    fn message_action(&mut self, action: MessageAction) {
+        match action {
+            MessageAction::Fork(at) => self.ask = Some(Ask::fork(self.project.clone(), String::new(), at)),
+            MessageAction::Rewind(at) => {
+                let later = match self.chat.messages.binary_search_by_key(&at, |m| m.id) {
+                    Ok(index) => self.chat.total.saturating_sub(index as u64 + 1),
+                    Err(_) => self.chat.messages.iter().filter(|m| m.id > at).count() as u64,
+                };
+                self.ask = Some(Ask::Rewind {
+                    at,
+                    later,
+                    revision: self.chat.revision,
+                });
+            }
+        }
     }
 
     fn reload(&mut self) {
@@ -404,13 +508,31 @@ impl App {
             if matches!(self.phase, Phase::Asking { .. }) {
                 ui.multiply_opacity(0.4);
             }
-            let output = messages::show(ui, &self.chat, &mut self.heights, &mut self.markdown, &self.tz);
+            if self.viewer.is_some() {
+                self.viewer_panel(ui);
+                return;
+            }
+            let output = messages::show(
+                ui,
+                &self.chat,
+                &mut self.chat_view,
+                &mut self.heights,
+                &mut self.markdown,
+                &self.tz,
+            );
             if output.wants_more {
                 self.request_page();
+            }
+            if let Some(action) = output.action
+                && self.phase == Phase::Open
+            {
+                self.message_action(action);
             }
         });
 
         self.sessions_window(&ctx);
+        self.search_window(&ctx);
+        self.ask_dialog(&ctx);
         self.startup_dialog(&ctx);
         self.toasts.show(&ctx);
     }
@@ -425,6 +547,9 @@ impl App {
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) {
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, Key::K)) {
+            self.search.show_field();
+        }
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, Key::H)) {
             self.popup.toggle();
             if self.popup.open {
@@ -460,6 +585,15 @@ impl App {
                     self.prefs.theme = if dark { ThemeChoice::Light } else { ThemeChoice::Dark };
                     self.apply_theme(ui.ctx());
                     self.save_prefs();
+                }
+                let search = icon_button(
+                    ui,
+                    icon::SEARCH,
+                    "Search sessions",
+                    "Search every session of every project (Ctrl+K)",
+                );
+                if search.clicked() {
+                    self.search.show_field();
                 }
                 let history = icon_button(
                     ui,
@@ -642,7 +776,15 @@ impl App {
     }
 
     fn composer(&mut self, ui: &mut Ui) {
-        let enabled = self.phase == Phase::Open;
+        // A message written under a read-only view would land in a working
+        // session that is not on screen.
+        let viewing = self.viewer.is_some();
+        let enabled = self.phase == Phase::Open && !viewing;
+        let hint = if viewing {
+            "Close the read-only view to write to the working session"
+        } else {
+            "Write a message in Markdown — Ctrl+Enter sends"
+        };
         ui.horizontal(|ui| {
             let combo = egui::ComboBox::from_id_salt("composer_role")
                 .selected_text(widgets::role_title(self.composer.role))
@@ -658,7 +800,7 @@ impl App {
             let edit = ui.add_enabled(
                 enabled,
                 egui::TextEdit::multiline(&mut self.composer.text)
-                    .hint_text("Write a message in Markdown — Ctrl+Enter sends")
+                    .hint_text(hint)
                     .desired_rows(2)
                     .desired_width(ui.available_width() - send_width - 8.0),
             );
@@ -740,7 +882,7 @@ impl eframe::App for App {
 }
 
 /// The path with the home directory shown as `~`.
-fn short_path(path: &str) -> String {
+pub(crate) fn short_path(path: &str) -> String {
     match std::env::var("HOME") {
         Ok(home) if !home.is_empty() && path.starts_with(&home) && home != "/" => {
             format!("~{}", &path[home.len()..])

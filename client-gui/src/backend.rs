@@ -22,8 +22,8 @@ use chronicle_client::{
     Client, ErrorKind, Session, daemon,
     fs::AtomicFile,
     v1::{
-        ContextFile, Event, ExportChunk, ExportImageRequest, Message, ProjectState, SaveMode, SessionContent,
-        SessionInfo, StartMode, Theme, TrashEntry,
+        ContextFile, Event, ExportChunk, ExportImageRequest, Message, ProjectState, SaveMode, SearchRequest,
+        SearchResponse, SessionContent, SessionInfo, StartMode, Theme, TrashEntry,
     },
 };
 use tokio::{runtime::Runtime, sync::mpsc, task::JoinHandle};
@@ -32,6 +32,9 @@ use tonic::{Code, Streaming};
 /// Messages per page when reading a working session: enough to fill any
 /// window, small enough that the first page of a huge chat arrives at once.
 pub const PAGE_MESSAGES: u32 = 500;
+
+/// Search hits per page ("More results" asks for the next).
+pub const SEARCH_PAGE: u32 = 20;
 
 /// How often a lost daemon is looked for again.
 const RECONNECT_EVERY: Duration = Duration::from_millis(400);
@@ -120,6 +123,35 @@ pub enum Request {
         dark: bool,
         scale: f32,
     },
+    /// One page of hits over every project; `page_token` empty = the first.
+    /// `generation` ties the answer to the search that asked.
+    Search {
+        query: String,
+        include_trash: bool,
+        page_token: String,
+        generation: u64,
+    },
+    /// Reads a whole session (`name` empty = the working session) for the
+    /// read-only view, to be shown at message `at`.
+    View {
+        project: String,
+        name: String,
+        at: u64,
+    },
+    /// `ForkSession`: `source` empty = the working session.
+    Fork {
+        project: String,
+        source: String,
+        at: u64,
+        new_name: String,
+    },
+    /// `RewindWorking` at the revision the window showed, so a stale view
+    /// is refused rather than cutting messages the user never saw.
+    Rewind {
+        project: String,
+        keep_through: u64,
+        expected_revision: u64,
+    },
 }
 
 /// What the backend tells the UI.
@@ -175,6 +207,25 @@ pub enum Update {
     FilesPicked {
         project: String,
         paths: Vec<String>,
+    },
+    /// A page of search hits; `more` says it continues the shown list.
+    SearchResults {
+        generation: u64,
+        more: bool,
+        response: Box<SearchResponse>,
+    },
+    /// The daemon refused the query (it does not parse, or there is no
+    /// index): its sentence is shown under the field, not as a toast.
+    SearchRefused {
+        generation: u64,
+        message: String,
+    },
+    /// A session read for the read-only view.
+    Viewed {
+        project: String,
+        name: String,
+        at: u64,
+        content: Box<SessionContent>,
     },
 }
 
@@ -504,6 +555,118 @@ impl Shared {
                 let mut stream = client.export_image(request).await?;
                 self.export(&mut stream, "PNG image", "png").await
             }
+            Request::Search {
+                query,
+                include_trash,
+                page_token,
+                generation,
+            } => self.search(&client, query, include_trash, page_token, generation).await,
+            Request::View { project, name, at } => self.view(&client, project, name, at).await,
+            Request::Fork {
+                project,
+                source,
+                at,
+                new_name,
+            } => self.fork(&client, project, source, at, new_name).await,
+            Request::Rewind {
+                project,
+                keep_through,
+                expected_revision,
+            } => self.rewind(&client, project, keep_through, expected_revision).await,
+        }
+    }
+
+    async fn search(
+        &self,
+        client: &Client,
+        query: String,
+        include_trash: bool,
+        page_token: String,
+        generation: u64,
+    ) -> Result<(), Failure> {
+        let more = !page_token.is_empty();
+        let request = SearchRequest {
+            query,
+            // Every project: the window searches all of the user's history.
+            project: String::new(),
+            include_trash,
+            limit: SEARCH_PAGE,
+            page_token,
+        };
+        match client.search(request).await {
+            Ok(response) => self.send(Update::SearchResults {
+                generation,
+                more,
+                response: Box::new(response),
+            }),
+            // What the user typed (or a daemon without an index) is the
+            // problem: say so where they typed it.
+            Err(err) if matches!(err.code(), Some(Code::InvalidArgument | Code::FailedPrecondition)) => {
+                self.send(Update::SearchRefused {
+                    generation,
+                    message: err.message().to_owned(),
+                });
+            }
+            Err(err) => return Err(err.into()),
+        }
+        Ok(())
+    }
+
+    async fn view(&self, client: &Client, project: String, name: String, at: u64) -> Result<(), Failure> {
+        let content = client.read_session(&project, Session::named(&name)).await?;
+        self.send(Update::Viewed {
+            project,
+            name,
+            at,
+            content: Box::new(content),
+        });
+        Ok(())
+    }
+
+    async fn fork(
+        &self,
+        client: &Client,
+        project: String,
+        source: String,
+        at: u64,
+        new_name: String,
+    ) -> Result<(), Failure> {
+        let source_name = (!source.is_empty()).then_some(source.as_str());
+        let info = client.fork(&project, source_name, at, &new_name).await?;
+        let from = if source.is_empty() {
+            "the working session".to_owned()
+        } else {
+            format!("“{source}”")
+        };
+        self.send(Update::Done(format!(
+            "Forked “{}” from {from} at #{at} — it is in History",
+            info.name
+        )));
+        Ok(())
+    }
+
+    async fn rewind(
+        &self,
+        client: &Client,
+        project: String,
+        keep_through: u64,
+        expected_revision: u64,
+    ) -> Result<(), Failure> {
+        match client.rewind(&project, keep_through, Some(expected_revision)).await {
+            Ok(_) => {
+                self.send(Update::Done(format!(
+                    "Rewound to #{keep_through} — the later messages are in the trash (History → Trash restores them)"
+                )));
+                Ok(())
+            }
+            Err(err) if err.code() == Some(Code::FailedPrecondition) => Err(Failure {
+                message: format!(
+                    "the working session changed since this view was drawn, so nothing was rewound — look again and retry ({})",
+                    err.message()
+                ),
+                lost: false,
+            }),
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -780,5 +943,10 @@ fn describe(request: &Request) -> String {
         Request::PickProject | Request::PickFiles { .. } => "File dialog".into(),
         Request::ExportMarkdown { .. } => "Export as Markdown".into(),
         Request::ExportImage { .. } => "Export as image".into(),
+        Request::Search { .. } => "Search".into(),
+        Request::View { name, .. } if name.is_empty() => "Open the working session".into(),
+        Request::View { name, .. } => format!("Open “{name}”"),
+        Request::Fork { new_name, at, .. } => format!("Fork “{new_name}” from #{at}"),
+        Request::Rewind { keep_through, .. } => format!("Rewind to #{keep_through}"),
     }
 }

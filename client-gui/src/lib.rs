@@ -9,13 +9,16 @@
 
 mod app;
 pub mod backend;
+mod branch;
 mod chat;
 mod fonts;
 mod messages;
 pub mod prefs;
+mod search;
 mod sessions;
 mod tasks;
 mod toasts;
+mod viewer;
 mod widgets;
 
 pub use app::{App, AppConfig, Connection, Phase};

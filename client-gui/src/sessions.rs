@@ -50,6 +50,20 @@ impl Popup {
     }
 }
 
+/// Where a forked session came from: "forked from “X” at #N" (the working
+/// session when the source has no name); `None` for a session not forked.
+pub fn lineage(session: &chronicle_client::v1::SessionInfo) -> Option<String> {
+    if session.forked_at_message_id == 0 {
+        return None;
+    }
+    let from = if session.forked_from.is_empty() {
+        "the working session".to_owned()
+    } else {
+        format!("“{}”", session.forked_from)
+    };
+    Some(format!("forked from {from} at #{}", session.forked_at_message_id))
+}
+
 /// Error text colour, readable on both themes.
 fn error_colour(ui: &Ui) -> Color32 {
     ui.visuals().error_fg_color
@@ -304,6 +318,9 @@ impl App {
             detail.push_str(&usage);
         }
         ui.label(RichText::new(detail).small().weak());
+        if let Some(lineage) = lineage(session) {
+            ui.label(widgets::icon_text(format!("{} {lineage}", icon::FORK)).small().weak());
+        }
     }
 
     fn rename_field(&mut self, ui: &mut Ui, name: &str) {

@@ -24,6 +24,10 @@ pub mod icon {
     pub const CLOSE: &str = "✖";
     pub const WARNING: &str = "⚠";
     pub const TOOL: &str = "🔧";
+    pub const SEARCH: &str = "🔍";
+    /// Two paths from one: a branch of the conversation.
+    pub const FORK: &str = "🔀";
+    pub const REWIND: &str = "↩";
 }
 
 /// Text drawn with the [`ICONS`](crate::fonts::ICONS) family, so an icon

@@ -200,6 +200,43 @@ pub fn click(harness: &mut Harness<'static, App>, label: &str) {
     harness.run_steps(3);
 }
 
+/// Types `query` into the search field (opened with Ctrl+K) and searches
+/// until a widget whose label contains `expected` shows: the index takes a commit a
+/// moment after it, as a user pressing Enter again would see.
+pub fn search_until(harness: &mut Harness<'static, App>, query: &str, expected: &str) {
+    harness.key_press_modifiers(eframe::egui::Modifiers::COMMAND, eframe::egui::Key::K);
+    harness.run_steps(3);
+    let field = harness.get_by_label("Search query");
+    field.focus();
+    field.type_text(query);
+    harness.run_steps(2);
+    harness.key_press(eframe::egui::Key::Enter);
+    search_again_until(harness, expected);
+}
+
+/// Waits for a widget whose label contains `expected`, pressing "Run
+/// search" again every second while the index catches up.
+pub fn search_again_until(harness: &mut Harness<'static, App>, expected: &str) {
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let asked = Instant::now();
+        while asked.elapsed() < Duration::from_secs(1) {
+            harness.step();
+            if harness.query_all_by_label_contains(expected).next().is_some() {
+                harness.run_steps(3);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(15));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "searching never showed “{expected}”; the window shows:\n{:#?}",
+            harness.root()
+        );
+        click(harness, "Run search");
+    }
+}
+
 /// Opens the Sessions popup with the History icon.
 pub fn open_sessions(harness: &mut Harness<'static, App>) {
     click(harness, "History");

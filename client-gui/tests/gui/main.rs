@@ -8,6 +8,7 @@
 mod common;
 
 mod live;
+mod search;
 mod sessions_popup;
 mod smoke_xvfb;
 mod snapshot;

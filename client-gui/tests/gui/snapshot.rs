@@ -1,7 +1,8 @@
 //! One picture of the main window with a fixed session, rendered by wgpu
 //! (on Mesa's llvmpipe where there is no GPU) and compared with
 //! `tests/snapshots/main_window.png` (and, popup open,
-//! `sessions_popup.png`). A layout or style regression shows up
+//! `sessions_popup.png`; the search panel, `search_panel.png`; a hit opened
+//! read-only, `read_only_view.png`). A layout or style regression shows up
 //! as a failed comparison with a diff image next to the snapshot;
 //! `UPDATE_SNAPSHOTS=1` accepts a deliberate change.
 
@@ -84,6 +85,22 @@ fn main_window() {
     common::wait_for_label(&mut harness, "Load messages: fix login");
     harness.run_ok();
     harness.snapshot("sessions_popup");
+
+    // Search (Ctrl+K) with its hits, then the saved session opened
+    // read-only at one of them.
+    common::click(&mut harness, "History");
+    let open = "Open saved session “fix login” at #2";
+    common::search_until(&mut harness, "percent decoded", open);
+    harness.run_ok();
+    harness.snapshot("search_panel");
+    common::click(&mut harness, open);
+    wait_for_text(&mut harness, "(read-only)");
+    wait_for_text(&mut harness, "percent-decoded");
+    // The click left the pointer over the chat's scroll bar, which would
+    // show it wide and dark.
+    harness.hover_at(eframe::egui::pos2(1030.0, 500.0));
+    harness.run_ok();
+    harness.snapshot("read_only_view");
 }
 
 /// The window showing a message in Chinese, Japanese, Korean, Arabic and
