@@ -320,10 +320,10 @@ pub fn apply(
     let mut ctx = ProjectCtx::load(t, project, now)?;
     let revision = ctx.working.revision + 1;
     for session in &batch.sessions {
-        let (id, mut record, known, fresh) = match earlier(&t.sources, &t.sessions, session)? {
+        let (id, mut record, known, fresh) = match earlier(&*t.sources, &*t.sessions, session)? {
             Some(id) => {
                 let record = t.session(id)?;
-                (id, record, Some(known_ids(&t.messages, id)?), false)
+                (id, record, Some(known_ids(&*t.messages, id)?), false)
             }
             None => {
                 if session.messages.is_empty() {
