@@ -1,7 +1,8 @@
 //! One durable `AppendMessage` in-process, with the write-ahead log and
 //! without it (`StoreConfig::wal`), in the same run: rounds alternate
 //! between the two stores so both see the same disk and the same load.
-//! Prints each one's p50 and p90 and the ratio. A quick check, not the
+//! Prints each one's p50 and p90 and the ratio, beside the disk's floor
+//! (2 KiB written in place into a preallocated file, then `fdatasync`). A quick check, not the
 //! benchmark (that is `bench/`); run it on a real disk, not tmpfs:
 //!
 //! `cargo run --release -p chronicled --example wal_latency [DIR] [APPENDS]`
@@ -48,6 +49,22 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+    let floor = {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::create(dir.path().join("floor"))?;
+        file.write_all_at(&vec![0u8; 4 << 20], 0)?;
+        file.sync_all()?;
+        let mut samples = Vec::with_capacity(appends);
+        for i in 0..appends {
+            let start = Instant::now();
+            file.write_all_at(&[1u8; 2048], (i as u64 * 2048) % (4 << 20))?;
+            file.sync_data()?;
+            samples.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        samples.sort_by(f64::total_cmp);
+        percentile(&samples, 0.5)
+    };
+    println!("fsync floor  p50 {floor:.3} ms");
     let mut p50 = Vec::new();
     for (wal, store, samples) in &mut stores {
         samples.sort_by(f64::total_cmp);

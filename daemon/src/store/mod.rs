@@ -229,7 +229,15 @@ impl Store {
             path: path.to_path_buf(),
             cause: source,
         })?;
-        Self::start(db, Box::new(open), Box::new(has_room), Box::new(log), path, None, config)
+        Self::start(
+            db,
+            Box::new(open),
+            Box::new(has_room),
+            Box::new(log),
+            path,
+            None,
+            config,
+        )
     }
 
     /// Checks the schema, replays the write-ahead log and starts the writer

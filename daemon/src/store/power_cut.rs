@@ -154,7 +154,7 @@ impl RecordingDisk {
 }
 
 impl wal::LogStorage for RecordingDisk {
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         Ok(self.platter()?.live[self.file].len() as u64)
     }
 
@@ -283,13 +283,7 @@ impl Timeline {
 
     /// Mode 2: both files after a cut at `position`, each keeping a torn
     /// random part of what it was sent since its own last sync.
-    fn torn_at(
-        &self,
-        base: &Images,
-        ops: &[(usize, DiskOp)],
-        position: usize,
-        rng: &mut fastrand::Rng,
-    ) -> Images {
+    fn torn_at(&self, base: &Images, ops: &[(usize, DiskOp)], position: usize, rng: &mut fastrand::Rng) -> Images {
         let s = self.before(position);
         [DATABASE, LOG].map(|file| {
             let durable = s.map_or(&base[file], |s| &self.images[s][file]);
@@ -659,7 +653,10 @@ fn recover(
     cuts.push(timeline.torn_at(images, &ops, position, rng));
     for cut in &cuts {
         let (again, _) = reopen(cut, histories);
-        assert!(again == found, "a power cut during recovery changed what the next recovery finds");
+        assert!(
+            again == found,
+            "a power cut during recovery changed what the next recovery finds"
+        );
         stats.cuts += 1;
     }
     found
@@ -735,10 +732,7 @@ async fn every_acknowledged_mutation_survives_a_power_cut_and_none_is_half_appli
         refused < mutations / 3,
         "{refused} of {mutations} jobs refused: the workload tests little"
     );
-    let log_syncs = timeline.syncs[first..]
-        .iter()
-        .filter(|&&i| ops[i].0 == LOG)
-        .count();
+    let log_syncs = timeline.syncs[first..].iter().filter(|&&i| ops[i].0 == LOG).count();
     assert!(log_syncs > 0, "no batch went through the write-ahead log");
 
     // Mode 1: the files at each sync, opened once; every cut point between

@@ -8,11 +8,11 @@ use chronicle_proto::v1::{ContextFile, Message};
 use redb::{AccessGuard, Key, ReadableTable, StorageError, Table, Value, WriteTransaction};
 
 use super::StoreError;
-use super::wal::Redo;
 use super::records::{
     self, FILES, FileList, KEY_NEXT_SESSION, KEY_NEXT_TRASH, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS,
     SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCES, SessionRecord, TRASH, TrashRecord,
 };
+use super::wal::Redo;
 
 fn logged<'t, K: Key + 'static, V: Value + 'static>(
     table: Table<'t, K, V>,
@@ -54,7 +54,10 @@ impl<'t, K: Key + 'static, V: Value + 'static> Logged<'t, K, V> {
         self.table.insert(key, value)
     }
 
-    pub fn remove<'k>(&mut self, key: impl Borrow<K::SelfType<'k>>) -> Result<Option<AccessGuard<'_, V>>, StorageError> {
+    pub fn remove<'k>(
+        &mut self,
+        key: impl Borrow<K::SelfType<'k>>,
+    ) -> Result<Option<AccessGuard<'_, V>>, StorageError> {
         self.redo
             .borrow_mut()
             .record(self.id, K::as_bytes(key.borrow()).as_ref(), None);

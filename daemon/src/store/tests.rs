@@ -157,7 +157,15 @@ async fn saves_in_the_same_millisecond_list_newest_first() {
                         overwrite: false,
                     },
                 };
-                ops::apply(&mut t, &job, &ops::FileProbes::default(), now, store.limits(), &mut events).expect("save");
+                ops::apply(
+                    &mut t,
+                    &job,
+                    &ops::FileProbes::default(),
+                    now,
+                    store.limits(),
+                    &mut events,
+                )
+                .expect("save");
             }
         }
         txn.commit().expect("commit");
@@ -785,7 +793,9 @@ async fn a_hung_context_file_check_stalls_only_its_own_job() {
                 path: "src/main.rs".into(),
                 ..ContextFile::default()
             };
-            store.mutate(&hung, None, Mutation::AddFiles { files: vec![file] }).await
+            store
+                .mutate(&hung, None, Mutation::AddFiles { files: vec![file] })
+                .await
         }
     });
     tokio::task::spawn_blocking(move || entered.recv())
@@ -796,13 +806,22 @@ async fn a_hung_context_file_check_stalls_only_its_own_job() {
     // detector, not a speed claim: before the fix this never returned.
     let other = tokio::time::timeout(
         Duration::from_secs(60),
-        store.mutate(&pp(P), None, Mutation::Append { message: message("still writing") }),
+        store.mutate(
+            &pp(P),
+            None,
+            Mutation::Append {
+                message: message("still writing"),
+            },
+        ),
     )
     .await
     .expect("a write of another project waited on the hung check")
     .expect("append");
     assert_eq!(other.revision, 1);
-    assert!(!adding.is_finished(), "the hung project's job answered before its check did");
+    assert!(
+        !adding.is_finished(),
+        "the hung project's job answered before its check did"
+    );
     release.send(()).expect("release the check");
     adding.await.expect("join").expect("add files once the check answers");
     let page = store.working_page(&hung, 0, 0).expect("read").expect("project exists");
@@ -830,7 +849,10 @@ async fn a_context_file_whose_check_times_out_counts_as_missing() {
         .await
         .expect("add files though their check hangs");
     let page = store.working_page(&hung, 0, 0).expect("read").expect("project exists");
-    assert!(page.files[0].missing, "a file whose check never answered is not known to exist");
+    assert!(
+        page.files[0].missing,
+        "a file whose check never answered is not known to exist"
+    );
     // A file whose check does answer is found.
     store
         .mutate(

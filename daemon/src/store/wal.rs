@@ -55,7 +55,8 @@ pub const DELETE: u8 = 2;
 /// The file the log lives in, as the log uses it: the power-cut harness
 /// implements this over a disk that forgets unsynced writes.
 pub trait LogStorage: Send + Sync {
-    fn len(&self) -> io::Result<u64>;
+    /// The file's size in bytes.
+    fn size(&self) -> io::Result<u64>;
     fn read_at(&self, offset: u64, out: &mut [u8]) -> io::Result<()>;
     fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()>;
     /// Makes every write so far durable (`fdatasync`).
@@ -68,7 +69,7 @@ pub trait LogStorage: Send + Sync {
 pub struct MemoryLog(std::sync::Mutex<Vec<u8>>);
 
 impl LogStorage for MemoryLog {
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         Ok(self.0.lock().map_err(|_| io::Error::other("poisoned"))?.len() as u64)
     }
 
@@ -115,7 +116,7 @@ impl LogFile {
 }
 
 impl LogStorage for LogFile {
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         Ok(self.0.metadata()?.len())
     }
 
@@ -294,7 +295,7 @@ impl Wal {
 
     /// Every valid record after `checkpointed`, in order.
     fn read_records(&self, checkpointed: u64) -> io::Result<Vec<(u64, Vec<u8>)>> {
-        let len = self.storage.len()?;
+        let len = self.storage.size()?;
         let mut records = Vec::new();
         let mut offset = 0u64;
         let mut expected = checkpointed + 1;
@@ -325,7 +326,7 @@ impl Wal {
 
     /// Writes zeros out to the preallocated size, once.
     fn preallocate(&self) -> io::Result<()> {
-        let len = self.storage.len()?;
+        let len = self.storage.size()?;
         if !self.enabled || len >= self.config.preallocate_bytes {
             return Ok(());
         }

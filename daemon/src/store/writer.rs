@@ -185,7 +185,14 @@ fn attempt(db: &DatabaseSlot, wal: &mut Wal, batch: &[Request], config: &StoreCo
         let mut results = Vec::with_capacity(batch.len());
         let mut tables = WriteTables::recording(&txn, wal.record_limit())?;
         for (index, request) in batch.iter().enumerate() {
-            match ops::apply(&mut tables, &request.job, &request.probes, now, &config.limits, &mut produced) {
+            match ops::apply(
+                &mut tables,
+                &request.job,
+                &request.probes,
+                now,
+                &config.limits,
+                &mut produced,
+            ) {
                 Err(err) if err.is_storage() => return Err(err),
                 // Dropping the transaction undoes whatever it wrote.
                 Err(err) if spoils_transaction(&request.job, &err) => return Ok(Attempt::JobFailed(index, err)),
@@ -199,7 +206,8 @@ fn attempt(db: &DatabaseSlot, wal: &mut Wal, batch: &[Request], config: &StoreCo
             txn.set_durability(Durability::Immediate)
                 .map_err(|err| StoreError::Storage(redb::Error::from(err)))?;
             if wal.enabled() {
-                txn.open_table(super::records::META)?.insert(KEY_CHECKPOINT, wal.last_seq())?;
+                txn.open_table(super::records::META)?
+                    .insert(KEY_CHECKPOINT, wal.last_seq())?;
             }
             txn.commit()?;
             wal.checkpointed();
@@ -212,7 +220,8 @@ fn attempt(db: &DatabaseSlot, wal: &mut Wal, batch: &[Request], config: &StoreCo
             txn.abort()?;
             return Ok(Attempt::Committed(results, produced));
         }
-        wal.append(redo).map_err(|err| StoreError::Storage(redb::Error::Io(err)))?;
+        wal.append(redo)
+            .map_err(|err| StoreError::Storage(redb::Error::Io(err)))?;
         if let Err(err) = txn.commit() {
             wal.revoke_last();
             return Err(err.into());
