@@ -192,6 +192,14 @@ impl Store {
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let room =
             move || rustix::fs::statvfs(&dir).is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) >= MIN_FREE_BYTES);
+        // Preallocating the log is only worth it with room to spare: on a
+        // nearly full disk it would take the last of the space itself.
+        let mut config = config;
+        let free = rustix::fs::statvfs(path.parent().unwrap_or(Path::new(".")))
+            .map_or(0, |s| s.f_bavail.saturating_mul(s.f_frsize));
+        if free < config.wal_tuning.preallocate_bytes.saturating_mul(4) {
+            config.wal_tuning.preallocate_bytes = 0;
+        }
         let log = wal::LogFile::open(&wal::path_beside(path))
             .map_err(|err| open_error(redb::DatabaseError::Storage(redb::StorageError::Io(err))))?;
         Self::start(

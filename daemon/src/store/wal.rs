@@ -263,7 +263,11 @@ impl Wal {
             last_record: 0,
         };
         wal.replay(db)?;
-        wal.preallocate().map_err(io_error)?;
+        if let Err(err) = wal.preallocate() {
+            // Only a cost: appends then grow the file, and a full disk
+            // fails them (and their batch) as it would fail a commit.
+            tracing::warn!(error = %err, "could not preallocate the write-ahead log");
+        }
         Ok(wal)
     }
 

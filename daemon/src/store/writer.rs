@@ -84,6 +84,13 @@ pub fn spawn(
                         tracing::error!(error = %err, "could not reopen the database; will retry with the next write");
                     }
                 }
+                // The log's preallocated room would take batches that no
+                // checkpoint could then fold into redb: on a full disk the
+                // log refuses them as a redb commit would.
+                if wal.enabled() && !db.has_room() {
+                    refuse(&mut batch, || StoreError::DiskFull);
+                    continue;
+                }
                 broken = !run_batch(&db, &mut wal, &mut batch, &events, &config);
             }
             // Shutting down: leave redb durable and the log empty.
