@@ -68,6 +68,11 @@ struct Args {
     /// measuring what the index costs
     #[arg(long, conflicts_with = "reindex")]
     no_search_index: bool,
+    /// Make each write durable with its own database commit instead of the
+    /// write-ahead log (chronicle.redb.wal); for measuring what the log
+    /// gains. A log left by an earlier run is still replayed at start
+    #[arg(long)]
+    no_wal: bool,
 }
 
 /// A duration in humantime's grammar in whole units (`500ms`, `30s`,
@@ -162,6 +167,7 @@ fn run(args: Args, inherited: Option<std::os::unix::net::UnixListener>) -> anyho
     config.watch.poll_interval = args.file_poll_interval;
     config.handshake_timeout = args.handshake_timeout;
     config.search_index = !args.no_search_index;
+    config.store.wal = !args.no_wal;
     config.reindex = args.reindex;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -86,6 +86,10 @@ pub fn repair(data_dir: &Path) -> Result<String, ServerError> {
     Store::open(&fresh, StoreConfig::default())
         .map_err(|err| explain(&fresh, err))?
         .close();
+    // That open made an (empty) log beside it; the database's own log
+    // stays: the recovered file keeps its id and checkpoint, so batches
+    // acknowledged after the last checkpoint are replayed into it.
+    let _ = fs::remove_file(store::wal_path(&fresh));
     fs::rename(&fresh, &path).map_err(|source| ServerError::Io {
         path: path.clone(),
         source,

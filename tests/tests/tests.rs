@@ -35,6 +35,7 @@ mod daemon_search;
 mod daemon_service;
 mod daemon_sessions;
 mod daemon_socket_abuse;
+mod daemon_wal;
 mod daemon_watch;
 mod daemon_watch_files;
 mod interop_aider;

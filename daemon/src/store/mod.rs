@@ -18,6 +18,7 @@ pub mod repair;
 mod sources;
 mod tables;
 pub mod validate;
+mod wal;
 mod writer;
 
 use std::{
@@ -26,6 +27,7 @@ use std::{
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
     thread::JoinHandle,
+    time::Duration,
 };
 
 use chronicle_proto::v1::{ContextFile, Event, Message, ProjectState, SessionContent, SessionInfo, TrashEntry};
@@ -34,10 +36,11 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use bundle::{BundleSource, IMPORTED_WORKING_NAME, ImportJob, Item as BundleItem};
 pub use error::StoreError;
-pub use ops::{Job, Mutation, Outcome};
+pub use ops::{FileProbes, Job, Mutation, Outcome};
 pub use records::SCHEMA_VERSION;
 pub use sources::{FileCursor, FollowKey, SourceBatch, SourceCounts};
 pub use validate::{Limits, ProjectPath, SessionName, TrashId};
+pub use wal::{LogStorage, MemoryLog, WalTuning, path_beside as wal_path};
 
 use records::{
     FILES, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS, SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCE_IDS,
@@ -75,6 +78,44 @@ pub struct StoreConfig {
     /// export or an import (redb's default of 1 GiB let the resident size
     /// grow to the size of the file).
     pub cache_bytes: usize,
+    /// How a context file is looked for on disk (see [`FileCheck`]).
+    pub file_check: FileCheck,
+    /// How long the checks of one job's context files may take; files not
+    /// answered by then count as missing (a hung network mount, say).
+    pub file_check_timeout: Duration,
+    /// Make batches durable through the write-ahead log (`<db>.wal`) rather
+    /// than a durable redb commit each (see `wal`). Off, the log is still
+    /// replayed at open, never written.
+    pub wal: bool,
+    pub wal_tuning: WalTuning,
+}
+
+/// Tells whether a context file exists (can be stat'ed, not followed
+/// through a symlink). Run off the writer and off the async workers, before
+/// a job is queued; replaceable so a test can make it hang.
+#[derive(Clone)]
+pub struct FileCheck(Arc<dyn Fn(&Path) -> bool + Send + Sync>);
+
+impl FileCheck {
+    pub fn new(exists: impl Fn(&Path) -> bool + Send + Sync + 'static) -> Self {
+        FileCheck(Arc::new(exists))
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        (self.0)(path)
+    }
+}
+
+impl Default for FileCheck {
+    fn default() -> Self {
+        FileCheck::new(|path| fs::symlink_metadata(path).is_ok())
+    }
+}
+
+impl std::fmt::Debug for FileCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileCheck")
+    }
 }
 
 impl Default for StoreConfig {
@@ -84,6 +125,10 @@ impl Default for StoreConfig {
             max_batch: 256,
             event_buffer: 4096,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            file_check: FileCheck::default(),
+            file_check_timeout: Duration::from_secs(2),
+            wal: true,
+            wal_tuning: WalTuning::default(),
         }
     }
 }
@@ -106,6 +151,8 @@ struct Inner {
     db: Arc<database::DatabaseSlot>,
     path: PathBuf,
     limits: Limits,
+    file_check: FileCheck,
+    file_check_timeout: Duration,
     jobs: Mutex<Option<mpsc::Sender<writer::Request>>>,
     events: broadcast::Sender<Arc<Event>>,
     writer: Mutex<Option<JoinHandle<()>>>,
@@ -145,10 +192,21 @@ impl Store {
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let room =
             move || rustix::fs::statvfs(&dir).is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) >= MIN_FREE_BYTES);
+        // Preallocating the log is only worth it with room to spare: on a
+        // nearly full disk it would take the last of the space itself.
+        let mut config = config;
+        let free = rustix::fs::statvfs(path.parent().unwrap_or(Path::new(".")))
+            .map_or(0, |s| s.f_bavail.saturating_mul(s.f_frsize));
+        if free < config.wal_tuning.preallocate_bytes.saturating_mul(4) {
+            config.wal_tuning.preallocate_bytes = 0;
+        }
+        let log = wal::LogFile::open(&wal::path_beside(path))
+            .map_err(|err| open_error(redb::DatabaseError::Storage(redb::StorageError::Io(err))))?;
         Self::start(
             db,
             Box::new(move || builder(&reopen_config).open(&reopen_path)),
             Box::new(room),
+            Box::new(log),
             path,
             backup,
             config,
@@ -161,10 +219,12 @@ impl Store {
     /// writes for a power cut). `path` only names the database in messages.
     /// `backend` is called again whenever the database must be reopened,
     /// which happens after a storage failure once `has_room` says so.
+    /// `log` holds the write-ahead log.
     #[doc(hidden)]
     pub fn open_with_backend<B: redb::StorageBackend>(
         path: &Path,
         backend: impl Fn() -> std::io::Result<B> + Send + Sync + 'static,
+        log: impl LogStorage + 'static,
         has_room: impl Fn() -> bool + Send + Sync + 'static,
         config: StoreConfig,
     ) -> Result<Store, StoreError> {
@@ -177,14 +237,24 @@ impl Store {
             path: path.to_path_buf(),
             cause: source,
         })?;
-        Self::start(db, Box::new(open), Box::new(has_room), path, None, config)
+        Self::start(
+            db,
+            Box::new(open),
+            Box::new(has_room),
+            Box::new(log),
+            path,
+            None,
+            config,
+        )
     }
 
-    /// Checks the schema and starts the writer thread.
+    /// Checks the schema, replays the write-ahead log and starts the writer
+    /// thread.
     fn start(
         db: Database,
         opener: database::Opener,
         room: database::RoomCheck,
+        log: Box<dyn LogStorage>,
         path: &Path,
         backup: Option<PathBuf>,
         config: StoreConfig,
@@ -208,11 +278,12 @@ impl Store {
             _ => {}
         }
         init_schema(&db)?;
+        let wal = wal::Wal::recover(&db, log, config.wal, config.wal_tuning.clone())?;
         let db = Arc::new(database::DatabaseSlot::new(db, opener, room));
         let (jobs, queue) = mpsc::channel(config.max_batch.max(1) * 4);
         let (events, _) = broadcast::channel(config.event_buffer.max(16));
         let writer =
-            writer::spawn(db.clone(), queue, events.clone(), config.clone()).map_err(|err| StoreError::Open {
+            writer::spawn(db.clone(), queue, events.clone(), config.clone(), wal).map_err(|err| StoreError::Open {
                 path: path.to_path_buf(),
                 cause: redb::DatabaseError::Storage(redb::StorageError::Io(err)),
             })?;
@@ -221,6 +292,8 @@ impl Store {
                 db,
                 path: path.to_path_buf(),
                 limits: config.limits,
+                file_check: config.file_check,
+                file_check_timeout: config.file_check_timeout,
                 jobs: Mutex::new(Some(jobs)),
                 events,
                 writer: Mutex::new(Some(writer)),
@@ -238,6 +311,7 @@ impl Store {
 
     /// Queues a job for the writer and waits until it is durable (or failed).
     pub async fn run(&self, job: Job) -> Result<Outcome, StoreError> {
+        let probes = self.check_files(&job).await;
         let sender = self
             .inner
             .jobs
@@ -247,10 +321,63 @@ impl Store {
             .ok_or(StoreError::ShuttingDown)?;
         let (reply, answer) = oneshot::channel();
         sender
-            .send(writer::Request { job, reply })
+            .send(writer::Request { job, probes, reply })
             .await
             .map_err(|_| StoreError::ShuttingDown)?;
         answer.await.map_err(|_| StoreError::ShuttingDown)?
+    }
+
+    /// Looks on disk for the context files a job names, on a blocking
+    /// thread and for at most `file_check_timeout`, so that neither the
+    /// writer nor an async worker ever waits on a hung mount. A file whose
+    /// check did not answer in time counts as missing.
+    async fn check_files(&self, job: &Job) -> FileProbes {
+        let Job::Project { project, mutation, .. } = job else {
+            return FileProbes::default();
+        };
+        let paths: Vec<String> = match mutation {
+            // The writer refuses what does not validate; the paths to check
+            // are the stored (normalised) ones.
+            Mutation::AddFiles { files } | Mutation::SetFiles { files } => {
+                validate::context_files(project.as_str(), files, &self.inner.limits)
+                    .map(|files| files.into_iter().map(|f| f.path).collect())
+                    .unwrap_or_default()
+            }
+            Mutation::MarkFiles { paths, .. } => paths.clone(),
+            Mutation::Load { name, files: true, .. } => self.saved_file_paths(project, name).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        if paths.is_empty() {
+            return FileProbes::default();
+        }
+        let check = self.inner.file_check.clone();
+        let root = PathBuf::from(project.as_str());
+        let asked = paths.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            asked
+                .into_iter()
+                .map(|path| {
+                    let missing = !check.exists(&root.join(&path));
+                    (path, missing)
+                })
+                .collect::<Vec<_>>()
+        });
+        match tokio::time::timeout(self.inner.file_check_timeout, task).await {
+            Ok(Ok(found)) => FileProbes::new(found),
+            _ => {
+                tracing::warn!(%project, files = paths.len(), "context files did not answer in time; counted as missing");
+                FileProbes::new(paths.into_iter().map(|path| (path, true)))
+            }
+        }
+    }
+
+    /// The context files of a saved session, as stored; the writer keeps
+    /// the stored flag of any it finds that are not among them.
+    fn saved_file_paths(&self, project: &ProjectPath, name: &str) -> Result<Vec<String>, StoreError> {
+        let name = SessionName::new(name)?;
+        let r = self.read()?;
+        let (id, _) = r.saved(project.as_str(), &name)?;
+        Ok(tables::read_files(&r.files, id)?.into_iter().map(|f| f.path).collect())
     }
 
     /// Jobs waiting in the queue, not yet taken by the writer.

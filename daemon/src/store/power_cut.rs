@@ -1,13 +1,21 @@
-//! The power-cut harness (test code only). A redb storage backend that
-//! behaves like a disk with a volatile write cache records every call the
-//! store makes; concurrent clients drive a randomized workload through the
-//! store's real writer, each reading back its project after every answer;
-//! then power is cut, after the fact, at every point of that record:
+//! The power-cut harness (test code only). A disk with a volatile write
+//! cache, holding two files — the redb database (through redb's storage
+//! backend) and the write-ahead log (through `wal::LogStorage`) — records
+//! every call the store makes, in one order; concurrent clients drive a
+//! randomized workload through the store's real writer, each reading back
+//! its project after every answer; then power is cut, after the fact, at
+//! every point of that record (in a log append, between a log sync and the
+//! redb commit, inside a checkpoint, anywhere):
 //!
-//! - mode 1: every write since the last `sync_data` is lost;
+//! - mode 1: every write to a file since that file's last `sync_data` is
+//!   lost;
 //! - mode 2: a random subset of them survives, torn at 4 KiB granularity
 //!   (each 4 KiB-aligned piece of each write kept or lost on its own, in
 //!   issue order), and a pending resize survives or not.
+//!
+//! Each surviving pair of files is opened (which replays the log), and
+//! that open is itself recorded and cut at each of its syncs and once torn:
+//! the second open must find exactly what the first one did.
 //!
 //! The disk image that survives is opened as the daemon would open it, and
 //! each client's project must be exactly as it was after its last
@@ -33,12 +41,19 @@ use chronicle_interop::bundle::{
     ProjectRecord as BundleProject, Scope, SessionKind, SessionRecord as BundleSession, Writer,
 };
 use chronicle_proto::v1::{ContextFile, Message, ProjectState, Role, SessionInfo, TrashEntry, Usage};
-use redb::{StorageBackend, backends::InMemoryBackend};
+use redb::StorageBackend;
 
 use super::*;
 
 /// Torn writes keep or lose whole pieces of this size.
 const SECTOR: u64 = 4096;
+
+/// The two files on the disk.
+const DATABASE: usize = 0;
+const LOG: usize = 1;
+
+/// What each file holds.
+type Images = [Vec<u8>; 2];
 
 /// One call the store made on its disk.
 enum DiskOp {
@@ -50,14 +65,17 @@ enum DiskOp {
 #[derive(Default)]
 struct Platter {
     /// What reads see: every write, synced or not (the page cache).
-    live: Vec<u8>,
-    /// Every call, in order: what a power cut chooses from.
-    ops: Vec<DiskOp>,
+    live: Images,
+    /// Every call, with its file, in order: what a power cut chooses from.
+    ops: Vec<(usize, DiskOp)>,
 }
 
-/// The disk under the workload.
+/// One file of the disk under the workload.
 #[derive(Clone, Default)]
-struct RecordingDisk(Arc<Mutex<Platter>>);
+struct RecordingDisk {
+    platter: Arc<Mutex<Platter>>,
+    file: usize,
+}
 
 impl fmt::Debug for RecordingDisk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -66,8 +84,27 @@ impl fmt::Debug for RecordingDisk {
 }
 
 impl RecordingDisk {
+    /// A disk whose files hold `images`, as if synced.
+    fn holding(images: &Images) -> RecordingDisk {
+        RecordingDisk {
+            platter: Arc::new(Mutex::new(Platter {
+                live: images.clone(),
+                ops: Vec::new(),
+            })),
+            file: DATABASE,
+        }
+    }
+
+    /// The log file of the same disk.
+    fn log(&self) -> RecordingDisk {
+        RecordingDisk {
+            platter: self.platter.clone(),
+            file: LOG,
+        }
+    }
+
     fn platter(&self) -> io::Result<MutexGuard<'_, Platter>> {
-        self.0
+        self.platter
             .lock()
             .map_err(|_| io::Error::other("the disk's lock was poisoned"))
     }
@@ -75,46 +112,88 @@ impl RecordingDisk {
     /// Calls made so far: an acknowledgement seen now was made durable by
     /// a sync before this point.
     fn position(&self) -> usize {
-        self.0.lock().map_or(0, |p| p.ops.len())
-    }
-}
-
-impl StorageBackend for RecordingDisk {
-    fn len(&self) -> io::Result<u64> {
-        Ok(self.platter()?.live.len() as u64)
+        self.platter.lock().map_or(0, |p| p.ops.len())
     }
 
-    fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+    /// Every call made, once the store has let go of the disk.
+    fn into_ops(self) -> Vec<(usize, DiskOp)> {
+        Arc::try_unwrap(self.platter)
+            .ok()
+            .and_then(|m| m.into_inner().ok())
+            .expect("the store let go of its disk")
+            .ops
+    }
+
+    fn read_file(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
         let platter = self.platter()?;
         let start = usize::try_from(offset).map_err(io::Error::other)?;
-        let source = platter
-            .live
+        let source = platter.live[self.file]
             .get(start..start + out.len())
             .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of the disk"))?;
         out.copy_from_slice(source);
         Ok(())
     }
 
+    fn write_file(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        let mut platter = self.platter()?;
+        write_at(&mut platter.live[self.file], offset, data);
+        platter.ops.push((
+            self.file,
+            DiskOp::Write {
+                offset,
+                data: data.to_vec(),
+            },
+        ));
+        Ok(())
+    }
+
+    fn sync_file(&self) -> io::Result<()> {
+        self.platter()?.ops.push((self.file, DiskOp::Sync));
+        Ok(())
+    }
+}
+
+impl wal::LogStorage for RecordingDisk {
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.platter()?.live[self.file].len() as u64)
+    }
+
+    fn read_at(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+        self.read_file(offset, out)
+    }
+
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.write_file(offset, data)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        self.sync_file()
+    }
+}
+
+impl StorageBackend for RecordingDisk {
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.platter()?.live[self.file].len() as u64)
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+        self.read_file(offset, out)
+    }
+
     fn set_len(&self, len: u64) -> io::Result<()> {
         let mut platter = self.platter()?;
-        platter.live.resize(usize::try_from(len).map_err(io::Error::other)?, 0);
-        platter.ops.push(DiskOp::SetLen(len));
+        let file = self.file;
+        platter.live[file].resize(usize::try_from(len).map_err(io::Error::other)?, 0);
+        platter.ops.push((file, DiskOp::SetLen(len)));
         Ok(())
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        self.platter()?.ops.push(DiskOp::Sync);
-        Ok(())
+        self.sync_file()
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        let mut platter = self.platter()?;
-        write_at(&mut platter.live, offset, data);
-        platter.ops.push(DiskOp::Write {
-            offset,
-            data: data.to_vec(),
-        });
-        Ok(())
+        self.write_file(offset, data)
     }
 }
 
@@ -136,7 +215,7 @@ fn apply(image: &mut Vec<u8>, op: &DiskOp) {
 }
 
 /// Mode 2: what a disk may have kept of the unsynced calls.
-fn torn(durable: &[u8], pending: &[DiskOp], rng: &mut fastrand::Rng) -> Vec<u8> {
+fn torn<'a>(durable: &[u8], pending: impl Iterator<Item = &'a DiskOp>, rng: &mut fastrand::Rng) -> Vec<u8> {
     let mut image = durable.to_vec();
     for op in pending {
         match op {
@@ -157,6 +236,65 @@ fn torn(durable: &[u8], pending: &[DiskOp], rng: &mut fastrand::Rng) -> Vec<u8> 
         }
     }
     image
+}
+
+/// What each file durably holds after each sync of a record of calls.
+struct Timeline {
+    /// Indices of the syncs (of either file) in the record.
+    syncs: Vec<usize>,
+    /// Both files' durable images right after each of them.
+    images: Vec<Images>,
+    /// Each file's last sync at or before each of them.
+    last_sync: Vec<[Option<usize>; 2]>,
+}
+
+impl Timeline {
+    fn of(base: &Images, ops: &[(usize, DiskOp)]) -> Timeline {
+        let mut timeline = Timeline {
+            syncs: Vec::new(),
+            images: Vec::new(),
+            last_sync: Vec::new(),
+        };
+        let mut durable = base.clone();
+        let mut applied = [0usize; 2];
+        let mut last = [None; 2];
+        for (i, (file, op)) in ops.iter().enumerate() {
+            if !matches!(op, DiskOp::Sync) {
+                continue;
+            }
+            for (of, op) in &ops[applied[*file]..=i] {
+                if of == file {
+                    apply(&mut durable[*file], op);
+                }
+            }
+            applied[*file] = i + 1;
+            last[*file] = Some(i);
+            timeline.syncs.push(i);
+            timeline.images.push(durable.clone());
+            timeline.last_sync.push(last);
+        }
+        timeline
+    }
+
+    /// The last sync before a cut at `position` (after `ops[..position]`).
+    fn before(&self, position: usize) -> Option<usize> {
+        self.syncs.partition_point(|&s| s < position).checked_sub(1)
+    }
+
+    /// Mode 2: both files after a cut at `position`, each keeping a torn
+    /// random part of what it was sent since its own last sync.
+    fn torn_at(&self, base: &Images, ops: &[(usize, DiskOp)], position: usize, rng: &mut fastrand::Rng) -> Images {
+        let s = self.before(position);
+        [DATABASE, LOG].map(|file| {
+            let durable = s.map_or(&base[file], |s| &self.images[s][file]);
+            let from = s.and_then(|s| self.last_sync[s][file]).map_or(0, |i| i + 1);
+            let pending = ops[from..position]
+                .iter()
+                .filter(|(of, _)| *of == file)
+                .map(|(_, op)| op);
+            torn(durable, pending, rng)
+        })
+    }
 }
 
 /// Everything a user could see of one project.
@@ -441,17 +579,87 @@ fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Opens a surviving image as the daemon would, or says why it cannot.
-fn reopen(image: &[u8]) -> Store {
-    let image = image.to_vec();
-    let backend = move || {
-        let disk = InMemoryBackend::new();
-        disk.set_len(image.len() as u64)?;
-        disk.write(0, &image)?;
-        Ok(disk)
-    };
-    Store::open_with_backend(Path::new("power-cut.redb"), backend, || true, StoreConfig::default())
-        .unwrap_or_else(|err| panic!("the database must open after a power cut: {err}"))
+/// The store's settings under the harness: small checkpoints and a small
+/// record limit, so that the workload crosses many checkpoints and some
+/// batches bypass the log; no preallocation (it would only write zeros).
+fn harness_config() -> StoreConfig {
+    StoreConfig {
+        wal: true,
+        wal_tuning: WalTuning {
+            checkpoint_bytes: 96 * 1024,
+            checkpoint_interval: std::time::Duration::from_millis(50),
+            record_limit: 40 * 1024,
+            preallocate_bytes: 0,
+        },
+        ..StoreConfig::default()
+    }
+}
+
+fn open_on(disk: &RecordingDisk) -> Result<Store, StoreError> {
+    let database = disk.clone();
+    Store::open_with_backend(
+        Path::new("power-cut.redb"),
+        move || Ok(database.clone()),
+        disk.log(),
+        || true,
+        harness_config(),
+    )
+}
+
+/// Opens surviving files as the daemon would (replaying the log), or says
+/// why it cannot; returns what each client's project holds and the calls
+/// that open made.
+fn reopen(images: &Images, histories: &[History]) -> (Vec<ProjectImage>, Vec<(usize, DiskOp)>) {
+    let disk = RecordingDisk::holding(images);
+    let store = open_on(&disk).unwrap_or_else(|err| panic!("the database must open after a power cut: {err}"));
+    let found = read_all(&store, histories);
+    store.close();
+    drop(store);
+    (found, disk.into_ops())
+}
+
+/// Counts of the cuts made inside recoveries.
+#[derive(Default)]
+struct ReplayCuts {
+    recoveries_that_wrote: u64,
+    cuts: u64,
+}
+
+/// Opens surviving files; when `cut_inside`, then cuts power inside that
+/// open (which replays the log) once right after one of its syncs and once
+/// torn at a random call: opening again must find exactly what the first
+/// open found.
+fn recover(
+    images: &Images,
+    histories: &[History],
+    cut_inside: bool,
+    rng: &mut fastrand::Rng,
+    stats: &mut ReplayCuts,
+) -> Vec<ProjectImage> {
+    let (found, ops) = reopen(images, histories);
+    if !ops.iter().any(|(_, op)| matches!(op, DiskOp::Write { .. })) {
+        return found;
+    }
+    stats.recoveries_that_wrote += 1;
+    if !cut_inside {
+        return found;
+    }
+    let timeline = Timeline::of(images, &ops);
+    let mut cuts = Vec::new();
+    if !timeline.images.is_empty() {
+        cuts.push(timeline.images[rng.usize(..timeline.images.len())].clone());
+    }
+    let position = rng.usize(1..=ops.len());
+    cuts.push(timeline.torn_at(images, &ops, position, rng));
+    for cut in &cuts {
+        let (again, _) = reopen(cut, histories);
+        assert!(
+            again == found,
+            "a power cut during recovery changed what the next recovery finds"
+        );
+        stats.cuts += 1;
+    }
+    found
 }
 
 fn read_all(store: &Store, histories: &[History]) -> Vec<ProjectImage> {
@@ -471,14 +679,7 @@ async fn every_acknowledged_mutation_survives_a_power_cut_and_none_is_half_appli
     eprintln!("power-cut workload seed {seed} (CHRONICLE_POWER_SEED), {torn_cuts} torn cuts (CHRONICLE_POWER_CUTS)");
     let dir = tempfile::tempdir().expect("tempdir");
     let disk = RecordingDisk::default();
-    let opened = disk.clone();
-    let store = Store::open_with_backend(
-        Path::new("power-cut.redb"),
-        move || Ok(opened.clone()),
-        || true,
-        StoreConfig::default(),
-    )
-    .expect("open the store on the recording disk");
+    let store = open_on(&disk).expect("open the store on the recording disk");
     let start = disk.position();
 
     let mut clients = tokio::task::JoinSet::new();
@@ -521,41 +722,28 @@ async fn every_acknowledged_mutation_survives_a_power_cut_and_none_is_half_appli
     }
     store.close();
     drop(store);
-    let platter = Arc::try_unwrap(disk.0)
-        .ok()
-        .and_then(|m| m.into_inner().ok())
-        .expect("the store let go of its disk");
-    let ops = platter.ops;
-    let syncs: Vec<usize> = ops
-        .iter()
-        .enumerate()
-        .filter_map(|(i, op)| matches!(op, DiskOp::Sync).then_some(i))
-        .filter(|&i| i >= start)
-        .collect();
+    let ops = disk.into_ops();
+    let base: Images = Default::default();
+    let timeline = Timeline::of(&base, &ops);
+    // Cuts begin once the store has opened.
+    let first = timeline.syncs.partition_point(|&i| i < start);
     let mutations = CLIENTS * STEPS;
     assert!(
         refused < mutations / 3,
         "{refused} of {mutations} jobs refused: the workload tests little"
     );
+    let log_syncs = timeline.syncs[first..].iter().filter(|&&i| ops[i].0 == LOG).count();
+    assert!(log_syncs > 0, "no batch went through the write-ahead log");
 
-    // Mode 1: the image at each sync, opened once; every cut point between
-    // two syncs finds that image.
-    let mut durable = Vec::new();
-    let mut applied = 0;
-    let mut recovered_at_sync: Vec<Vec<ProjectImage>> = Vec::with_capacity(syncs.len());
-    let mut image_at_sync: Vec<Vec<u8>> = Vec::new();
-    for &sync in &syncs {
-        for op in &ops[applied..=sync] {
-            apply(&mut durable, op);
-        }
-        applied = sync + 1;
-        let store = reopen(&durable);
-        recovered_at_sync.push(read_all(&store, &histories));
-        store.close();
-        image_at_sync.push(durable.clone());
-    }
+    // Mode 1: the files at each sync, opened once; every cut point between
+    // two syncs finds them.
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut replay = ReplayCuts::default();
+    let recovered_at_sync: Vec<Vec<ProjectImage>> = (first..timeline.syncs.len())
+        .map(|s| recover(&timeline.images[s], &histories, true, &mut rng, &mut replay))
+        .collect();
     // The jobs of a commit are the projects that changed between two syncs.
-    let jobs_in: Vec<usize> = (0..syncs.len())
+    let jobs_in: Vec<usize> = (0..recovered_at_sync.len())
         .map(|s| match s {
             0 => 0,
             _ => (0..CLIENTS)
@@ -572,10 +760,11 @@ async fn every_acknowledged_mutation_survives_a_power_cut_and_none_is_half_appli
     let mut crash_points = 0u64;
     let mut acked_verified = 0u64;
     let mut multi_job_interrupted = 0u64;
-    // Which sync's image a cut at `position` finds, and which commit it
-    // interrupts (the next sync's).
-    let last_sync = |position: usize| syncs.partition_point(|&s| s < position).checked_sub(1);
-    for position in syncs[0] + 1..=ops.len() {
+    // Which sync's files a cut at `position` finds (relative to the first
+    // cut), and which commit it interrupts (the next sync's).
+    let last_sync = |position: usize| timeline.before(position).and_then(|s| s.checked_sub(first));
+    let cuts_from = timeline.syncs[first] + 1;
+    for position in cuts_from..=ops.len() {
         let Some(s) = last_sync(position) else { continue };
         for (c, history) in histories.iter().enumerate() {
             acked_verified += history.check(position, &recovered_at_sync[s][c], "mode 1") as u64;
@@ -587,16 +776,13 @@ async fn every_acknowledged_mutation_survives_a_power_cut_and_none_is_half_appli
     }
 
     // Mode 2: torn survivors of the unsynced calls, at random points.
-    let mut rng = fastrand::Rng::with_seed(seed);
     let mut seen_torn = HashSet::new();
     for cut in 0..torn_cuts {
-        let position = rng.usize(syncs[0] + 1..=ops.len());
+        let position = rng.usize(cuts_from..=ops.len());
         let Some(s) = last_sync(position) else { continue };
-        let image = torn(&image_at_sync[s], &ops[syncs[s] + 1..position], &mut rng);
+        let images = timeline.torn_at(&base, &ops, position, &mut rng);
         seen_torn.insert(position);
-        let store = reopen(&image);
-        let found = read_all(&store, &histories);
-        store.close();
+        let found = recover(&images, &histories, cut % 8 == 0, &mut rng, &mut replay);
         for (c, history) in histories.iter().enumerate() {
             acked_verified += history.check(position, &found[c], &format!("mode 2 cut {cut}")) as u64;
         }
@@ -606,11 +792,14 @@ async fn every_acknowledged_mutation_survives_a_power_cut_and_none_is_half_appli
         }
     }
     eprintln!(
-        "power cuts: {crash_points} crash points ({} mode 1, {torn_cuts} torn at {} distinct points) over {} disk calls, {} commits ({multi_job_commits} with several jobs); {acked_verified} acknowledged mutations verified; {multi_job_interrupted} cuts interrupted a batch of several jobs; {mutations} mutations, {refused} refused",
+        "power cuts: {crash_points} crash points ({} mode 1, {torn_cuts} torn at {} distinct points) over {} disk calls, {} syncs ({log_syncs} of the log), {multi_job_commits} commits with several jobs; {acked_verified} acknowledged mutations verified; {multi_job_interrupted} cuts interrupted a batch of several jobs; {} recoveries replayed the log, cut {} times inside; {mutations} mutations, {refused} refused",
         crash_points - torn_cuts as u64,
         seen_torn.len(),
         ops.len() - start,
-        syncs.len(),
+        timeline.syncs.len() - first,
+        replay.recoveries_that_wrote,
+        replay.cuts,
     );
     assert!(multi_job_interrupted > 0, "no cut fell inside a batch of several jobs");
+    assert!(replay.cuts > 0, "no cut fell inside a recovery that replayed the log");
 }

@@ -1,49 +1,153 @@
 //! Typed access to the tables inside one write transaction. Every helper
-//! here is a small, obvious step; the decisions live in `ops`.
+//! here is a small, obvious step; the decisions live in `ops`. Every write
+//! goes through [`Logged`], which records it for the write-ahead log.
+
+use std::{borrow::Borrow, cell::RefCell, ops::Deref, rc::Rc};
 
 use chronicle_proto::v1::{ContextFile, Message};
-use redb::{ReadableTable, Table, WriteTransaction};
+use redb::{AccessGuard, Key, ReadableTable, StorageError, Table, Value, WriteTransaction};
 
 use super::StoreError;
 use super::records::{
     self, FILES, FileList, KEY_NEXT_SESSION, KEY_NEXT_TRASH, MESSAGES, META, PROJECTS, ProjectRecord, SAVED, SESSIONS,
     SOURCE_CURSORS, SOURCE_FOLLOWS, SOURCE_IDS, SOURCES, SessionRecord, TRASH, TrashRecord,
 };
+use super::wal::Redo;
+
+fn logged<'t, K: Key + 'static, V: Value + 'static>(
+    table: Table<'t, K, V>,
+    id: u8,
+    redo: &Rc<RefCell<Redo>>,
+) -> Logged<'t, K, V> {
+    Logged {
+        table,
+        id,
+        redo: redo.clone(),
+    }
+}
 
 /// Rows copied per step when a session is duplicated, so a copy of a
 /// 100,000-message session never holds them all in memory.
 const COPY_CHUNK: usize = 512;
 
+/// A table whose writes are recorded (table id, key and value bytes as
+/// redb stores them) for the write-ahead log. Reads go straight to the
+/// table; there is no mutable access but [`Logged::insert`] and
+/// [`Logged::remove`], so no write can escape the record.
+pub struct Logged<'t, K: Key + 'static, V: Value + 'static> {
+    table: Table<'t, K, V>,
+    id: u8,
+    redo: Rc<RefCell<Redo>>,
+}
+
+impl<'t, K: Key + 'static, V: Value + 'static> Logged<'t, K, V> {
+    pub fn insert<'k, 'v>(
+        &mut self,
+        key: impl Borrow<K::SelfType<'k>>,
+        value: impl Borrow<V::SelfType<'v>>,
+    ) -> Result<Option<AccessGuard<'_, V>>, StorageError> {
+        self.redo.borrow_mut().record(
+            self.id,
+            K::as_bytes(key.borrow()).as_ref(),
+            Some(V::as_bytes(value.borrow()).as_ref()),
+        );
+        self.table.insert(key, value)
+    }
+
+    pub fn remove<'k>(
+        &mut self,
+        key: impl Borrow<K::SelfType<'k>>,
+    ) -> Result<Option<AccessGuard<'_, V>>, StorageError> {
+        self.redo
+            .borrow_mut()
+            .record(self.id, K::as_bytes(key.borrow()).as_ref(), None);
+        self.table.remove(key)
+    }
+
+    /// Puts back one logged write, unrecorded.
+    fn replay(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<(), StorageError> {
+        match value {
+            Some(value) => self.table.insert(K::from_bytes(key), V::from_bytes(value)).map(drop),
+            None => self.table.remove(K::from_bytes(key)).map(drop),
+        }
+    }
+}
+
+impl<'t, K: Key + 'static, V: Value + 'static> Deref for Logged<'t, K, V> {
+    type Target = Table<'t, K, V>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.table
+    }
+}
+
 /// Every table, opened once per write transaction.
 pub struct WriteTables<'t> {
-    pub meta: Table<'t, &'static str, u64>,
-    pub projects: Table<'t, &'static str, &'static [u8]>,
-    pub sessions: Table<'t, u64, &'static [u8]>,
-    pub files: Table<'t, u64, &'static [u8]>,
-    pub messages: Table<'t, (u64, u64), &'static [u8]>,
-    pub saved: Table<'t, (&'static str, &'static str), u64>,
-    pub trash: Table<'t, u64, &'static [u8]>,
-    pub sources: Table<'t, (&'static str, &'static str), u64>,
-    pub source_follows: Table<'t, (&'static str, &'static str), &'static [u8]>,
-    pub source_cursors: Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
-    pub source_ids: Table<'t, (u64, &'static str), u64>,
+    pub meta: Logged<'t, &'static str, u64>,
+    pub projects: Logged<'t, &'static str, &'static [u8]>,
+    pub sessions: Logged<'t, u64, &'static [u8]>,
+    pub files: Logged<'t, u64, &'static [u8]>,
+    pub messages: Logged<'t, (u64, u64), &'static [u8]>,
+    pub saved: Logged<'t, (&'static str, &'static str), u64>,
+    pub trash: Logged<'t, u64, &'static [u8]>,
+    pub sources: Logged<'t, (&'static str, &'static str), u64>,
+    pub source_follows: Logged<'t, (&'static str, &'static str), &'static [u8]>,
+    pub source_cursors: Logged<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
+    pub source_ids: Logged<'t, (u64, &'static str), u64>,
+    redo: Rc<RefCell<Redo>>,
 }
 
 impl<'t> WriteTables<'t> {
+    /// The tables, writes not recorded.
     pub fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
+        Self::recording(txn, 0)
+    }
+
+    /// The tables, recording up to `limit` bytes of writes (see [`Redo`]).
+    pub fn recording(txn: &'t WriteTransaction, limit: usize) -> Result<Self, StoreError> {
+        let redo = Rc::new(RefCell::new(Redo::new(limit)));
+        let redo_ = &redo;
+        // The ids are the log's format: never renumber one.
         Ok(WriteTables {
-            meta: txn.open_table(META)?,
-            projects: txn.open_table(PROJECTS)?,
-            sessions: txn.open_table(SESSIONS)?,
-            files: txn.open_table(FILES)?,
-            messages: txn.open_table(MESSAGES)?,
-            saved: txn.open_table(SAVED)?,
-            trash: txn.open_table(TRASH)?,
-            sources: txn.open_table(SOURCES)?,
-            source_follows: txn.open_table(SOURCE_FOLLOWS)?,
-            source_cursors: txn.open_table(SOURCE_CURSORS)?,
-            source_ids: txn.open_table(SOURCE_IDS)?,
+            meta: logged(txn.open_table(META)?, 0, redo_),
+            projects: logged(txn.open_table(PROJECTS)?, 1, redo_),
+            sessions: logged(txn.open_table(SESSIONS)?, 2, redo_),
+            files: logged(txn.open_table(FILES)?, 3, redo_),
+            messages: logged(txn.open_table(MESSAGES)?, 4, redo_),
+            saved: logged(txn.open_table(SAVED)?, 5, redo_),
+            trash: logged(txn.open_table(TRASH)?, 6, redo_),
+            sources: logged(txn.open_table(SOURCES)?, 7, redo_),
+            source_follows: logged(txn.open_table(SOURCE_FOLLOWS)?, 8, redo_),
+            source_cursors: logged(txn.open_table(SOURCE_CURSORS)?, 9, redo_),
+            source_ids: logged(txn.open_table(SOURCE_IDS)?, 10, redo_),
+            redo,
         })
+    }
+
+    /// What was recorded; the tables are closed.
+    pub fn into_redo(self) -> Redo {
+        let redo = self.redo.clone();
+        drop(self);
+        Rc::try_unwrap(redo).map_or_else(|shared| shared.replace(Redo::new(0)), RefCell::into_inner)
+    }
+
+    /// Puts back one logged write; false for an unknown table.
+    pub fn replay(&mut self, table: u8, key: &[u8], value: Option<&[u8]>) -> Result<bool, StoreError> {
+        match table {
+            0 => self.meta.replay(key, value)?,
+            1 => self.projects.replay(key, value)?,
+            2 => self.sessions.replay(key, value)?,
+            3 => self.files.replay(key, value)?,
+            4 => self.messages.replay(key, value)?,
+            5 => self.saved.replay(key, value)?,
+            6 => self.trash.replay(key, value)?,
+            7 => self.sources.replay(key, value)?,
+            8 => self.source_follows.replay(key, value)?,
+            9 => self.source_cursors.replay(key, value)?,
+            10 => self.source_ids.replay(key, value)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 
     fn next_counter(&mut self, key: &str) -> Result<u64, StoreError> {
@@ -65,7 +169,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn session(&self, id: u64) -> Result<SessionRecord, StoreError> {
-        read_session(&self.sessions, id)
+        read_session(&*self.sessions, id)
     }
 
     pub fn put_session(&mut self, id: u64, record: &SessionRecord) -> Result<(), StoreError> {
@@ -74,7 +178,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn files(&self, id: u64) -> Result<Vec<ContextFile>, StoreError> {
-        read_files(&self.files, id)
+        read_files(&*self.files, id)
     }
 
     pub fn put_files(&mut self, id: u64, files: Vec<ContextFile>) -> Result<(), StoreError> {
@@ -107,15 +211,17 @@ impl<'t> WriteTables<'t> {
     /// Removes messages `from..` of a session and returns them, in order.
     pub fn take_messages_from(&mut self, session: u64, from: u64) -> Result<Vec<Message>, StoreError> {
         let mut taken = Vec::new();
-        for entry in self
-            .messages
-            .extract_from_if((session, from)..=(session, u64::MAX), |_, _| true)?
-        {
+        let mut ids = Vec::new();
+        for entry in self.messages.range((session, from)..=(session, u64::MAX))? {
             let (key, value) = entry?;
             let id = key.value().1;
-            taken.push(records::decode(value.value(), || {
+            taken.push(records::decode::<Message>(value.value(), || {
                 format!("message {id} of session {session}")
             })?);
+            ids.push(id);
+        }
+        for id in ids {
+            self.messages.remove((session, id))?;
         }
         Ok(taken)
     }
@@ -203,8 +309,29 @@ impl<'t> WriteTables<'t> {
 
     /// Destroys a session for good: only purging the trash calls this.
     pub fn destroy_session(&mut self, id: u64) -> Result<(), StoreError> {
-        self.messages.retain_in((id, 0)..=(id, u64::MAX), |_, _| false)?;
-        self.source_ids.retain_in((id, "")..(id + 1, ""), |_, _| false)?;
+        let mut after = 0u64;
+        loop {
+            // In chunks, so a huge session's keys are never all in memory.
+            let mut ids = Vec::with_capacity(COPY_CHUNK);
+            for entry in self.messages.range((id, after)..=(id, u64::MAX))?.take(COPY_CHUNK) {
+                ids.push(entry?.0.value().1);
+            }
+            for &message in &ids {
+                self.messages.remove((id, message))?;
+            }
+            match ids.last() {
+                Some(&last) if ids.len() == COPY_CHUNK && last < u64::MAX => after = last + 1,
+                _ => break,
+            }
+        }
+        let sources: Vec<String> = self
+            .source_ids
+            .range((id, "")..(id + 1, ""))?
+            .map(|entry| entry.map(|(key, _)| key.value().1.to_owned()))
+            .collect::<Result<_, _>>()?;
+        for source in sources {
+            self.source_ids.remove((id, source.as_str()))?;
+        }
         self.files.remove(id)?;
         self.sessions.remove(id)?;
         Ok(())
@@ -243,7 +370,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn saved_count(&self, project: &str) -> Result<u32, StoreError> {
-        count_saved(&self.saved, project)
+        count_saved(&*self.saved, project)
     }
 }
 

@@ -18,6 +18,15 @@ fn open(dir: &tempfile::TempDir) -> Store {
 
 const P: &str = "/work/project";
 
+/// Without the write-ahead log, so that each batch is a durable redb
+/// commit: for the tests of what a failing or slow redb disk does.
+fn redb_commits() -> StoreConfig {
+    StoreConfig {
+        wal: false,
+        ..StoreConfig::default()
+    }
+}
+
 fn pp(raw: &str) -> ProjectPath {
     ProjectPath::new(raw).expect("a valid project path")
 }
@@ -148,7 +157,15 @@ async fn saves_in_the_same_millisecond_list_newest_first() {
                         overwrite: false,
                     },
                 };
-                ops::apply(&mut t, &job, now, store.limits(), &mut events).expect("save");
+                ops::apply(
+                    &mut t,
+                    &job,
+                    &ops::FileProbes::default(),
+                    now,
+                    store.limits(),
+                    &mut events,
+                )
+                .expect("save");
             }
         }
         txn.commit().expect("commit");
@@ -299,7 +316,7 @@ async fn a_failed_commit_fails_every_job_in_its_batch_and_changes_nothing() {
     };
     let room_full = full.clone();
     let has_room = move || !room_full.load(std::sync::atomic::Ordering::SeqCst);
-    let store = Store::open_with_backend(&path, disk, has_room, StoreConfig::default()).expect("open");
+    let store = Store::open_with_backend(&path, disk, MemoryLog::default(), has_room, redb_commits()).expect("open");
     store
         .mutate(
             &pp(P),
@@ -619,8 +636,9 @@ fn held_store() -> (Store, HeldDisk) {
     let store = Store::open_with_backend(
         Path::new("held.redb"),
         move || Ok(opened.clone()),
+        MemoryLog::default(),
         || true,
-        StoreConfig::default(),
+        redb_commits(),
     )
     .expect("open");
     (store, disk)
@@ -760,7 +778,7 @@ async fn reads_do_not_wait_for_a_reopen() {
     };
     let room_full = full.clone();
     let has_room = move || !room_full.load(Ordering::SeqCst);
-    let store = Store::open_with_backend(&path, disk, has_room, StoreConfig::default()).expect("open");
+    let store = Store::open_with_backend(&path, disk, MemoryLog::default(), has_room, redb_commits()).expect("open");
     store.run(append(P, "before")).await.expect("append");
     full.store(true, Ordering::SeqCst);
     assert!(matches!(store.run(append(P, "lost")).await, Err(StoreError::DiskFull)));
@@ -795,4 +813,196 @@ async fn reads_do_not_wait_for_a_reopen() {
         .expect("the write after the reopen commits");
     let state = store.project_state(&pp(P)).expect("read").expect("exists");
     assert_eq!((state.revision, state.message_count), (2, 2));
+}
+
+/// A context-file check that blocks for paths under `hung` until released,
+/// as a stat on a hung network mount would; it says when it is entered.
+fn hanging_check(
+    hung: &'static str,
+) -> (
+    FileCheck,
+    std::sync::mpsc::Receiver<()>,
+    std::sync::mpsc::SyncSender<()>,
+) {
+    let (entered_tx, entered) = std::sync::mpsc::sync_channel(16);
+    let (release, release_rx) = std::sync::mpsc::sync_channel::<()>(16);
+    let release_rx = Mutex::new(release_rx);
+    let check = FileCheck::new(move |path| {
+        if path.starts_with(hung) {
+            let _ = entered_tx.send(());
+            if let Ok(rx) = release_rx.lock() {
+                let _ = rx.recv();
+            }
+        }
+        true
+    });
+    (check, entered, release)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_context_file_check_stalls_only_its_own_job() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (check, entered, release) = hanging_check("/hung/mount");
+    let config = StoreConfig {
+        file_check: check,
+        file_check_timeout: Duration::from_secs(3600),
+        ..StoreConfig::default()
+    };
+    let store = Store::open(&dir.path().join("chronicle.redb"), config).expect("open store");
+    let hung = pp("/hung/mount/project");
+    let adding = tokio::spawn({
+        let (store, hung) = (store.clone(), hung.clone());
+        async move {
+            let file = ContextFile {
+                path: "src/main.rs".into(),
+                ..ContextFile::default()
+            };
+            store
+                .mutate(&hung, None, Mutation::AddFiles { files: vec![file] })
+                .await
+        }
+    });
+    tokio::task::spawn_blocking(move || entered.recv())
+        .await
+        .expect("join")
+        .expect("the check of the hung project's file began");
+    // While that check hangs, another project's writes go through. A hang
+    // detector, not a speed claim: before the fix this never returned.
+    let other = tokio::time::timeout(
+        Duration::from_secs(60),
+        store.mutate(
+            &pp(P),
+            None,
+            Mutation::Append {
+                message: message("still writing"),
+            },
+        ),
+    )
+    .await
+    .expect("a write of another project waited on the hung check")
+    .expect("append");
+    assert_eq!(other.revision, 1);
+    assert!(
+        !adding.is_finished(),
+        "the hung project's job answered before its check did"
+    );
+    release.send(()).expect("release the check");
+    adding.await.expect("join").expect("add files once the check answers");
+    let page = store.working_page(&hung, 0, 0).expect("read").expect("project exists");
+    assert_eq!(page.files.len(), 1);
+    assert!(!page.files[0].missing, "the check found the file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_file_whose_check_times_out_counts_as_missing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (check, _entered, release) = hanging_check("/hung/mount");
+    let config = StoreConfig {
+        file_check: check,
+        file_check_timeout: Duration::from_millis(50),
+        ..StoreConfig::default()
+    };
+    let store = Store::open(&dir.path().join("chronicle.redb"), config).expect("open store");
+    let hung = pp("/hung/mount/project");
+    let file = ContextFile {
+        path: "src/main.rs".into(),
+        ..ContextFile::default()
+    };
+    store
+        .mutate(&hung, None, Mutation::AddFiles { files: vec![file] })
+        .await
+        .expect("add files though their check hangs");
+    let page = store.working_page(&hung, 0, 0).expect("read").expect("project exists");
+    assert!(
+        page.files[0].missing,
+        "a file whose check never answered is not known to exist"
+    );
+    // A file whose check does answer is found.
+    store
+        .mutate(
+            &pp(P),
+            None,
+            Mutation::AddFiles {
+                files: vec![ContextFile {
+                    path: "b.rs".into(),
+                    ..ContextFile::default()
+                }],
+            },
+        )
+        .await
+        .expect("add files");
+    let page = store.working_page(&pp(P), 0, 0).expect("read").expect("project exists");
+    assert!(!page.files[0].missing);
+    release.send(()).expect("release the check");
+}
+
+/// A log whose writes fail while `failing` is set, as a log on a failing
+/// disk would.
+struct FailingLog {
+    inner: MemoryLog,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LogStorage for FailingLog {
+    fn size(&self) -> std::io::Result<u64> {
+        self.inner.size()
+    }
+
+    fn read_at(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.inner.read_at(offset, out)
+    }
+
+    fn write_at(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(std::io::Error::other("the log's disk failed"));
+        }
+        self.inner.write_at(offset, data)
+    }
+
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.inner.sync_data()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_log_append_fails_its_batch_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("chronicle.redb");
+    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let disk_path = path.clone();
+    let disk = move || {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&disk_path)?;
+        redb::backends::FileBackend::new(file).map_err(std::io::Error::other)
+    };
+    let log = FailingLog {
+        inner: MemoryLog::default(),
+        failing: failing.clone(),
+    };
+    let store = Store::open_with_backend(&path, disk, log, || true, StoreConfig::default()).expect("open");
+    store.run(append(P, "before")).await.expect("append");
+    let mut events = store.subscribe();
+    failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = store.run(append(P, "lost")).await.err();
+    assert!(matches!(err, Some(ref e) if e.is_storage()), "{err:?}");
+    let state = store.project_state(&pp(P)).expect("read").expect("exists");
+    assert_eq!(
+        (state.revision, state.message_count),
+        (1, 1),
+        "the failed batch is not visible"
+    );
+    assert!(events.try_recv().is_err(), "nothing published for the failed batch");
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let ack = store
+        .run(append(P, "after"))
+        .await
+        .expect("append after the log recovers");
+    assert_eq!(ack.revision, 2, "revisions stay contiguous");
+    let page = store.working_page(&pp(P), 0, 0).expect("read").expect("exists");
+    let texts: Vec<&str> = page.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["before", "after"]);
 }

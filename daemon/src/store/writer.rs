@@ -2,21 +2,30 @@
 //! transactions. Jobs that arrive while a commit is in flight are applied
 //! together in the next transaction, so many concurrent clients share one
 //! fsync, while a lone client pays for exactly one.
+//!
+//! With the write-ahead log on, that one sync is the log's: each batch's
+//! writes are appended to the log and synced, then committed to redb
+//! without a sync (readers see them at once), then acknowledged; a
+//! checkpoint now and then makes redb durable and starts the log over (see
+//! `wal`).
 
-use std::{io, sync::Arc, thread::JoinHandle};
+use std::{io, sync::Arc, thread::JoinHandle, time::Duration};
 
 use chronicle_proto::v1::Event;
 use redb::Durability;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::database::DatabaseSlot;
-use super::ops::{self, Job, Outcome};
+use super::ops::{self, FileProbes, Job, Outcome};
 use super::tables::WriteTables;
+use super::wal::{KEY_CHECKPOINT, Wal};
 use super::{StoreConfig, StoreError, now_ms};
 
 /// A job and where to send its result.
 pub struct Request {
     pub job: Job,
+    /// What the caller found on disk for the job's context files.
+    pub probes: FileProbes,
     pub reply: oneshot::Sender<Result<Outcome, StoreError>>,
 }
 
@@ -25,14 +34,37 @@ pub fn spawn(
     mut queue: mpsc::Receiver<Request>,
     events: broadcast::Sender<Arc<Event>>,
     config: StoreConfig,
+    mut wal: Wal,
 ) -> io::Result<JoinHandle<()>> {
+    // Only to wait for the queue with a deadline (the next checkpoint).
+    let clock = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     std::thread::Builder::new()
         .name("chronicle-writer".into())
         .spawn(move || {
             let max_batch = config.max_batch.max(1);
             let mut batch = Vec::with_capacity(max_batch);
             let mut broken = false;
-            while let Some(first) = queue.blocking_recv() {
+            loop {
+                // A broken database cannot checkpoint: the reopen before
+                // the next batch replays the log instead.
+                let due = if broken { None } else { wal.checkpoint_due() };
+                let next = match due {
+                    None => queue.blocking_recv(),
+                    Some(wait) if wait > Duration::ZERO => {
+                        match clock.block_on(async { tokio::time::timeout(wait, queue.recv()).await }) {
+                            Ok(next) => next,
+                            Err(_) => {
+                                checkpoint(&db, &mut wal, &mut broken);
+                                continue;
+                            }
+                        }
+                    }
+                    Some(_) => {
+                        checkpoint(&db, &mut wal, &mut broken);
+                        continue;
+                    }
+                };
+                let Some(first) = next else { break };
                 batch.push(first);
                 while batch.len() < max_batch {
                     match queue.try_recv() {
@@ -48,13 +80,37 @@ pub fn spawn(
                         refuse(&mut batch, || StoreError::DiskFull);
                         continue;
                     }
-                    if let Err(err) = db.reopen() {
+                    if let Err(err) = db.reopen().and_then(|()| wal.replay(&*db.get()?)) {
                         tracing::error!(error = %err, "could not reopen the database; will retry with the next write");
                     }
                 }
-                broken = !run_batch(&db, &mut batch, &events, &config);
+                // The log's preallocated room would take batches that no
+                // checkpoint could then fold into redb: on a full disk the
+                // log refuses them as a redb commit would.
+                if wal.enabled() && !db.has_room() {
+                    refuse(&mut batch, || StoreError::DiskFull);
+                    continue;
+                }
+                broken = !run_batch(&db, &mut wal, &mut batch, &events, &config);
+            }
+            // Shutting down: leave redb durable and the log empty.
+            if !broken {
+                checkpoint(&db, &mut wal, &mut broken);
             }
         })
+}
+
+/// Runs a due checkpoint. A failure leaves the log as it is (it still
+/// holds every batch since the last checkpoint) and the database to be
+/// reopened, which replays it.
+fn checkpoint(db: &DatabaseSlot, wal: &mut Wal, broken: &mut bool) {
+    if *broken {
+        return;
+    }
+    if let Err(err) = db.get().and_then(|db| wal.checkpoint(&db)) {
+        tracing::error!(error = %err, "checkpoint failed; the log keeps every batch since the last one");
+        *broken = true;
+    }
 }
 
 /// How one attempt at committing a batch ended.
@@ -77,12 +133,13 @@ enum Attempt {
 /// Returns false after a storage failure.
 fn run_batch(
     db: &DatabaseSlot,
+    wal: &mut Wal,
     batch: &mut Vec<Request>,
     events: &broadcast::Sender<Arc<Event>>,
     config: &StoreConfig,
 ) -> bool {
     loop {
-        match attempt(db, batch, config) {
+        match attempt(db, wal, batch, config) {
             Attempt::Committed(results, produced) => {
                 // Publish before acknowledging: once a caller hears back, its
                 // event is out, so a Watch begun after an ack never sees it as
@@ -124,28 +181,58 @@ fn run_batch(
     }
 }
 
-/// One write transaction over the whole batch.
-fn attempt(db: &DatabaseSlot, batch: &[Request], config: &StoreConfig) -> Attempt {
+/// One write transaction over the whole batch, made durable by the log
+/// or, with the log off or for a batch too large to log, by redb itself.
+fn attempt(db: &DatabaseSlot, wal: &mut Wal, batch: &[Request], config: &StoreConfig) -> Attempt {
     let now = now_ms();
-    let run = || -> Result<Attempt, StoreError> {
+    let mut run = || -> Result<Attempt, StoreError> {
         let db = db.get()?;
         let mut txn = db.begin_write()?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|err| StoreError::Storage(redb::Error::from(err)))?;
         let mut produced = Vec::new();
         let mut results = Vec::with_capacity(batch.len());
-        {
-            let mut tables = WriteTables::open(&txn)?;
-            for (index, request) in batch.iter().enumerate() {
-                match ops::apply(&mut tables, &request.job, now, &config.limits, &mut produced) {
-                    Err(err) if err.is_storage() => return Err(err),
-                    // Dropping the transaction undoes whatever it wrote.
-                    Err(err) if spoils_transaction(&request.job, &err) => return Ok(Attempt::JobFailed(index, err)),
-                    other => results.push(other),
-                }
+        let mut tables = WriteTables::recording(&txn, wal.record_limit())?;
+        for (index, request) in batch.iter().enumerate() {
+            match ops::apply(
+                &mut tables,
+                &request.job,
+                &request.probes,
+                now,
+                &config.limits,
+                &mut produced,
+            ) {
+                Err(err) if err.is_storage() => return Err(err),
+                // Dropping the transaction undoes whatever it wrote.
+                Err(err) if spoils_transaction(&request.job, &err) => return Ok(Attempt::JobFailed(index, err)),
+                other => results.push(other),
             }
         }
-        txn.commit()?;
+        let redo = tables.into_redo();
+        if !wal.enabled() || redo.overflowed() {
+            // A durable commit, which also makes every batch logged before
+            // it durable: record that, as a checkpoint does.
+            txn.set_durability(Durability::Immediate)
+                .map_err(|err| StoreError::Storage(redb::Error::from(err)))?;
+            if wal.enabled() {
+                txn.open_table(super::records::META)?
+                    .insert(KEY_CHECKPOINT, wal.last_seq())?;
+            }
+            txn.commit()?;
+            wal.checkpointed();
+            return Ok(Attempt::Committed(results, produced));
+        }
+        txn.set_durability(Durability::None)
+            .map_err(|err| StoreError::Storage(redb::Error::from(err)))?;
+        if redo.is_empty() {
+            // Nothing written (every job refused, or changed nothing).
+            txn.abort()?;
+            return Ok(Attempt::Committed(results, produced));
+        }
+        wal.append(redo)
+            .map_err(|err| StoreError::Storage(redb::Error::Io(err)))?;
+        if let Err(err) = txn.commit() {
+            wal.revoke_last();
+            return Err(err.into());
+        }
         Ok(Attempt::Committed(results, produced))
     };
     run().unwrap_or_else(Attempt::Storage)

@@ -6,8 +6,6 @@
 //! operation therefore leaves the shared write transaction untouched, and
 //! only a storage failure can spoil a batch.
 
-use std::path::Path;
-
 use chronicle_proto::v1::{ContextFile, Event, EventKind, Message, ProjectState, SessionInfo};
 
 use super::StoreError;
@@ -128,6 +126,32 @@ pub enum Job {
     SourceCursor(super::sources::FileCursor),
 }
 
+/// What the caller found on disk for the context files a job names: the
+/// stored path of each, and whether it is missing (cannot be stat'ed, or
+/// its check timed out). Checked before the job is queued (see
+/// [`super::Store::run`]), so the writer never touches the filesystem for
+/// context files: a hung network mount stalls only the job that names it,
+/// and applying a job depends on nothing but the tables and this record.
+#[derive(Clone, Debug, Default)]
+pub struct FileProbes {
+    missing: std::collections::HashMap<String, bool>,
+}
+
+impl FileProbes {
+    pub fn new(missing: impl IntoIterator<Item = (String, bool)>) -> Self {
+        FileProbes {
+            missing: missing.into_iter().collect(),
+        }
+    }
+
+    /// Whether the file at this stored path was missing; `None` when it
+    /// was not checked (a saved session changed between the check and the
+    /// job, say): callers then keep what is stored.
+    pub fn missing(&self, path: &str) -> Option<bool> {
+        self.missing.get(path).copied()
+    }
+}
+
 /// What a successful job reports back.
 #[derive(Clone, Debug, Default)]
 pub struct Outcome {
@@ -150,6 +174,7 @@ pub struct Outcome {
 pub fn apply(
     t: &mut WriteTables<'_>,
     job: &Job,
+    probes: &FileProbes,
     now: i64,
     limits: &Limits,
     events: &mut Vec<Event>,
@@ -159,7 +184,7 @@ pub fn apply(
             project,
             expected_revision,
             mutation,
-        } => apply_project(t, project, *expected_revision, mutation, now, limits, events)
+        } => apply_project(t, project, *expected_revision, mutation, probes, now, limits, events)
             .map_err(|err| err.in_project(project)),
         Job::RestoreTrash {
             id,
@@ -179,11 +204,13 @@ pub fn apply(
 }
 
 /// A mutation of one project, for [`apply`].
+#[allow(clippy::too_many_arguments)]
 fn apply_project(
     t: &mut WriteTables<'_>,
     project: &ProjectPath,
     expected_revision: Option<u64>,
     mutation: &Mutation,
+    probes: &FileProbes,
     now: i64,
     limits: &Limits,
     events: &mut Vec<Event>,
@@ -192,7 +219,7 @@ fn apply_project(
     let mut ctx = ProjectCtx::load(t, project, now)?;
     let working_session = ctx.record.working_session;
     let result = match ctx.check_revision(expected_revision) {
-        Ok(()) => ctx.apply(t, mutation, limits, events),
+        Ok(()) => ctx.apply(t, mutation, probes, limits, events),
         Err(err) => Err(err),
     };
     if registered && result.as_ref().is_err_and(|err| !err.is_storage()) {
@@ -287,6 +314,7 @@ impl ProjectCtx {
         &mut self,
         t: &mut WriteTables<'_>,
         mutation: &Mutation,
+        probes: &FileProbes,
         limits: &Limits,
         events: &mut Vec<Event>,
     ) -> Result<Outcome, StoreError> {
@@ -300,14 +328,14 @@ impl ProjectCtx {
                 truncate_after,
             } => self.delete(t, *message_id, *truncate_after, events),
             Mutation::Clear => self.clear(t, events),
-            Mutation::AddFiles { files } => self.add_files(t, files, limits, events),
+            Mutation::AddFiles { files } => self.add_files(t, files, probes, limits, events),
             Mutation::RemoveFiles { paths } => self.remove_files(t, paths, events),
-            Mutation::SetFiles { files } => self.set_files(t, files, limits, events),
+            Mutation::SetFiles { files } => self.set_files(t, files, probes, limits, events),
             Mutation::Save { name, overwrite } => self.save(t, name, *overwrite, events),
-            Mutation::Load { name, messages, files } => self.load_session(t, name, *messages, *files, events),
+            Mutation::Load { name, messages, files } => self.load_session(t, name, *messages, *files, probes, events),
             Mutation::Rename { name, new_name } => self.rename(t, name, new_name, events),
             Mutation::DeleteSession { name } => self.delete_session(t, name, events),
-            Mutation::MarkFiles { paths, missing } => self.mark_files(t, paths, *missing, events),
+            Mutation::MarkFiles { paths, missing } => self.mark_files(t, paths, *missing, probes, events),
             Mutation::Fork {
                 source,
                 at_message_id,
@@ -681,6 +709,7 @@ impl ProjectCtx {
         &mut self,
         t: &mut WriteTables<'_>,
         added: &[ContextFile],
+        probes: &FileProbes,
         limits: &Limits,
         events: &mut Vec<Event>,
     ) -> Result<Outcome, StoreError> {
@@ -695,7 +724,9 @@ impl ProjectCtx {
                     if file.added_at_ms == 0 {
                         file.added_at_ms = self.now;
                     }
-                    file.missing = is_missing(&self.project, &file.path);
+                    // Not checked can only mean the check disagreed with
+                    // this validation: count the file as unseen.
+                    file.missing = probes.missing(&file.path).unwrap_or(true);
                     index.insert(file.path.clone(), files.len());
                     files.push(file);
                 }
@@ -742,6 +773,7 @@ impl ProjectCtx {
         &mut self,
         t: &mut WriteTables<'_>,
         files: &[ContextFile],
+        probes: &FileProbes,
         limits: &Limits,
         events: &mut Vec<Event>,
     ) -> Result<Outcome, StoreError> {
@@ -752,7 +784,7 @@ impl ProjectCtx {
             if file.added_at_ms == 0 {
                 file.added_at_ms = kept.map_or(self.now, |p| p.added_at_ms);
             }
-            file.missing = is_missing(&self.project, &file.path);
+            file.missing = probes.missing(&file.path).unwrap_or(true);
         }
         self.write_files(t, files, events)
     }
@@ -813,6 +845,7 @@ impl ProjectCtx {
         name: &str,
         messages: bool,
         files: bool,
+        probes: &FileProbes,
         events: &mut Vec<Event>,
     ) -> Result<Outcome, StoreError> {
         if !messages && !files {
@@ -827,7 +860,7 @@ impl ProjectCtx {
         if files {
             let mut list = t.files(saved_id)?;
             for file in &mut list {
-                file.missing = is_missing(&self.project, &file.path);
+                file.missing = probes.missing(&file.path).unwrap_or(file.missing);
             }
             loaded_files = Some(list);
         }
@@ -905,13 +938,15 @@ impl ProjectCtx {
     }
 
     /// One revision and one event (FILE_MISSING or FILE_RESTORED) for every
-    /// file whose flag flips; the disk is asked again so a stale report
-    /// from the watcher changes nothing.
+    /// file whose flag flips; the disk was asked again just before the job
+    /// was queued (`probes`), so a stale report from the watcher changes
+    /// nothing.
     fn mark_files(
         &mut self,
         t: &mut WriteTables<'_>,
         paths: &[String],
         missing: bool,
+        probes: &FileProbes,
         events: &mut Vec<Event>,
     ) -> Result<Outcome, StoreError> {
         let reported: std::collections::HashSet<&str> = paths.iter().map(String::as_str).collect();
@@ -928,7 +963,7 @@ impl ProjectCtx {
         for file in &mut files {
             if file.missing != missing
                 && reported.contains(file.path.as_str())
-                && is_missing(&self.project, &file.path) == missing
+                && probes.missing(&file.path) == Some(missing)
             {
                 file.missing = missing;
                 changed = true;
@@ -953,13 +988,6 @@ impl ProjectCtx {
             },
         )
     }
-}
-
-/// A file counts as missing when it cannot be stat'ed; files outside the
-/// project are checked at their absolute path.
-fn is_missing(project: &str, path: &str) -> bool {
-    let full = Path::new(project).join(path);
-    std::fs::symlink_metadata(full).is_err()
 }
 
 /// The name a trashed working-session state is listed (and restored) under.
