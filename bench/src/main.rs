@@ -82,7 +82,13 @@ impl Plan {
                     plan.bundle_messages = 5_000;
                 }
                 "--json" => plan.json_path = args.next().context("--json needs a path")?.into(),
-                "--dir" => plan.dir = Some(args.next().context("--dir needs a directory on the disk to bench")?.into()),
+                "--dir" => {
+                    plan.dir = Some(
+                        args.next()
+                            .context("--dir needs a directory on the disk to bench")?
+                            .into(),
+                    )
+                }
                 "--lengths" => {
                     let list = args.next().context("--lengths needs a list such as 0,100000")?;
                     plan.lengths = list
@@ -445,7 +451,9 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
     fs::create_dir_all(&parent).with_context(|| format!("cannot create the bench directory {}", parent.display()))?;
     let mount = mount::of(&parent)?;
     mount::refuse_memory_backed(&parent, &mount)?;
-    let work = tempfile::Builder::new().prefix("chronicle-bench-").tempdir_in(&parent)?;
+    let work = tempfile::Builder::new()
+        .prefix("chronicle-bench-")
+        .tempdir_in(&parent)?;
     eprintln!("== bench directory {} on {mount}", work.path().display());
     let load_before = load_average();
     let project = "/bench/project";
@@ -665,7 +673,10 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         "MiB",
     ));
     figures.push(figure(
-        &format!("fresh daemon peak RSS (VmHWM) after restoring {} messages", restore.messages),
+        &format!(
+            "fresh daemon peak RSS (VmHWM) after restoring {} messages",
+            restore.messages
+        ),
         restore.restore_peak_mib,
         "MiB",
     ));
@@ -730,7 +741,8 @@ fn report(rows: &[Row], figures: &[Figure], plan: &Plan, environment: &Environme
     println!();
     let mut ratios = Vec::new();
     let p50 = |contender: &str, clients: usize, length: u64| find(rows, contender, clients, length).map(|r| r.p50_ms);
-    let ops = |contender: &str, clients: usize, length: u64| find(rows, contender, clients, length).map(|r| r.ops_per_sec);
+    let ops =
+        |contender: &str, clients: usize, length: u64| find(rows, contender, clients, length).map(|r| r.ops_per_sec);
     for &length in &plan.lengths {
         if let (Some(c), Some(f)) = (p50("chronicle", 1, length), p50("fsync-floor", 1, length)) {
             ratios.push((

@@ -105,8 +105,9 @@ mod tests {
 
     #[test]
     fn reads_a_mountinfo_line_with_optional_fields_and_escapes() {
-        let mount = parse("36 35 98:0 / /mnt/my\\040disk rw,noatime shared:1 master:2 - ext4 /dev/vda rw,errors=remount-ro")
-            .expect("a valid line");
+        let mount =
+            parse("36 35 98:0 / /mnt/my\\040disk rw,noatime shared:1 master:2 - ext4 /dev/vda rw,errors=remount-ro")
+                .expect("a valid line");
         assert_eq!(mount.mount_point, PathBuf::from("/mnt/my disk"));
         assert_eq!(mount.fs_type, "ext4");
         assert_eq!(mount.source, "/dev/vda");

@@ -315,15 +315,20 @@ fn html(messages: &[Message]) -> String {
 }
 
 fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome", "chromium-headless-shell"]
-        .iter()
-        .find_map(|name| {
-            std::env::var_os("PATH").and_then(|paths| {
-                std::env::split_paths(&paths)
-                    .map(|dir| dir.join(name))
-                    .find(|p| p.is_file())
-            })
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "chromium-headless-shell",
+    ]
+    .iter()
+    .find_map(|name| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
         })
+    })
 }
 
 const BROWSER_FLAGS: [&str; 4] = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"];
@@ -560,7 +565,10 @@ fn main() {
             let height = u32::try_from(count.height).unwrap_or(u32::MAX);
             let page = dir.path().join("chat.html");
             if let Err(err) = std::fs::write(&page, html(&messages)) {
-                let _ = writeln!(out, "  chromium:           cannot write the HTML page ({err}) — comparison skipped");
+                let _ = writeln!(
+                    out,
+                    "  chromium:           cannot write the HTML page ({err}) — comparison skipped"
+                );
                 return;
             }
             let _ = writeln!(
