@@ -10,18 +10,30 @@
 //! - `json-rewrite`: AiderDesk's strategy — the whole session serialised to
 //!   JSON and written, with the fsync that makes it honest.
 //! - `sqlite-wal`: rusqlite, WAL, `synchronous=FULL`, one INSERT per
-//!   transaction; 1 and 16 writers.
+//!   transaction, 1 writer; `sqlite-wal-immediate`: 16 writers with
+//!   `BEGIN IMMEDIATE` and a busy handler that retries without sleeping;
+//!   `sqlite-wal-group`: 16 clients whose inserts one writer thread commits
+//!   in batches (see `sqlite.rs`).
+//!
+//! The 16-client runs are interleaved by round too. The JSON contender's
+//! long sessions (whose rewrites are gigabytes of writes) run after the
+//! others at that length, not between them.
 //!
 //! Plus reading 10,000 messages, listing 1,000 saved sessions, exporting
-//! 10,000 messages as Markdown, and the daemon's idle and peak RSS. Prints a
-//! Markdown table and writes the same figures as JSON.
+//! 10,000 messages as Markdown, backing up and restoring a 200 MB bundle,
+//! and the daemons' idle and peak RSS. Refuses a memory-backed bench
+//! directory and records the filesystem it ran on. Prints Markdown tables
+//! and writes the same figures as JSON.
+
+mod bundle;
+mod mount;
+mod sqlite;
 
 use std::{
     fs,
     io::Write,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -42,6 +54,10 @@ struct Plan {
     single: usize,
     /// Appends per client in the 16-client runs.
     per_client: usize,
+    /// Messages of 4 KiB in the backup/restore bundle.
+    bundle_messages: u64,
+    /// Where the bench's temporary directory goes (else TMPDIR).
+    dir: Option<PathBuf>,
     json_path: PathBuf,
 }
 
@@ -52,6 +68,8 @@ impl Plan {
             rounds: 5,
             single: 500,
             per_client: 100,
+            bundle_messages: 50_000,
+            dir: None,
             json_path: PathBuf::from("target/bench/results.json"),
         };
         let mut args = std::env::args().skip(1);
@@ -61,8 +79,16 @@ impl Plan {
                     plan.lengths = vec![0, 1_000, 10_000];
                     plan.single = 100;
                     plan.per_client = 25;
+                    plan.bundle_messages = 5_000;
                 }
                 "--json" => plan.json_path = args.next().context("--json needs a path")?.into(),
+                "--dir" => {
+                    plan.dir = Some(
+                        args.next()
+                            .context("--dir needs a directory on the disk to bench")?
+                            .into(),
+                    )
+                }
                 "--lengths" => {
                     let list = args.next().context("--lengths needs a list such as 0,100000")?;
                     plan.lengths = list
@@ -79,7 +105,7 @@ impl Plan {
                 }
                 "--help" | "-h" => {
                     println!(
-                        "chronicle-bench [--quick] [--lengths 0,10000,100000] [--json PATH]\n\nRun it through scripts/bench.sh, which builds chronicled in release first."
+                        "chronicle-bench [--quick] [--lengths 0,10000,100000] [--dir DIR] [--json PATH]\n\nRun it through scripts/bench.sh, which builds chronicled in release first.\n--dir: where the temporary bench directory goes (default TMPDIR); refused on tmpfs."
                     );
                     std::process::exit(0);
                 }
@@ -140,26 +166,34 @@ impl Samples {
 
 /// A typical assistant message: 2 KiB of Markdown with a code block.
 fn markdown_message(n: u64) -> String {
+    markdown_of_size(n, MESSAGE_BYTES)
+}
+
+fn markdown_of_size(n: u64, bytes: usize) -> String {
     let mut text = format!("## Step {n}\n\nThe failing check was in `login()`; here is the fix:\n\n```rust\n");
-    while text.len() < MESSAGE_BYTES - 200 {
+    while text.len() < bytes - 200 {
         text.push_str("fn verify(hash: &Hash, password: &str) -> bool { hash.matches(password) }\n");
     }
     text.push_str("```\n\nRun the tests again with `cargo test` and the login flow passes.\n");
-    while text.len() < MESSAGE_BYTES {
+    while text.len() < bytes {
         text.push('.');
     }
-    text.truncate(MESSAGE_BYTES);
+    text.truncate(bytes);
     text
 }
 
 fn message(n: u64) -> Message {
+    message_of_size(n, MESSAGE_BYTES)
+}
+
+fn message_of_size(n: u64, bytes: usize) -> Message {
     Message {
         role: if n.is_multiple_of(2) {
             Role::User
         } else {
             Role::Assistant
         } as i32,
-        content: markdown_message(n),
+        content: markdown_of_size(n, bytes),
         model: "bench-model".into(),
         ..Message::default()
     }
@@ -248,73 +282,17 @@ impl JsonRewrite {
     }
 }
 
-// ------------------------------------------------------------- sqlite WAL
-
-fn sqlite_open(path: &Path) -> anyhow::Result<rusqlite::Connection> {
-    let conn = rusqlite::Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.busy_timeout(Duration::from_secs(30))?;
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS messages (session INTEGER, id INTEGER, role TEXT, content TEXT, PRIMARY KEY (session, id))",
-    )?;
-    Ok(conn)
-}
-
-fn sqlite_prepare(path: &Path, length: u64) -> anyhow::Result<()> {
-    let mut conn = sqlite_open(path)?;
-    let txn = conn.transaction()?;
-    {
-        let mut insert = txn.prepare("INSERT INTO messages VALUES (1, ?1, 'assistant', ?2)")?;
-        for n in 0..length {
-            insert.execute(rusqlite::params![n as i64 + 1, markdown_message(n)])?;
-        }
-    }
-    txn.commit()?;
-    Ok(())
-}
-
-fn sqlite_append(conn: &rusqlite::Connection, content: &str) -> anyhow::Result<()> {
-    conn.execute(
-        "INSERT INTO messages VALUES (1, (SELECT COALESCE(MAX(id), 0) + 1 FROM messages WHERE session = 1), 'user', ?1)",
-        [content],
-    )?;
-    Ok(())
-}
-
-/// `writers` threads, each with its own connection, each appending `each`.
-fn sqlite_concurrent(path: &Path, writers: usize, each: usize) -> anyhow::Result<(Samples, Duration)> {
-    let content = Arc::new(markdown_message(7));
-    let start = Instant::now();
-    let handles: Vec<_> = (0..writers)
-        .map(|_| {
-            let path = path.to_path_buf();
-            let content = content.clone();
-            std::thread::spawn(move || -> anyhow::Result<Samples> {
-                let conn = sqlite_open(&path)?;
-                let mut samples = Samples::default();
-                for _ in 0..each {
-                    samples.time(|| sqlite_append(&conn, &content))?;
-                }
-                Ok(samples)
-            })
-        })
-        .collect();
-    let mut all = Samples::default();
-    for handle in handles {
-        let samples = handle
-            .join()
-            .map_err(|_| anyhow::anyhow!("a sqlite writer panicked"))??;
-        all.0.extend(samples.0);
-    }
-    Ok((all, start.elapsed()))
-}
-
 // -------------------------------------------------------------- chronicle
 
 /// Fills a data dir with `length` messages in one project, in-process and
 /// concurrently (so group commit makes it quick), before the daemon starts.
-async fn chronicle_prepare(data_dir: &Path, project: &str, length: u64, saved_sessions: usize) -> anyhow::Result<()> {
+async fn chronicle_prepare(
+    data_dir: &Path,
+    project: &str,
+    length: u64,
+    saved_sessions: usize,
+    message_bytes: usize,
+) -> anyhow::Result<()> {
     fs::create_dir_all(data_dir)?;
     let store = Store::open(&data_dir.join("chronicle.redb"), StoreConfig::default())?;
     let project = &ProjectPath::new(project)?;
@@ -326,7 +304,13 @@ async fn chronicle_prepare(data_dir: &Path, project: &str, length: u64, saved_se
             let project = project.to_owned();
             tasks.spawn(async move {
                 store
-                    .mutate(&project, None, Mutation::Append { message: message(n) })
+                    .mutate(
+                        &project,
+                        None,
+                        Mutation::Append {
+                            message: message_of_size(n, message_bytes),
+                        },
+                    )
                     .await
             });
         }
@@ -457,8 +441,21 @@ async fn export_markdown(client: &Client, project: &str) -> anyhow::Result<usize
     Ok(bytes)
 }
 
+/// A JSON session this long is hundreds of MB per rewrite: it runs after
+/// the other contenders at its length, so its writes do not land among
+/// theirs.
+const JSON_APART_FROM: u64 = 50_000;
+
 async fn run(plan: Plan) -> anyhow::Result<()> {
-    let work = tempfile::Builder::new().prefix("chronicle-bench-").tempdir()?;
+    let parent = plan.dir.clone().unwrap_or_else(std::env::temp_dir);
+    fs::create_dir_all(&parent).with_context(|| format!("cannot create the bench directory {}", parent.display()))?;
+    let mount = mount::of(&parent)?;
+    mount::refuse_memory_backed(&parent, &mount)?;
+    let work = tempfile::Builder::new()
+        .prefix("chronicle-bench-")
+        .tempdir_in(&parent)?;
+    eprintln!("== bench directory {} on {mount}", work.path().display());
+    let load_before = load_average();
     let project = "/bench/project";
     let mut rows: Vec<Row> = Vec::new();
     let mut figures: Vec<Figure> = Vec::new();
@@ -473,7 +470,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         eprintln!("== session length {length}: preparing");
         let dir = work.path().join(format!("len-{length}"));
         fs::create_dir_all(&dir)?;
-        chronicle_prepare(&dir.join("chronicle"), project, length, 0).await?;
+        chronicle_prepare(&dir.join("chronicle"), project, length, 0, MESSAGE_BYTES).await?;
         let daemon = Daemon::start(&dir.join("chronicle"))?;
         let client = daemon.client().await?;
         if length == plan.lengths[0] {
@@ -493,14 +490,14 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             ));
         }
         // The same store in this process, without gRPC: what the socket costs.
-        chronicle_prepare(&dir.join("in-process"), project, length, 0).await?;
+        chronicle_prepare(&dir.join("in-process"), project, length, 0, MESSAGE_BYTES).await?;
         let store = Store::open(&dir.join("in-process").join("chronicle.redb"), StoreConfig::default())?;
         let store_project = ProjectPath::new(project)?;
         let mut floor = Floor::new(&dir)?;
         let mut json = JsonRewrite::new(&dir, length);
         let sqlite_path = dir.join("sqlite.db");
-        sqlite_prepare(&sqlite_path, length)?;
-        let sqlite = sqlite_open(&sqlite_path)?;
+        sqlite::prepare(&sqlite_path, length)?;
+        let sqlite = sqlite::open(&sqlite_path)?;
         let sqlite_content = markdown_message(3);
         let json_iterations = match length {
             0..=1_000 => plan.single / 2,
@@ -508,6 +505,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             _ => 5,
         }
         .max(plan.rounds);
+        let json_apart = length >= JSON_APART_FROM;
 
         eprintln!("== session length {length}: single-client rounds");
         let (mut s_floor, mut s_chronicle, mut s_json, mut s_sqlite, mut s_store) = (
@@ -536,24 +534,51 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
                     .await?;
                 s_store.0.push(t.elapsed());
             }
-            for _ in 0..json_iterations / plan.rounds {
-                s_json.time(|| json.once())?;
+            if !json_apart {
+                for _ in 0..json_iterations / plan.rounds {
+                    s_json.time(|| json.once())?;
+                }
             }
             for _ in 0..plan.single / plan.rounds {
-                s_sqlite.time(|| sqlite_append(&sqlite, &sqlite_content))?;
+                s_sqlite.time(|| sqlite::append(&sqlite, &sqlite_content))?;
             }
         }
         rows.push(s_floor.row("fsync-floor", 1, length, None));
         rows.push(s_chronicle.row("chronicle", 1, length, None));
         rows.push(s_store.row("chronicle-in-process", 1, length, None));
-        rows.push(s_json.row("json-rewrite", 1, length, None));
         rows.push(s_sqlite.row("sqlite-wal", 1, length, None));
 
-        eprintln!("== session length {length}: 16 concurrent clients");
-        let (samples, wall) = chronicle_concurrent(&daemon, project, 16, plan.per_client).await?;
-        rows.push(samples.row("chronicle", 16, length, Some(wall)));
-        let (samples, wall) = sqlite_concurrent(&sqlite_path, 16, plan.per_client)?;
-        rows.push(samples.row("sqlite-wal", 16, length, Some(wall)));
+        eprintln!("== session length {length}: 16 concurrent clients, interleaved rounds");
+        let each = (plan.per_client / plan.rounds).max(1);
+        let mut sixteen: [(Samples, Duration); 3] = Default::default();
+        let mut group_commits = 0;
+        for round in 0..plan.rounds {
+            // A different contender goes first each round.
+            for turn in 0..3 {
+                let which = (round + turn) % 3;
+                let (samples, wall) = match which {
+                    0 => chronicle_concurrent(&daemon, project, 16, each).await?,
+                    1 => sqlite::immediate_writers(&sqlite_path, 16, each)?,
+                    _ => {
+                        let (samples, wall, commits) = sqlite::group_commit(&sqlite_path, 16, each)?;
+                        group_commits += commits;
+                        (samples, wall)
+                    }
+                };
+                sixteen[which].0.0.extend(samples.0);
+                sixteen[which].1 += wall;
+            }
+        }
+        let [(s_c16, w_c16), (s_imm, w_imm), (s_grp, w_grp)] = sixteen;
+        let group_appends = s_grp.0.len();
+        rows.push(s_c16.row("chronicle", 16, length, Some(w_c16)));
+        rows.push(s_imm.row("sqlite-wal-immediate", 16, length, Some(w_imm)));
+        rows.push(s_grp.row("sqlite-wal-group", 16, length, Some(w_grp)));
+        figures.push(figure(
+            &format!("sqlite-wal-group: appends per commit at {length}"),
+            group_appends as f64 / group_commits.max(1) as f64,
+            "",
+        ));
 
         if length == 10_000 {
             eprintln!("== reads and export at 10,000 messages");
@@ -580,12 +605,25 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             figures.push(figure("ExportMarkdown, 10,000 messages, p50", exports.p50_ms, "ms"));
         }
         peak_rss = peak_rss.max(daemon.rss_mib().1);
+        drop(client);
+        drop(daemon);
         tokio::task::spawn_blocking(move || store.close()).await?;
+
+        if json_apart {
+            eprintln!("== session length {length}: json-rewrite on its own, after the others");
+            for _ in 0..json_iterations {
+                s_json.time(|| json.once())?;
+            }
+        }
+        rows.push(s_json.row("json-rewrite", 1, length, None));
+        // The long sessions' files are hundreds of MB: free the disk.
+        drop(json);
+        fs::remove_dir_all(&dir)?;
     }
 
     eprintln!("== ListSessions with 1,000 saved sessions");
     let dir = work.path().join("listing");
-    chronicle_prepare(&dir, project, 1, 1000).await?;
+    chronicle_prepare(&dir, project, 1, 1000, MESSAGE_BYTES).await?;
     let daemon = Daemon::start(&dir)?;
     let client = daemon.client().await?;
     let mut listing = Samples::default();
@@ -603,11 +641,73 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         "ms",
     ));
     peak_rss = peak_rss.max(daemon.rss_mib().1);
-    figures.push(figure("daemon peak RSS (VmHWM) over all runs", peak_rss, "MiB"));
+    figures.push(figure("daemon peak RSS (VmHWM) over the runs above", peak_rss, "MiB"));
     drop(daemon);
 
-    report(&rows, &figures, &plan)?;
+    eprintln!(
+        "== backup and restore of {} messages of {} KiB",
+        plan.bundle_messages,
+        bundle::MESSAGE_BYTES / 1024
+    );
+    let restore = bundle::backup_and_restore(&work.path().join("bundle"), project, plan.bundle_messages).await?;
+    let mb = restore.bundle_bytes as f64 / 1e6;
+    figures.push(figure("bundle size", mb, "MB"));
+    figures.push(figure(
+        &format!("backup (ExportBundle) of the {mb:.0} MB bundle"),
+        restore.backup.as_secs_f64(),
+        "s",
+    ));
+    figures.push(figure(
+        "daemon peak RSS (VmHWM) after the backup",
+        restore.backup_peak_mib,
+        "MiB",
+    ));
+    figures.push(figure(
+        &format!("restore (ImportBundle) of the {mb:.0} MB bundle into a fresh daemon"),
+        restore.restore.as_secs_f64(),
+        "s",
+    ));
+    figures.push(figure(
+        "fresh daemon RSS before the restore",
+        restore.restore_idle_mib,
+        "MiB",
+    ));
+    figures.push(figure(
+        &format!(
+            "fresh daemon peak RSS (VmHWM) after restoring {} messages",
+            restore.messages
+        ),
+        restore.restore_peak_mib,
+        "MiB",
+    ));
+
+    let environment = Environment {
+        bench_dir: work.path().to_path_buf(),
+        mount,
+        load_before,
+        load_after: load_average(),
+    };
+    report(&rows, &figures, &plan, &environment)?;
     Ok(())
+}
+
+/// Where and under what load the run happened, for the record.
+#[derive(Serialize)]
+struct Environment {
+    bench_dir: PathBuf,
+    mount: mount::Mount,
+    load_before: String,
+    load_after: String,
+}
+
+/// The 1-, 5- and 15-minute load averages.
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn find<'a>(rows: &'a [Row], contender: &str, clients: usize, length: u64) -> Option<&'a Row> {
@@ -615,7 +715,15 @@ fn find<'a>(rows: &'a [Row], contender: &str, clients: usize, length: u64) -> Op
         .find(|r| r.contender == contender && r.clients == clients && r.length == length)
 }
 
-fn report(rows: &[Row], figures: &[Figure], plan: &Plan) -> anyhow::Result<()> {
+fn report(rows: &[Row], figures: &[Figure], plan: &Plan, environment: &Environment) -> anyhow::Result<()> {
+    println!(
+        "Bench directory {} on {}; load average {} before, {} after.",
+        environment.bench_dir.display(),
+        environment.mount,
+        environment.load_before,
+        environment.load_after
+    );
+    println!();
     println!("| contender | clients | session length | p50 ms | p99 ms | ops/s |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for r in rows {
@@ -632,40 +740,47 @@ fn report(rows: &[Row], figures: &[Figure], plan: &Plan) -> anyhow::Result<()> {
     }
     println!();
     let mut ratios = Vec::new();
+    let p50 = |contender: &str, clients: usize, length: u64| find(rows, contender, clients, length).map(|r| r.p50_ms);
+    let ops =
+        |contender: &str, clients: usize, length: u64| find(rows, contender, clients, length).map(|r| r.ops_per_sec);
     for &length in &plan.lengths {
-        if let (Some(c), Some(f)) = (find(rows, "chronicle", 1, length), find(rows, "fsync-floor", 1, length)) {
+        if let (Some(c), Some(f)) = (p50("chronicle", 1, length), p50("fsync-floor", 1, length)) {
             ratios.push((
                 format!("chronicle 1-client p50 / fsync-floor p50 at {length}"),
-                c.p50_ms / f.p50_ms,
+                c / f,
                 "≤ 2.0",
             ));
         }
-        if let (Some(c), Some(s)) = (
-            find(rows, "chronicle", 16, length),
-            find(rows, "sqlite-wal", 16, length),
-        ) {
+        if let (Some(c), Some(s)) = (p50("chronicle-in-process", 1, length), p50("sqlite-wal", 1, length)) {
             ratios.push((
-                format!("chronicle 16-client ops/s / sqlite-wal 16-writer ops/s at {length}"),
-                c.ops_per_sec / s.ops_per_sec,
+                format!("chronicle-in-process p50 / sqlite-wal 1-writer p50 at {length}"),
+                c / s,
+                "≤ 1.0",
+            ));
+        }
+        if let (Some(c), Some(s)) = (ops("chronicle", 16, length), ops("sqlite-wal-group", 16, length)) {
+            ratios.push((
+                format!("chronicle 16-client ops/s / sqlite-wal-group ops/s at {length}"),
+                c / s,
+                "≥ 1.5",
+            ));
+        }
+        if let (Some(c), Some(s)) = (ops("chronicle", 16, length), ops("sqlite-wal-immediate", 16, length)) {
+            ratios.push((
+                format!("chronicle 16-client ops/s / sqlite-wal-immediate 16-writer ops/s at {length}"),
+                c / s,
                 "≥ 3",
             ));
         }
     }
     let (first, last) = (plan.lengths[0], plan.lengths[plan.lengths.len() - 1]);
-    if let (Some(a), Some(b)) = (find(rows, "chronicle", 1, first), find(rows, "chronicle", 1, last)) {
-        ratios.push((
-            format!("chronicle p50 at {last} / at {first}"),
-            b.p50_ms / a.p50_ms,
-            "≤ 1.3",
-        ));
+    if let (Some(a), Some(b)) = (p50("chronicle", 1, first), p50("chronicle", 1, last)) {
+        ratios.push((format!("chronicle p50 at {last} / at {first}"), b / a, "≤ 1.3"));
     }
-    if let (Some(a), Some(b)) = (
-        find(rows, "json-rewrite", 1, first),
-        find(rows, "json-rewrite", 1, last),
-    ) {
+    if let (Some(a), Some(b)) = (p50("json-rewrite", 1, first), p50("json-rewrite", 1, last)) {
         ratios.push((
             format!("json-rewrite p50 at {last} / at {first}"),
-            b.p50_ms / a.p50_ms,
+            b / a,
             "(grows with n)",
         ));
     }
@@ -682,6 +797,7 @@ fn report(rows: &[Row], figures: &[Figure], plan: &Plan) -> anyhow::Result<()> {
         "figures": figures,
         "ratios": ratios.iter().map(|(n, v, t)| serde_json::json!({"name": n, "value": v, "target": t})).collect::<Vec<_>>(),
         "machine": machine(),
+        "environment": environment,
     });
     fs::write(&plan.json_path, serde_json::to_vec_pretty(&json)?)?;
     eprintln!("wrote {}", plan.json_path.display());
