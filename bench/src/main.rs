@@ -7,6 +7,9 @@
 //! - `fsync-floor`: `write` + `fdatasync` of the same bytes — the physical limit.
 //! - `chronicle`: a durable `AppendMessage` over the real Unix socket
 //!   through tonic, to a real `chronicled` process; 1 and 16 clients.
+//!   `chronicle --no-wal`: the same without the write-ahead log (1 client).
+//! - `chronicle-in-process`: the same store in the bench's own process,
+//!   with and without the log (`--no-wal`).
 //! - `json-rewrite`: AiderDesk's strategy — the whole session serialised to
 //!   JSON and written, with the fsync that makes it honest.
 //! - `sqlite-wal`: rusqlite, WAL, `synchronous=FULL`, one INSERT per
@@ -337,6 +340,10 @@ struct Daemon {
 
 impl Daemon {
     fn start(data_dir: &Path) -> anyhow::Result<Daemon> {
+        Daemon::start_with(data_dir, &[])
+    }
+
+    fn start_with(data_dir: &Path, args: &[&str]) -> anyhow::Result<Daemon> {
         let exe = std::env::current_exe()?;
         let binary = exe.with_file_name("chronicled");
         if !binary.is_file() {
@@ -351,6 +358,7 @@ impl Daemon {
             .arg(&socket)
             .arg("--data-dir")
             .arg(data_dir)
+            .args(args)
             .env("CHRONICLE_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -473,6 +481,10 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         chronicle_prepare(&dir.join("chronicle"), project, length, 0, MESSAGE_BYTES).await?;
         let daemon = Daemon::start(&dir.join("chronicle"))?;
         let client = daemon.client().await?;
+        // The same daemon without its write-ahead log (`--no-wal`).
+        chronicle_prepare(&dir.join("chronicle-no-wal"), project, length, 0, MESSAGE_BYTES).await?;
+        let daemon_no_wal = Daemon::start_with(&dir.join("chronicle-no-wal"), &["--no-wal"])?;
+        let client_no_wal = daemon_no_wal.client().await?;
         if length == plan.lengths[0] {
             tokio::time::sleep(Duration::from_millis(500)).await;
             figures.push(figure("daemon idle RSS", daemon.rss_mib().0, "MiB"));
@@ -492,6 +504,14 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         // The same store in this process, without gRPC: what the socket costs.
         chronicle_prepare(&dir.join("in-process"), project, length, 0, MESSAGE_BYTES).await?;
         let store = Store::open(&dir.join("in-process").join("chronicle.redb"), StoreConfig::default())?;
+        chronicle_prepare(&dir.join("in-process-no-wal"), project, length, 0, MESSAGE_BYTES).await?;
+        let store_no_wal = Store::open(
+            &dir.join("in-process-no-wal").join("chronicle.redb"),
+            StoreConfig {
+                wal: false,
+                ..StoreConfig::default()
+            },
+        )?;
         let store_project = ProjectPath::new(project)?;
         let mut floor = Floor::new(&dir)?;
         let mut json = JsonRewrite::new(&dir, length);
@@ -515,6 +535,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             Samples::default(),
             Samples::default(),
         );
+        let (mut s_chronicle_no_wal, mut s_store_no_wal) = (Samples::default(), Samples::default());
         let mut n = length;
         for _ in 0..plan.rounds {
             for _ in 0..plan.single / plan.rounds {
@@ -529,10 +550,24 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             for _ in 0..plan.single / plan.rounds {
                 n += 1;
                 let t = Instant::now();
+                append(&client_no_wal, project, n).await?;
+                s_chronicle_no_wal.0.push(t.elapsed());
+            }
+            for _ in 0..plan.single / plan.rounds {
+                n += 1;
+                let t = Instant::now();
                 store
                     .mutate(&store_project, None, Mutation::Append { message: message(n) })
                     .await?;
                 s_store.0.push(t.elapsed());
+            }
+            for _ in 0..plan.single / plan.rounds {
+                n += 1;
+                let t = Instant::now();
+                store_no_wal
+                    .mutate(&store_project, None, Mutation::Append { message: message(n) })
+                    .await?;
+                s_store_no_wal.0.push(t.elapsed());
             }
             if !json_apart {
                 for _ in 0..json_iterations / plan.rounds {
@@ -545,7 +580,9 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         }
         rows.push(s_floor.row("fsync-floor", 1, length, None));
         rows.push(s_chronicle.row("chronicle", 1, length, None));
+        rows.push(s_chronicle_no_wal.row("chronicle --no-wal", 1, length, None));
         rows.push(s_store.row("chronicle-in-process", 1, length, None));
+        rows.push(s_store_no_wal.row("chronicle-in-process --no-wal", 1, length, None));
         rows.push(s_sqlite.row("sqlite-wal", 1, length, None));
 
         eprintln!("== session length {length}: 16 concurrent clients, interleaved rounds");
@@ -605,9 +642,14 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             figures.push(figure("ExportMarkdown, 10,000 messages, p50", exports.p50_ms, "ms"));
         }
         peak_rss = peak_rss.max(daemon.rss_mib().1);
-        drop(client);
-        drop(daemon);
-        tokio::task::spawn_blocking(move || store.close()).await?;
+        peak_rss = peak_rss.max(daemon_no_wal.rss_mib().1);
+        drop((client, client_no_wal));
+        drop((daemon, daemon_no_wal));
+        tokio::task::spawn_blocking(move || {
+            store.close();
+            store_no_wal.close();
+        })
+        .await?;
 
         if json_apart {
             eprintln!("== session length {length}: json-rewrite on its own, after the others");
@@ -750,6 +792,18 @@ fn report(rows: &[Row], figures: &[Figure], plan: &Plan, environment: &Environme
                 c / f,
                 "≤ 2.0",
             ));
+        }
+        for (with, without) in [
+            ("chronicle", "chronicle --no-wal"),
+            ("chronicle-in-process", "chronicle-in-process --no-wal"),
+        ] {
+            if let (Some(w), Some(n)) = (p50(with, 1, length), p50(without, 1, length)) {
+                ratios.push((
+                    format!("{with} p50 with the write-ahead log / without at {length}"),
+                    w / n,
+                    "< 1.0",
+                ));
+            }
         }
         if let (Some(c), Some(s)) = (p50("chronicle-in-process", 1, length), p50("sqlite-wal", 1, length)) {
             ratios.push((
