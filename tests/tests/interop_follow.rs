@@ -5,7 +5,11 @@
 //! that catches up on what was written meanwhile, `chronicle follow`
 //! listing it and `--stop` ending it; and a follow whose daemon is killed
 //! again and again while the agent writes, which ends with every line
-//! imported exactly once.
+//! imported exactly once. Codex CLI rollouts followed as Codex appends
+//! to them (a call and its later output, a partial last line, a token
+//! count after the reply, a new rollout file) and an opencode database
+//! written by another connection in WAL mode (a running tool call
+//! completed in place), each message once.
 
 use std::{
     fs,
@@ -18,6 +22,7 @@ use chronicle_tests::Sandbox;
 use serde_json::json;
 
 use crate::common::{self, path_str, saved, sessions};
+use crate::interop_sources::{opencode_db, opencode_message, opencode_text, opencode_user};
 
 /// Long enough for any look of a loaded machine; the follow's own promise
 /// (a second) is measured by the benchmark, not asserted here.
@@ -258,4 +263,274 @@ async fn a_gemini_follow_updates_a_tool_call_when_gemini_writes_its_result() {
         assert!(Instant::now() < deadline, "the result never arrived: {result:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A Codex rollout line of `kind` (`session_meta`, `response_item`,
+/// `event_msg`) written at second `at`.
+fn codex_line(at: u32, kind: &str, payload: serde_json::Value) -> String {
+    json!({"timestamp": format!("2026-03-05T10:00:{at:02}.000Z"), "type": kind, "payload": payload}).to_string()
+}
+
+fn codex_meta(id: &str, cwd: &str) -> String {
+    codex_line(
+        0,
+        "session_meta",
+        json!({"id": id, "timestamp": "2026-03-05T10:00:00.000Z", "cwd": cwd, "cli_version": "0.98.0",
+            "originator": "codex_cli_rs"}),
+    )
+}
+
+fn codex_message(at: u32, role: &str, text: &str) -> String {
+    let part = if role == "user" { "input_text" } else { "output_text" };
+    codex_line(
+        at,
+        "response_item",
+        json!({"type": "message", "role": role, "content": [{"type": part, "text": text}]}),
+    )
+}
+
+/// Polls the saved session `name` until `want` holds of it.
+async fn wait_for_content(
+    client: &mut common::Client,
+    project: &str,
+    name: &str,
+    what: &str,
+    want: impl Fn(&chronicle_proto::v1::SessionContent) -> bool,
+) -> chronicle_proto::v1::SessionContent {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let content = saved(client, project, name).await;
+        if want(&content) {
+            return content;
+        }
+        assert!(Instant::now() < deadline, "{what}: still {:?}", content.messages);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_codex_follow_takes_each_write_of_a_rollout_once_and_picks_up_a_new_rollout() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let project = sandbox.project("shop");
+    fs::create_dir_all(project.join(".git")).expect("git dir");
+    let cwd = path_str(&project);
+    let sessions_dir = sandbox.project("codex-home").join("sessions");
+    let day = sessions_dir.join("2026/03/05");
+    fs::create_dir_all(&day).expect("day dir");
+    let first = day.join("rollout-2026-03-05T10-00-00-0199b000-0000-7000-8000-00000000000a.jsonl");
+    append(&first, &codex_meta("0199b000-0000-7000-8000-00000000000a", &cwd));
+    append(&first, &codex_message(1, "user", "Why do the tests fail?"));
+
+    let started = sandbox
+        .chronicle(&project, &["follow", "codex", "--path", &path_str(&sessions_dir)])
+        .ok()
+        .stdout;
+    assert!(started.contains("Following the codex sessions of"), "{started}");
+    let now = wait_for(&mut client, &cwd, "what the rollout held", |s| {
+        s.len() == 1 && s[0].1 == 1
+    })
+    .await;
+    let name = now[0].0.clone();
+    assert!(name.ends_with("Why do the tests fail?"), "{name}");
+
+    // Codex writes the call, and its output only when the command ends.
+    append(
+        &first,
+        &codex_line(
+            2,
+            "response_item",
+            json!({"type": "function_call", "name": "shell", "arguments": "{\"command\":[\"cargo\",\"test\"]}",
+                "call_id": "call_1"}),
+        ),
+    );
+    let running = wait_for_content(&mut client, &cwd, &name, "the call", |c| c.messages.len() == 2).await;
+    let call = running.messages[1].tool.as_ref().expect("a tool message");
+    assert_eq!((call.name.as_str(), call.result_json.as_str()), ("shell", ""));
+    append(
+        &first,
+        &codex_line(
+            3,
+            "response_item",
+            json!({"type": "function_call_output", "call_id": "call_1",
+                "output": "{\"output\":\"test result: FAILED. 1 failed\",\"metadata\":{\"exit_code\":101}}"}),
+        ),
+    );
+    let done = wait_for_content(&mut client, &cwd, &name, "the call's output", |c| {
+        c.messages
+            .iter()
+            .filter_map(|m| m.tool.as_ref())
+            .any(|t| t.result_json.contains("1 failed"))
+    })
+    .await;
+    assert_eq!(done.messages.len(), 2, "the call is completed, not added again");
+
+    // The reply is half written when the follow looks; a new rollout
+    // (sorted after this one, so read after it in the same look) shows
+    // the look happened.
+    let reply = codex_message(4, "assistant", "The fixture path moved; the test reads the old one.");
+    let (head, tail) = reply.split_at(reply.len() / 2);
+    {
+        let mut out = fs::OpenOptions::new().append(true).open(&first).expect("open");
+        out.write_all(head.as_bytes()).expect("half a line");
+    }
+    let second = day.join("rollout-2026-03-05T11-00-00-0199b000-0000-7000-8000-00000000000b.jsonl");
+    append(&second, &codex_meta("0199b000-0000-7000-8000-00000000000b", &cwd));
+    append(&second, &codex_message(1, "user", "Add a changelog entry"));
+    let both = wait_for(&mut client, &cwd, "the new rollout", |s| s.len() == 2).await;
+    assert!(
+        both.iter()
+            .any(|(n, c)| n.ends_with("Add a changelog entry") && *c == 1),
+        "{both:?}"
+    );
+    assert!(
+        both.iter().any(|(n, c)| *n == name && *c == 2),
+        "the half line waits: {both:?}"
+    );
+
+    // Codex finishes the line, then counts the turn's tokens.
+    append(&first, tail);
+    append(
+        &first,
+        &codex_line(
+            5,
+            "event_msg",
+            json!({"type": "token_count", "info": {"total_token_usage": {"input_tokens": 1200,
+                "cached_input_tokens": 1000, "output_tokens": 80, "total_tokens": 1280}}}),
+        ),
+    );
+    let whole = wait_for_content(&mut client, &cwd, &name, "the finished reply and its usage", |c| {
+        c.messages
+            .last()
+            .and_then(|m| m.usage.as_ref())
+            .is_some_and(|u| u.received_tokens == 80)
+    })
+    .await;
+    let roles: Vec<(i32, &str)> = whole.messages.iter().map(|m| (m.role, m.content.as_str())).collect();
+    assert_eq!(
+        roles,
+        [
+            (chronicle_proto::v1::Role::User as i32, "Why do the tests fail?"),
+            (chronicle_proto::v1::Role::Tool as i32, ""),
+            (
+                chronicle_proto::v1::Role::Assistant as i32,
+                "The fixture path moved; the test reads the old one."
+            ),
+        ],
+        "every line once, in order"
+    );
+    let usage = whole.messages[2].usage.as_ref().expect("usage");
+    assert_eq!((usage.sent_tokens, usage.cache_read_tokens), (200, 1000));
+    let listed = counts(&mut client, &cwd).await;
+    assert!(listed.iter().any(|(n, c)| *n == name && *c == 3), "{listed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_opencode_follow_sees_rows_written_by_another_connection_in_wal_mode() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let project = sandbox.project("search");
+    fs::create_dir_all(project.join(".git")).expect("git dir");
+    let cwd = path_str(&project);
+    let data = sandbox.project("opencode-data");
+    // opencode keeps this connection open, in WAL mode, while it runs.
+    let conn = opencode_db(&data.join("opencode.db"), &cwd);
+    opencode_message(
+        &conn,
+        "msg_01",
+        &opencode_user(1772359201000),
+        &[("prt_01", opencode_text("Search is slow."))],
+    );
+    sandbox
+        .chronicle(&project, &["follow", "opencode", "--path", &path_str(&data)])
+        .ok();
+    let now = wait_for(&mut client, &cwd, "the first message", |s| s.len() == 1 && s[0].1 == 1).await;
+    let name = now[0].0.clone();
+    assert!(name.ends_with("Speed up search"), "{name}");
+
+    // The reply starts: a message row and a running tool call.
+    let assistant = json!({"role": "assistant", "time": {"created": 1772359202000i64},
+        "modelID": "claude-opus-4-1", "providerID": "anthropic", "mode": "build",
+        "path": {"cwd": cwd, "root": cwd},
+        "tokens": {"input": 10, "output": 20, "reasoning": 0, "cache": {"read": 300, "write": 40}}})
+    .to_string();
+    let tool = |state: serde_json::Value| {
+        json!({"type": "tool", "callID": "call_1", "tool": "grep", "state": state}).to_string()
+    };
+    opencode_message(
+        &conn,
+        "msg_02",
+        &assistant,
+        &[(
+            "prt_02",
+            tool(json!({"status": "running", "input": {"pattern": "index"}, "time": {"start": 1772359203000i64}})),
+        )],
+    );
+    let running = wait_for_content(&mut client, &cwd, &name, "the running call", |c| {
+        c.messages.iter().any(|m| m.tool.is_some())
+    })
+    .await;
+    let call = running.messages.iter().find_map(|m| m.tool.as_ref()).expect("call");
+    assert_eq!((call.name.as_str(), call.result_json.as_str()), ("grep", ""));
+    let before = running.messages.len();
+
+    // The call ends (its part row updated) and the reply's text arrives.
+    conn.execute(
+        "UPDATE part SET data = ?1 WHERE id = 'prt_02'",
+        [tool(
+            json!({"status": "completed", "input": {"pattern": "index"}, "output": "src/search.rs:12",
+                "title": "grep index", "time": {"start": 1772359203000i64, "end": 1772359203500i64}}),
+        )],
+    )
+    .expect("complete the call");
+    conn.execute(
+        "INSERT INTO part (id, message_id, session_id, time_created, time_updated, data)
+         VALUES ('prt_03', 'msg_02', 'ses_1', 0, 0, ?1)",
+        [opencode_text("The index is rebuilt per query.")],
+    )
+    .expect("text part");
+    conn.execute(
+        "UPDATE session SET time_updated = time_updated + 1 WHERE id = 'ses_1'",
+        [],
+    )
+    .expect("touch session");
+    let done = wait_for_content(&mut client, &cwd, &name, "the finished reply", |c| {
+        c.messages
+            .iter()
+            .any(|m| m.content == "The index is rebuilt per query.")
+            && c.messages
+                .iter()
+                .filter_map(|m| m.tool.as_ref())
+                .any(|t| t.result_json == "src/search.rs:12")
+    })
+    .await;
+    assert_eq!(done.messages.len(), before, "updated in place, nothing added twice");
+    let texts: Vec<&str> = done.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["Search is slow.", "The index is rebuilt per query.", "grep index"]
+    );
+
+    // A later turn: one more row each.
+    opencode_message(
+        &conn,
+        "msg_03",
+        &opencode_user(1772359260000),
+        &[("prt_04", opencode_text("Cache the index then."))],
+    );
+    let more = wait_for(&mut client, &cwd, "the next prompt", |s| s.len() == 1 && s[0].1 == 4).await;
+    assert_eq!(more[0].0, name);
+    let content = saved(&mut client, &cwd, &name).await;
+    assert_eq!(
+        content.messages.last().map(|m| m.content.as_str()),
+        Some("Cache the index then.")
+    );
+    // opencode's connection was never blocked: it still writes.
+    conn.execute(
+        "UPDATE session SET title = 'Speed up search (done)' WHERE id = 'ses_1'",
+        [],
+    )
+    .expect("opencode still writes");
 }

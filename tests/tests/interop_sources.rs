@@ -285,7 +285,7 @@ fn cli_home(sandbox: &Sandbox) -> std::path::PathBuf {
 
 /// An opencode database in opencode 1.2's schema, in WAL mode as opencode
 /// runs it, with one session in `directory`.
-fn opencode_db(path: &Path, directory: &str) -> rusqlite::Connection {
+pub(crate) fn opencode_db(path: &Path, directory: &str) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(path).expect("create opencode.db");
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -308,7 +308,7 @@ fn opencode_db(path: &Path, directory: &str) -> rusqlite::Connection {
     conn
 }
 
-fn opencode_message(conn: &rusqlite::Connection, id: &str, data: &str, parts: &[(&str, String)]) {
+pub(crate) fn opencode_message(conn: &rusqlite::Connection, id: &str, data: &str, parts: &[(&str, String)]) {
     conn.execute(
         "INSERT INTO message (id, session_id, time_created, time_updated, data) VALUES (?1, 'ses_1', 0, 0, ?2)",
         [id, data],
@@ -328,11 +328,11 @@ fn opencode_message(conn: &rusqlite::Connection, id: &str, data: &str, parts: &[
     .expect("touch session");
 }
 
-fn opencode_text(text: &str) -> String {
+pub(crate) fn opencode_text(text: &str) -> String {
     serde_json::json!({"type": "text", "text": text}).to_string()
 }
 
-fn opencode_user(at: i64) -> String {
+pub(crate) fn opencode_user(at: i64) -> String {
     serde_json::json!({"role": "user", "time": {"created": at}, "agent": "build",
         "model": {"providerID": "anthropic", "modelID": "claude-opus-4-1"}})
     .to_string()
