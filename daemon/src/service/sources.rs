@@ -105,8 +105,9 @@ pub(super) async fn import_source(
     Ok(Response::new(ReceiverStream::new(rx)))
 }
 
-/// Messages of one file stored per part, at most: a rollout of gigabytes
-/// is read, stored and forgotten a part at a time.
+/// How many bytes of messages a parser gathers before it hands them out as
+/// one part: a rollout of gigabytes is read, stored and forgotten a part
+/// at a time.
 const PART_BYTES: usize = 8 * 1024 * 1024;
 
 /// One import as it goes: what the summary will say.

@@ -28,6 +28,9 @@ use super::{
     placeholder, rfc3339_ms,
 };
 
+/// Calls taken out in parts that may still wait for their output.
+const MAX_WAITING_CALLS: usize = 256;
+
 /// Response items that carry nothing a reader needs.
 const QUIET_ITEMS: &[&str] = &["ghost_snapshot", "other", "compaction"];
 
@@ -41,8 +44,10 @@ pub struct Parser {
     /// `call_id` → index in `messages` of the call's tool message.
     calls: HashMap<String, usize>,
     /// Calls already taken out by [`LineParser::take_settled`] whose output
-    /// has not come yet: the output brings the call back, completed.
-    taken_calls: HashMap<String, Message>,
+    /// has not come yet (with the order they were taken in): the output
+    /// brings the call back, completed. At most [`MAX_WAITING_CALLS`].
+    taken_calls: HashMap<String, (u64, Message)>,
+    taken_count: u64,
     /// About how many bytes `messages` holds.
     held_bytes: usize,
     /// Reasoning read but not yet on a message.
@@ -62,6 +67,7 @@ impl Parser {
             messages: Vec::new(),
             calls: HashMap::new(),
             taken_calls: HashMap::new(),
+            taken_count: 0,
             held_bytes: 0,
             reasoning: String::new(),
             last_total: None,
@@ -199,7 +205,7 @@ impl Parser {
                 let call_id = str_field(item, "call_id").ok_or("tool output without \"call_id\"")?;
                 let (text, failed) = output_text(item.get("output"));
                 let text = self.inline("tool output", &text);
-                if let Some(mut call) = self.taken_calls.remove(call_id) {
+                if let Some((_, mut call)) = self.taken_calls.remove(call_id) {
                     // Stored already without its output: again, completed.
                     if let Some(tool) = call.tool.as_mut() {
                         tool.result_json = text;
@@ -453,10 +459,24 @@ impl LineParser for Parser {
         }
         let mut calls = HashMap::with_capacity(self.calls.len());
         for (id, at) in self.calls.drain() {
-            if at < keep_from {
-                self.taken_calls.insert(id, taken[at].clone());
-            } else {
+            if at >= keep_from {
                 calls.insert(id, at - keep_from);
+            } else if taken[at].tool.as_ref().is_some_and(|t| t.result_json.is_empty()) {
+                // Only a call still waiting for its output is kept.
+                self.taken_count += 1;
+                self.taken_calls.insert(id, (self.taken_count, taken[at].clone()));
+            }
+        }
+        // Some calls never get an output line (a `local_shell_call` may
+        // not): the oldest waiting ones are let go, so memory stays bounded.
+        while self.taken_calls.len() > MAX_WAITING_CALLS {
+            let oldest = self
+                .taken_calls
+                .iter()
+                .min_by_key(|(_, (order, _))| *order)
+                .map(|(id, _)| id.clone());
+            if let Some(id) = oldest {
+                self.taken_calls.remove(&id);
             }
         }
         self.calls = calls;

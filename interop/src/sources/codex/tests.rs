@@ -257,3 +257,29 @@ fn a_fork_is_never_taken_in_parts() {
     assert_eq!(parts, 0);
     assert_eq!(merged, only(&parse("r.jsonl", FORK, small())).messages);
 }
+
+#[test]
+fn only_calls_still_waiting_for_output_are_held_and_at_most_a_bounded_number() {
+    let mut parser = Parser::new("r.jsonl", small());
+    for (i, line) in ROLLOUT.lines().enumerate() {
+        parser.line(i as u64 + 1, line);
+        parser.take_settled(1);
+    }
+    // The fixture's local_shell_call never gets an output line.
+    assert_eq!(parser.taken_calls.keys().collect::<Vec<_>>(), ["call_3"]);
+
+    let mut parser = Parser::new("r.jsonl", small());
+    parser.line(
+        1,
+        r#"{"timestamp":"2026-03-02T09:00:00Z","type":"session_meta","payload":{"id":"s","cwd":"/p"}}"#,
+    );
+    for n in 0..1000u64 {
+        let call = format!(
+            r#"{{"timestamp":"2026-03-02T09:00:01Z","type":"response_item","payload":{{"type":"local_shell_call","call_id":"c{n}","action":{{}}}}}}"#
+        );
+        parser.line(n + 2, &call);
+        parser.take_settled(1);
+    }
+    assert_eq!(parser.taken_calls.len(), MAX_WAITING_CALLS);
+    assert!(parser.taken_calls.contains_key("c998") && !parser.taken_calls.contains_key("c0"));
+}
