@@ -17,7 +17,7 @@ use tonic::Code;
 /// How long the index may take to show a commit before a test fails.
 const INDEX_DEADLINE: Duration = Duration::from_secs(30);
 
-fn request(query: &str, project: &str) -> SearchRequest {
+pub(crate) fn request(query: &str, project: &str) -> SearchRequest {
     SearchRequest {
         query: query.to_owned(),
         project: project.to_owned(),
@@ -33,7 +33,7 @@ async fn search(client: &mut Client, request: SearchRequest) -> SearchResponse {
 
 /// Searches until `done` holds for the answer, or fails the test after
 /// [`INDEX_DEADLINE`] showing the last answer.
-async fn search_until(
+pub(crate) async fn search_until(
     client: &mut Client,
     request: SearchRequest,
     done: impl Fn(&SearchResponse) -> bool,

@@ -17,6 +17,7 @@ use chronicle_tests::Sandbox;
 use serde_json::Value;
 
 use crate::common::{self, path_str, saved, sessions};
+use crate::daemon_search::{request, search_until};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/tests/fixtures");
 const WRITTEN_CWD: &str = "/home/ana/src/shop";
@@ -232,6 +233,14 @@ async fn a_long_rollout_goes_in_parts_and_is_one_whole_session_imported_once() {
     }
     let last = content.messages.last().expect("messages");
     assert!(last.content.starts_with(&format!("reply {}:", turns - 1)));
+    // Every part reaches the search index, the last one too.
+    let found = |response: &chronicle_proto::v1::SearchResponse, text: &str| {
+        response.hits.iter().any(|hit| hit.snippet.contains(text))
+    };
+    search_until(&mut client, request("\"turn 2999\"", &target), |r| {
+        found(r, "turn 2999")
+    })
+    .await;
 
     let again = import(&[]);
     assert_eq!(

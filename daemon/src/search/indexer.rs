@@ -31,6 +31,11 @@ use crate::store::catalog::Catalog;
 pub const WRITER_HEAP_BYTES: usize = 48 * 1024 * 1024;
 /// Messages read from redb at a time while indexing a session.
 const READ_CHUNK: usize = 1000;
+/// When a saved session grows, its last messages from before are indexed
+/// again too: an import or a follow updates the few messages at the end
+/// of what it stored before (a call completed by its output, a reply's
+/// later blocks) in place.
+const UPDATED_TAIL: u64 = 64;
 /// A long build commits this often, so search sees it grow and a kill
 /// loses little.
 const BUILD_COMMIT_DOCS: u64 = 200_000;
@@ -111,8 +116,9 @@ struct Indexer<'a> {
     reader: IndexReader,
     /// Each project's revision the index holds.
     revisions: HashMap<String, u64>,
-    /// Sessions whose every message is in the index, and their project.
-    indexed: HashMap<u64, String>,
+    /// Sessions whose every message is in the index: their project and
+    /// the session's next message id when it was indexed.
+    indexed: HashMap<u64, (String, u64)>,
     catalog: Catalog,
     docs_since_commit: u64,
 }
@@ -267,7 +273,7 @@ impl<'a> Indexer<'a> {
         let gone: Vec<u64> = self
             .indexed
             .iter()
-            .filter(|(id, p)| in_scope(p.as_str()) && !fresh.sessions.contains_key(id))
+            .filter(|(id, (p, _))| in_scope(p.as_str()) && !fresh.sessions.contains_key(id))
             .map(|(id, _)| *id)
             .collect();
         for id in gone {
@@ -288,9 +294,17 @@ impl<'a> Indexer<'a> {
                 && (working
                     || self.revisions.get(&session.project)
                         != fresh.projects.get(&session.project).map(|p| &p.revision));
-            if !self.indexed.contains_key(&id) || stale_working {
-                let project = session.project.clone();
-                self.index_session(id, &project)?;
+            let project = session.project.clone();
+            let next = session.next_message_id;
+            match self.indexed.get(&id).map(|(_, indexed_next)| *indexed_next) {
+                None => self.index_session(id, &project, next)?,
+                Some(_) if stale_working => self.index_session(id, &project, next)?,
+                // A saved session that grew (an import in parts, a follow):
+                // what was added, and the tail an import may have updated.
+                Some(indexed_next) if !is_working && indexed_next != next => {
+                    self.index_tail(id, &project, indexed_next.saturating_sub(UPDATED_TAIL + 1), next, true)?;
+                }
+                Some(_) => {}
             }
         }
         for (name, state) in &fresh.projects {
@@ -303,12 +317,25 @@ impl<'a> Indexer<'a> {
         Ok(())
     }
 
-    /// (Re)writes every message of one session.
-    fn index_session(&mut self, session: u64, project: &str) -> Result<(), Stop> {
+    /// (Re)writes every message of one session; `next` is its next
+    /// message id as of the catalog read.
+    fn index_session(&mut self, session: u64, project: &str, next: u64) -> Result<(), Stop> {
         self.indexed.remove(&session);
         self.writer
             .delete_term(Term::from_field_u64(self.fields.session, session));
-        let mut after = 0;
+        self.index_tail(session, project, 0, next, false)
+    }
+
+    /// Writes the messages of one session with ids above `after`;
+    /// `replace`: each may be in the index already.
+    fn index_tail(
+        &mut self,
+        session: u64,
+        project: &str,
+        mut after: u64,
+        next: u64,
+        replace: bool,
+    ) -> Result<(), Stop> {
         loop {
             if self.shutdown.is_cancelled() {
                 return Err(Stop::Shutdown);
@@ -317,6 +344,12 @@ impl<'a> Indexer<'a> {
             let Some(last) = messages.last() else { break };
             after = last.id;
             for message in &messages {
+                if replace {
+                    self.writer.delete_term(Term::from_field_text(
+                        self.fields.key,
+                        &schema::key(session, message.id),
+                    ));
+                }
                 self.writer
                     .add_document(schema::document(&self.fields, project, session, message))?;
             }
@@ -328,7 +361,7 @@ impl<'a> Indexer<'a> {
                 self.commit()?;
             }
         }
-        self.indexed.insert(session, project.to_owned());
+        self.indexed.insert(session, (project.to_owned(), next));
         Ok(())
     }
 
@@ -337,7 +370,7 @@ impl<'a> Indexer<'a> {
         let payload = json!({
             "format": FORMAT,
             "projects": self.revisions,
-            "sessions": self.indexed.iter().map(|(id, p)| json!([id, p])).collect::<Vec<_>>(),
+            "sessions": self.indexed.iter().map(|(id, (p, next))| json!([id, p, next])).collect::<Vec<_>>(),
         });
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(&payload.to_string());
@@ -349,7 +382,7 @@ impl<'a> Indexer<'a> {
     }
 }
 
-type Payload = (HashMap<String, u64>, HashMap<u64, String>);
+type Payload = (HashMap<String, u64>, HashMap<u64, (String, u64)>);
 
 /// Opens the index in `dir`, or creates it empty there when it is missing,
 /// unreadable, damaged (a checksum fails) or of another format, or when
@@ -412,7 +445,10 @@ fn try_open(dir: &Path) -> Result<Option<(Index, Payload)>, String> {
     for entry in payload.get("sessions").and_then(Value::as_array).into_iter().flatten() {
         let id = entry.get(0).and_then(Value::as_u64).ok_or("its state is damaged")?;
         let project = entry.get(1).and_then(Value::as_str).ok_or("its state is damaged")?;
-        indexed.insert(id, project.to_owned());
+        // Absent in indexes written before it was recorded: 0, so the
+        // session is brought up to date at the next catch-up.
+        let next = entry.get(2).and_then(Value::as_u64).unwrap_or(0);
+        indexed.insert(id, (project.to_owned(), next));
     }
     Ok(Some((index, (revisions, indexed))))
 }

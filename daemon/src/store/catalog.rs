@@ -29,6 +29,8 @@ pub struct CatalogSession {
     pub name: String,
     /// Paths of its context files, as stored.
     pub files: Vec<String>,
+    /// The id its next message will get: grows with every message added.
+    pub next_message_id: u64,
 }
 
 /// One project's revision and working session.
@@ -61,6 +63,7 @@ impl Store {
         let mut catalog = Catalog::default();
         let add = |catalog: &mut Catalog, r: &Reader, id: u64, project: &str, kind, name: String| {
             let files = tables::read_files(&r.files, id)?.into_iter().map(|f| f.path).collect();
+            let next_message_id = tables::read_session(&r.sessions, id)?.next_message_id;
             catalog.sessions.insert(
                 id,
                 CatalogSession {
@@ -68,6 +71,7 @@ impl Store {
                     kind,
                     name,
                     files,
+                    next_message_id,
                 },
             );
             Ok::<(), StoreError>(())
