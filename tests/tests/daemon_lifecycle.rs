@@ -265,7 +265,7 @@ async fn get_status_describes_the_running_daemon() {
     assert_eq!(status.project_count, 2);
     assert_eq!(status.saved_session_count, 1);
     assert_eq!(status.trash_count, 1);
-    assert_eq!(status.schema_version, 2, "the schema this build writes");
+    assert_eq!(status.schema_version, 3, "the schema this build writes");
     assert!(status.started_at_ms > 0);
 
     let again = client
