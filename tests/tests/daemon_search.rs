@@ -194,6 +194,9 @@ async fn every_filter_of_the_query_language_narrows_the_hits() {
         ("checkout.rs", vec![m3.message_id]),
         ("\"token before expiry\"", vec![m2.message_id]),
         ("checkout -token", vec![m3.message_id]),
+        // Stemmed exclusion: "refresh" is its own stem, "refreshed" is not.
+        ("checkout -refreshing", vec![m1.message_id, m3.message_id]),
+        ("refreshes", vec![m2.message_id, m4.message_id]),
         (
             "checkout -\"token expired\"",
             vec![m2.message_id, m3.message_id, m4.message_id],

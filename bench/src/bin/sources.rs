@@ -3,7 +3,9 @@
 //! followed line shows up. Not a test: it prints figures.
 //!
 //! - Import throughput (MB/s of source files) and the daemon's peak RSS
-//!   (VmHWM) for a generated Claude Code project (many transcripts) and one
+//!   (VmHWM, and the peaks of its anonymous and file-backed parts sampled
+//!   every 20 ms: the search index's memory-mapped segments are file
+//!   pages the kernel can drop, heap is not) for a generated Claude Code project (many transcripts) and one
 //!   generated Codex CLI rollout, each `CHRONICLE_BENCH_SOURCE_MB` MB
 //!   (default 200; `--quick`: 20). The baseline, measured in the same run
 //!   on the same files: reading them and parsing every line with
@@ -64,14 +66,34 @@ impl Daemon {
 
     /// VmHWM (peak resident set) in MiB.
     fn peak_rss_mib(&self) -> f64 {
-        let status = fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
+        status_mib(self.child.id(), "VmHWM:")
     }
+
+    /// Samples the daemon's anonymous and file-backed RSS every 20 ms
+    /// until `stop`; returns their peaks in MiB.
+    fn sample_rss(&self, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<(f64, f64)> {
+        let pid = self.child.id();
+        std::thread::spawn(move || {
+            let (mut anon, mut file) = (0.0f64, 0.0f64);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                anon = anon.max(status_mib(pid, "RssAnon:"));
+                file = file.max(status_mib(pid, "RssFile:"));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (anon, file)
+        })
+    }
+}
+
+/// One `kB` line of `/proc/PID/status`, in MiB (0 when absent).
+fn status_mib(pid: u32, key: &str) -> f64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 impl Drop for Daemon {
@@ -205,6 +227,8 @@ struct ImportFigures {
     seconds: f64,
     baseline_seconds: f64,
     peak_rss_mib: f64,
+    peak_anon_mib: f64,
+    peak_file_mib: f64,
     messages: u64,
 }
 
@@ -215,6 +239,8 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
     fs::create_dir_all(&data)?;
     let daemon = Daemon::start(&data)?;
     let client = Client::connect(&daemon.socket).await?;
+    let stop_sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = daemon.sample_rss(stop_sampling.clone());
     let started = Instant::now();
     let summary = client
         .import_source_all(
@@ -228,6 +254,8 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
         )
         .await?;
     let seconds = started.elapsed().as_secs_f64();
+    stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (peak_anon_mib, peak_file_mib) = sampler.join().unwrap_or_default();
     if !summary.skipped.is_empty() {
         bail!("{name}: the import skipped lines: {:?}", &summary.skipped[..1]);
     }
@@ -236,6 +264,8 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
         seconds,
         baseline_seconds,
         peak_rss_mib: daemon.peak_rss_mib(),
+        peak_anon_mib,
+        peak_file_mib,
         messages: summary.messages_imported,
     })
 }
@@ -336,21 +366,23 @@ async fn main() -> anyhow::Result<()> {
     let latencies = follow_latency(root, samples).await?;
 
     println!(
-        "| import | MB | messages | seconds | MB/s | baseline MB/s (serde_json parse, in-process) | ratio | daemon peak RSS MiB |"
+        "| import | MB | messages | seconds | MB/s | baseline MB/s (serde_json parse, in-process) | ratio | daemon peak RSS (VmHWM) MiB | peak RssAnon MiB | peak RssFile MiB |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (name, f) in [("Claude Code project", &claude), ("Codex rollout (one file)", &codex)] {
         let rate = f.mb / f.seconds;
         let baseline = f.mb / f.baseline_seconds;
         println!(
-            "| {name} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.2} | {:.0} |",
+            "| {name} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.2} | {:.0} | {:.0} | {:.0} |",
             f.mb,
             f.messages,
             f.seconds,
             rate,
             baseline,
             rate / baseline,
-            f.peak_rss_mib
+            f.peak_rss_mib,
+            f.peak_anon_mib,
+            f.peak_file_mib
         );
     }
     println!();

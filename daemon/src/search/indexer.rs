@@ -29,6 +29,12 @@ use crate::store::catalog::Catalog;
 
 /// The writer's memory budget (the bound is 64 MB).
 pub const WRITER_HEAP_BYTES: usize = 48 * 1024 * 1024;
+/// Indexing threads while the index is built or caught up: both cores of
+/// the small machines Chronicle is measured on, and no more.
+fn build_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+}
+
 /// Messages read from redb at a time while indexing a session.
 const READ_CHUNK: usize = 1000;
 /// When a saved session grows, its last messages from before are indexed
@@ -133,9 +139,11 @@ impl<'a> Indexer<'a> {
         shutdown: &'a CancellationToken,
     ) -> Result<Indexer<'a>, IndexError> {
         let (index, payload) = open_index(dir, wipe)?;
-        let writer: IndexWriter = index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?;
+        // A build or a long catch-up tokenizes on every core; following
+        // adds a few messages per commit, so one thread does.
+        let writer: IndexWriter = index.writer_with_num_threads(build_threads(), WRITER_HEAP_BYTES)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        *shared.index.write().unwrap_or_else(|e| e.into_inner()) = Some((index, reader.clone()));
+        *shared.index.write().unwrap_or_else(|e| e.into_inner()) = Some((index.clone(), reader.clone()));
         let (revisions, indexed) = payload;
         let mut indexer = Indexer {
             store,
@@ -157,6 +165,28 @@ impl<'a> Indexer<'a> {
             Err(Stop::Failed(err)) => return Err(err),
         }
         indexer.commit()?;
+        // Only one writer may hold the index: the build's goes first.
+        let Indexer {
+            writer,
+            reader,
+            revisions,
+            indexed,
+            catalog,
+            ..
+        } = indexer;
+        drop(writer);
+        let indexer = Indexer {
+            store,
+            shared,
+            shutdown,
+            fields: shared.fields,
+            writer: index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?,
+            reader,
+            revisions,
+            indexed,
+            catalog,
+            docs_since_commit: 0,
+        };
         shared.catching_up.store(false, Ordering::SeqCst);
         tracing::info!(
             sessions = indexer.indexed.len(),
@@ -404,6 +434,7 @@ fn open_index(dir: &Path, wipe: bool) -> Result<(Index, Payload), IndexError> {
     let (schema, _) = schema::build();
     let directory = MmapDirectory::open(dir).map_err(|err| IndexError::Index(err.into()))?;
     let index = Index::create(directory, schema, tantivy::IndexSettings::default())?;
+    schema::register_tokenizers(&index);
     Ok((index, (HashMap::new(), HashMap::new())))
 }
 
@@ -414,6 +445,7 @@ fn try_open(dir: &Path) -> Result<Option<(Index, Payload)>, String> {
         return Ok(None);
     }
     let index = Index::open_in_dir(dir).map_err(|err| format!("cannot open it: {err}"))?;
+    schema::register_tokenizers(&index);
     let (expected, _) = schema::build();
     if index.schema() != expected {
         return Err("its fields are of another format".into());

@@ -11,6 +11,7 @@ mod indexer;
 pub mod query;
 mod schema;
 mod searcher;
+mod stem;
 
 use std::{
     path::PathBuf,

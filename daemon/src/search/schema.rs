@@ -1,19 +1,22 @@
 //! The index's fields and how a message becomes a document. The text is
 //! indexed twice, stemmed (English) and as written, so a word finds its
-//! other forms while an exact match ranks higher; nothing is stored but
+//! other forms while an exact match ranks higher. Only the text as written
+//! keeps positions: phrases are matched on it, so the stemmed copy does not
+//! pay for positions no query reads. Nothing is stored but
 //! the ids and the time (snippets are cut from the message in redb).
 //! Session kind and name are not indexed: they change on save, rename,
 //! delete and restore without the messages changing, so search reads them
 //! from the catalog at query time.
 
 use chronicle_proto::v1::Message;
-use tantivy::TantivyDocument;
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions};
+use tantivy::{Index, TantivyDocument};
 
 /// The index's format: an index of another format is rebuilt from redb.
-pub const FORMAT: u64 = 1;
+/// 2: the stemmed field without positions, stemmed by [`super::stem`].
+pub const FORMAT: u64 = 2;
 
-pub const STEMMED_TOKENIZER: &str = "en_stem";
+pub const STEMMED_TOKENIZER: &str = "chronicle_en_stem";
 pub const EXACT_TOKENIZER: &str = "default";
 
 #[derive(Clone, Copy, Debug)]
@@ -38,11 +41,11 @@ pub struct Fields {
 
 pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = |tokenizer: &str| {
+    let text = |tokenizer: &str, record: IndexRecordOption| {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(tokenizer)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                .set_index_option(record),
         )
     };
     let fields = Fields {
@@ -55,10 +58,18 @@ pub fn build() -> (Schema, Fields) {
         tool: b.add_text_field("tool", STRING),
         edited: b.add_text_field("edited", STRING),
         created: b.add_i64_field("created", INDEXED | FAST),
-        stemmed: b.add_text_field("stemmed", text(STEMMED_TOKENIZER)),
-        exact: b.add_text_field("exact", text(EXACT_TOKENIZER)),
+        stemmed: b.add_text_field("stemmed", text(STEMMED_TOKENIZER, IndexRecordOption::WithFreqs)),
+        exact: b.add_text_field("exact", text(EXACT_TOKENIZER, IndexRecordOption::WithFreqsAndPositions)),
     };
     (b.build(), fields)
+}
+
+/// Registers the analysers the fields name; call on every index opened or
+/// created before it is written or searched.
+pub fn register_tokenizers(index: &Index) {
+    index
+        .tokenizers()
+        .register(STEMMED_TOKENIZER, super::stem::index_analyzer());
 }
 
 pub fn key(session: u64, message: u64) -> String {

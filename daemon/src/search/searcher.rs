@@ -5,7 +5,11 @@
 //! catalog), ranked by BM25 then by recency, paged by offset; each hit's
 //! snippet is cut from the message as redb holds it.
 
-use std::{collections::HashSet, ops::Bound, sync::atomic::Ordering};
+use std::{
+    collections::{BTreeMap, HashSet},
+    ops::Bound,
+    sync::atomic::Ordering,
+};
 
 use chronicle_proto::v1::{SearchHit, SessionKind as WireKind, Span};
 use tantivy::{
@@ -23,7 +27,7 @@ use tantivy::{
 
 use super::query::{self, ParsedQuery, Pattern};
 use super::schema::{self, Fields};
-use super::{IndexError, Shared};
+use super::{IndexError, Shared, stem};
 use crate::store::Store;
 use crate::store::catalog::{Catalog, SessionKind};
 
@@ -125,21 +129,35 @@ impl Builder<'_> {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for word in &q.words {
-            let stemmed = self.text(f.stemmed, word)?;
-            let exact: Box<dyn Query> = Box::new(BoostQuery::new(self.text(f.exact, word)?, EXACT_BOOST));
-            clauses.push((
-                Occur::Must,
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Should, stemmed),
-                    (Occur::Should, exact),
-                ])),
-            ));
+            let clause: Box<dyn Query> = match (stems(f, word).as_slice(), self.tokens(f.exact, word)?.as_slice()) {
+                ([stem], [exact]) => {
+                    let mut either: Vec<(Occur, Box<dyn Query>)> = vec![(
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(term_query(exact.clone())), EXACT_BOOST)),
+                    )];
+                    either.extend(stem_queries(f, stem, exact).map(|q| (Occur::Should, Box::new(q) as Box<dyn Query>)));
+                    Box::new(BooleanQuery::new(either))
+                }
+                // A word the tokenizer cuts in pieces (`src/login.rs`,
+                // `snake_case`) is found as written: its pieces in order,
+                // which only the exact text has positions for.
+                _ => self.text(f.exact, word)?,
+            };
+            clauses.push((Occur::Must, clause));
         }
         for phrase in &q.phrases {
             clauses.push((Occur::Must, self.text(f.exact, phrase)?));
         }
         for word in &q.excluded_words {
-            clauses.push((Occur::MustNot, self.text(f.stemmed, word)?));
+            match (stems(f, word).as_slice(), self.tokens(f.exact, word)?.as_slice()) {
+                ([stem], [exact]) => {
+                    clauses.push((Occur::MustNot, Box::new(term_query(exact.clone()))));
+                    for q in stem_queries(f, stem, exact) {
+                        clauses.push((Occur::MustNot, Box::new(q)));
+                    }
+                }
+                _ => clauses.push((Occur::MustNot, self.matching_keys(searcher, f.exact, word)?)),
+            }
         }
         for phrase in &q.excluded_phrases {
             clauses.push((Occur::MustNot, self.matching_keys(searcher, f.exact, phrase)?));
@@ -232,8 +250,8 @@ impl Builder<'_> {
         Ok(Some(Box::new(BooleanQuery::new(clauses))))
     }
 
-    /// A word or phrase on one text field: a term, a phrase of its tokens,
-    /// or nothing when the field's tokenizer keeps none of it.
+    /// A word or phrase on the exact text: a term, a phrase of its tokens,
+    /// or nothing when the tokenizer keeps none of it.
     fn text(&self, field: Field, text: &str) -> Result<Box<dyn Query>, IndexError> {
         let terms = self.tokens(field, text)?;
         Ok(match terms.len() {
@@ -269,20 +287,55 @@ impl Builder<'_> {
     }
 
     /// Highlights what the words and phrases matched, in stemmed form so
-    /// every inflection lights up.
+    /// every inflection lights up; rarer stems count for more when the
+    /// snippet's fragment is chosen.
     fn snippets(&self, searcher: &Searcher, q: &ParsedQuery) -> Result<Option<SnippetGenerator>, IndexError> {
         if !q.has_text() {
             return Ok(None);
         }
-        let mut terms = Vec::new();
+        let f = self.fields;
+        let mut terms = BTreeMap::new();
         for text in q.words.iter().chain(&q.phrases) {
-            terms.extend(self.tokens(self.fields.stemmed, text)?);
+            for stem in stems(f, text) {
+                let value = stem.value();
+                let Some(word) = value.as_str() else { continue };
+                let exact = Term::from_field_text(f.exact, word);
+                let docs = searcher.doc_freq(&stem)? + searcher.doc_freq(&exact)?;
+                terms.insert(word.to_owned(), 1.0 / (1.0 + docs as Score));
+            }
         }
-        let query = BooleanQuery::new_multiterms_query(terms);
-        let mut generator = SnippetGenerator::create(searcher, &query, self.fields.stemmed)?;
-        generator.set_max_num_chars(SNIPPET_CHARS);
-        Ok(Some(generator))
+        Ok(Some(SnippetGenerator::new(
+            terms,
+            stem::analyzer(),
+            f.stemmed,
+            SNIPPET_CHARS,
+        )))
     }
+}
+
+/// `text`'s stems, as terms of the stemmed field.
+fn stems(f: &Fields, text: &str) -> Vec<Term> {
+    let mut analyzer = stem::analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut terms = Vec::new();
+    stream.process(&mut |token| terms.push(Term::from_field_text(f.stemmed, &token.text)));
+    terms
+}
+
+/// What matches `stem` beside the word as written (`exact`): the stemmed
+/// field, which holds the words their stem differs from, and the word that
+/// is the stem itself, which only the exact field holds.
+fn stem_queries(f: &Fields, stem: &Term, exact: &Term) -> impl Iterator<Item = TermQuery> {
+    let itself = stem
+        .value()
+        .as_str()
+        .map(|s| Term::from_field_text(f.exact, s))
+        .filter(|t| t != exact);
+    std::iter::once(term_query(stem.clone())).chain(itself.map(term_query))
+}
+
+fn term_query(term: Term) -> TermQuery {
+    TermQuery::new(term, IndexRecordOption::WithFreqs)
 }
 
 fn keyword(field: Field, value: &str) -> TermQuery {
