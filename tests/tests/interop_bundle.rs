@@ -9,8 +9,8 @@ use std::{collections::HashMap, fs, path::Path};
 
 use crate::common::{Client, add_files, append_message, path_str, save, saved, sessions, trash, working};
 use chronicle_proto::v1::{
-    ClearMessagesRequest, ContextFile, DeleteMessagesRequest, DeleteSessionRequest, GetStatusRequest, Message, Role,
-    SaveMode, ToolCall, Usage,
+    ClearMessagesRequest, ContextFile, DeleteMessagesRequest, DeleteSessionRequest, ForkSessionRequest,
+    GetStatusRequest, Message, Role, SaveMode, ToolCall, Usage,
 };
 use chronicle_tests::Sandbox;
 
@@ -101,7 +101,26 @@ async fn fill(client: &mut Client, a: &str, b: &str, dir: &Path) {
         .expect("clear");
     append_message(client, a, common::message(Role::User, "after the clear")).await;
     append_message(client, b, rich("project b")).await;
+    append_message(client, b, common::message(Role::User, "a second thought")).await;
     save(client, b, "b's session", SaveMode::CreateNew).await;
+    client
+        .fork_session(ForkSessionRequest {
+            project: b.to_owned(),
+            source_name: "b's session".into(),
+            at_message_id: 1,
+            new_name: "b's fork".into(),
+        })
+        .await
+        .expect("fork");
+}
+
+/// Each saved session's lineage: name → (forked from, at message).
+async fn lineage(client: &mut Client, project: &str) -> Vec<(String, String, u64)> {
+    sessions(client, project)
+        .await
+        .into_iter()
+        .map(|s| (s.name, s.forked_from, s.forked_at_message_id))
+        .collect()
 }
 
 fn backup(sandbox: &Sandbox, dir: &Path, out: &Path, extra: &[&str]) -> String {
@@ -122,6 +141,11 @@ async fn a_backup_restored_into_a_fresh_daemon_exports_byte_identical() {
     let before_a = working(&mut client, &a).await;
     let before_saved = saved(&mut client, &a, "fix login").await;
     let before_trash = trash(&mut client, &a).await;
+    let before_lineage = lineage(&mut client, &b).await;
+    assert!(
+        before_lineage.contains(&("b's fork".into(), "b's session".into(), 1)),
+        "{before_lineage:?}"
+    );
 
     let all = first.dir.path().join("all.jsonl");
     let said = backup(&first, &dir, &all, &["--all"]);
@@ -182,6 +206,11 @@ async fn a_backup_restored_into_a_fresh_daemon_exports_byte_identical() {
             .collect::<Vec<_>>()
     };
     assert_eq!(reasons(&after_trash), reasons(&before_trash));
+    assert_eq!(
+        lineage(&mut client, &b).await,
+        before_lineage,
+        "a fork's lineage is restored"
+    );
     assert!(
         ["overwritten", "deleted", "messages-deleted", "cleared"]
             .iter()

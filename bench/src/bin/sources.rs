@@ -14,6 +14,8 @@
 //!   the time from its write to the `Watch` event of the project, p50/p99.
 //!
 //! Run it through `scripts/bench-sources.sh` (release build first).
+//! `CHRONICLE_BENCH_DAEMON_ARGS` adds arguments to every `chronicled` it
+//! starts (`--no-search-index` to see what the index costs).
 
 use std::{
     fs,
@@ -49,6 +51,12 @@ impl Daemon {
             .arg(&socket)
             .arg("--data-dir")
             .arg(data_dir)
+            // e.g. `--no-search-index`, to see what the index costs.
+            .args(
+                std::env::var("CHRONICLE_BENCH_DAEMON_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
             .env("CHRONICLE_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

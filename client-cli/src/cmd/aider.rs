@@ -165,6 +165,8 @@ fn session_of_run(
         next_message_id: messages.len() as u64 + 1,
         reason: String::new(),
         trashed_at_ms: 0,
+        forked_from: String::new(),
+        forked_at_message_id: 0,
     })?;
     for (i, message) in messages.iter().enumerate() {
         writer.message(&Message {

@@ -27,8 +27,14 @@ use super::{IndexError, Shared};
 use crate::store::Store;
 use crate::store::catalog::Catalog;
 
-/// The writer's memory budget (the bound is 64 MB).
+/// The writer's memory budget while the index is built or caught up,
+/// shared by its threads (the bound is 64 MB).
 pub const WRITER_HEAP_BYTES: usize = 48 * 1024 * 1024;
+/// The writer's budget once it follows the events: a commit every 200 ms
+/// holds a few messages, and a saved session an import adds is flushed in
+/// segments of this size. Near tantivy's floor (15 MB per thread), so
+/// the daemon's resident size during an import is not the index's heap.
+const FOLLOW_HEAP_BYTES: usize = 16 * 1024 * 1024;
 /// Indexing threads while the index is built or caught up: both cores of
 /// the small machines Chronicle is measured on, and no more.
 fn build_threads() -> usize {
@@ -88,6 +94,7 @@ pub fn run(
     runtime: tokio::runtime::Handle,
     shutdown: CancellationToken,
 ) {
+    yield_to_the_write_path();
     loop {
         shared.catching_up.store(true, Ordering::SeqCst);
         let result = Indexer::open(&store, &dir, wipe, &shared, &shutdown)
@@ -110,6 +117,22 @@ pub fn run(
         if pause {
             return;
         }
+    }
+}
+
+/// How much lower the index's threads run than the rest of the daemon
+/// (a nice value; 19 is the lowest).
+const INDEXER_NICE: i32 = 10;
+
+/// Lowers this thread's priority, and with it that of every thread tantivy
+/// starts from it (indexing, merging, searching: Linux threads inherit
+/// their creator's nice value). The index is kept off the write path, and
+/// on two cores it otherwise takes as much CPU as the writer and an
+/// import's reader together; it gets every cycle they leave.
+fn yield_to_the_write_path() {
+    // `None`: the calling thread; the nice value is per thread on Linux.
+    if let Err(err) = rustix::process::setpriority_process(None, INDEXER_NICE) {
+        tracing::debug!(error = %err, "could not lower the search indexer's priority");
     }
 }
 
@@ -180,7 +203,7 @@ impl<'a> Indexer<'a> {
             shared,
             shutdown,
             fields: shared.fields,
-            writer: index.writer_with_num_threads(1, WRITER_HEAP_BYTES)?,
+            writer: index.writer_with_num_threads(1, FOLLOW_HEAP_BYTES)?,
             reader,
             revisions,
             indexed,
@@ -433,8 +456,7 @@ fn open_index(dir: &Path, wipe: bool) -> Result<(Index, Payload), IndexError> {
     create_dir(dir)?;
     let (schema, _) = schema::build();
     let directory = MmapDirectory::open(dir).map_err(|err| IndexError::Index(err.into()))?;
-    let index = Index::create(directory, schema, tantivy::IndexSettings::default())?;
-    schema::register_tokenizers(&index);
+    let index = prepare(Index::create(directory, schema, tantivy::IndexSettings::default())?)?;
     Ok((index, (HashMap::new(), HashMap::new())))
 }
 
@@ -444,8 +466,9 @@ fn try_open(dir: &Path) -> Result<Option<(Index, Payload)>, String> {
     if !dir.join("meta.json").exists() {
         return Ok(None);
     }
-    let index = Index::open_in_dir(dir).map_err(|err| format!("cannot open it: {err}"))?;
-    schema::register_tokenizers(&index);
+    let index = Index::open_in_dir(dir)
+        .and_then(prepare)
+        .map_err(|err| format!("cannot open it: {err}"))?;
     let (expected, _) = schema::build();
     if index.schema() != expected {
         return Err("its fields are of another format".into());
@@ -483,6 +506,18 @@ fn try_open(dir: &Path) -> Result<Option<(Index, Payload)>, String> {
         indexed.insert(id, (project.to_owned(), next));
     }
     Ok(Some((index, (revisions, indexed))))
+}
+
+/// What every index needs before it is written or searched: the stemmed
+/// field's analyser, and searches that go over its segments on as many
+/// threads as a build indexes with (a phrase over common words checks
+/// positions in every segment).
+fn prepare(mut index: Index) -> tantivy::Result<Index> {
+    schema::register_tokenizers(&index);
+    if build_threads() > 1 {
+        index.set_multithread_executor(build_threads())?;
+    }
+    Ok(index)
 }
 
 fn create_dir(dir: &Path) -> Result<(), IndexError> {

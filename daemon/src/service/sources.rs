@@ -16,7 +16,7 @@ use std::{
 };
 
 use chronicle_client::paths;
-use chronicle_interop::sources::{Agent, ParseOptions, SourceSession};
+use chronicle_interop::sources::{Agent, ParseOptions, Parsed, SourceSession};
 use chronicle_proto::v1::{
     AiderFollow, FollowSourceRequest, ImportSourceProgress, ImportSourceRequest, ImportSourceSummary,
     ListSourceFollowsRequest, ListSourceFollowsResponse, SkippedLine, SourceFollow, SourceKind, UnfollowSourceRequest,
@@ -110,6 +110,21 @@ pub(super) async fn import_source(
 /// at a time.
 const PART_BYTES: usize = 8 * 1024 * 1024;
 
+/// What the reader hands the store: a part of a long file as it is read,
+/// then the rest of the file with what was skipped in it.
+enum Piece {
+    Part {
+        file: usize,
+        sessions: Vec<SourceSession>,
+        bytes: u64,
+    },
+    End {
+        file: usize,
+        parsed: Parsed,
+        bytes: u64,
+    },
+}
+
 /// One import as it goes: what the summary will say.
 struct ImportRun<'a> {
     store: &'a Store,
@@ -150,44 +165,64 @@ async fn run(
         sessions_seen: HashSet::new(),
     };
     import.report_skipped(found.skipped);
+    // One reader goes through the files in order while the store takes
+    // what it has read: the next file (or part) is parsed while the last
+    // is committed. The channel holds one piece, so at most three are in
+    // memory at once: one queued, one being stored, one being read.
+    let paths: Vec<PathBuf> = found.files.into_iter().map(|f| f.path).collect();
+    let (pieces_tx, mut pieces) = mpsc::channel::<Piece>(1);
+    let reader = {
+        let paths = paths.clone();
+        tokio::task::spawn_blocking(move || {
+            for (file, path) in paths.iter().enumerate() {
+                let (parsed, bytes) =
+                    import::parse_file_in_parts(agent, path, options, PART_BYTES, &mut |sessions, bytes| {
+                        pieces_tx.blocking_send(Piece::Part { file, sessions, bytes }).is_ok()
+                    });
+                if pieces_tx.blocking_send(Piece::End { file, parsed, bytes }).is_err() {
+                    // The import stopped (the client left, or the store failed).
+                    return;
+                }
+            }
+        })
+    };
     let mut bytes_done = 0u64;
-    for (n, file) in found.files.into_iter().enumerate() {
-        let label = file.path.display().to_string();
-        let progress = |files_done: usize, bytes_done: u64| ImportSourceProgress {
+    while let Some(piece) = pieces.recv().await {
+        let (file, files_done, bytes_now) = match piece {
+            Piece::Part { file, sessions, bytes } => {
+                import.store_sessions(&paths[file], sessions).await?;
+                (file, file, bytes_done + bytes)
+            }
+            Piece::End {
+                file,
+                mut parsed,
+                bytes,
+            } => {
+                bytes_done += bytes;
+                import.summary.bytes_read += bytes;
+                import.summary.files_read += 1;
+                import.report_skipped(std::mem::take(&mut parsed.skipped));
+                import.store_sessions(&paths[file], parsed.sessions).await?;
+                (file, file + 1, bytes_done)
+            }
+        };
+        let update = ImportSourceProgress {
             files_done: u32::try_from(files_done).unwrap_or(u32::MAX),
             files_total,
-            bytes_done,
+            bytes_done: bytes_now,
             bytes_total,
-            file: label.clone(),
+            file: paths[file].display().to_string(),
             done: None,
         };
-        // Parts travel one at a time: the reader waits while one is stored.
-        let (parts_tx, mut parts) = mpsc::channel::<(Vec<SourceSession>, u64)>(1);
-        let path = file.path.clone();
-        let reader = tokio::task::spawn_blocking(move || {
-            import::parse_file_in_parts(agent, &path, options, PART_BYTES, &mut |sessions, bytes| {
-                parts_tx.blocking_send((sessions, bytes)).is_ok()
-            })
-        });
-        while let Some((sessions, bytes)) = parts.recv().await {
-            import.store_sessions(&file.path, sessions).await?;
-            if tx.send(Ok(progress(n, bytes_done + bytes))).await.is_err() {
-                return Ok(());
-            }
-        }
-        let (mut parsed, bytes) = reader
-            .await
-            .map_err(|e| StoreError::InvalidArgument(format!("reading {} failed: {e}", file.path.display())))?;
-        bytes_done += bytes;
-        import.summary.bytes_read += bytes;
-        import.summary.files_read += 1;
-        import.report_skipped(std::mem::take(&mut parsed.skipped));
-        import.store_sessions(&file.path, parsed.sessions).await?;
-        if tx.send(Ok(progress(n + 1, bytes_done))).await.is_err() {
-            // The client left: what is committed stays; stop reading.
+        if tx.send(Ok(update)).await.is_err() {
+            // The client left: what is committed stays; the reader stops
+            // at its next piece.
             return Ok(());
         }
     }
+    reader
+        .await
+        .map_err(|e| StoreError::InvalidArgument(format!("reading the agent's files failed: {e}")))?;
     let summary = import.finish();
     let _ = tx
         .send(Ok(ImportSourceProgress {

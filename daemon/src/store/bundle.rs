@@ -155,6 +155,8 @@ impl BundleSource {
                     next_message_id: 1,
                     reason: String::new(),
                     trashed_at_ms: 0,
+                    forked_from: String::new(),
+                    forked_at_message_id: 0,
                 }))?,
             }
             for row in r.saved.range((project.as_str(), "")..).map_err(StoreError::from)? {
@@ -200,6 +202,8 @@ impl BundleSource {
             next_message_id: header.next_message_id.max(1),
             reason: trash.map(|t| t.reason.clone()).unwrap_or_default(),
             trashed_at_ms: trash.map_or(0, |t| t.trashed_at_ms),
+            forked_from: header.forked_from.clone(),
+            forked_at_message_id: header.forked_at_message_id,
         }))?;
         for file in tables::read_files(&r.files, id)? {
             each(Item::File(&file))?;
@@ -481,8 +485,8 @@ impl Importer<'_> {
             file_count,
             revision: 0,
             updated_revision: 0,
-            forked_from: String::new(),
-            forked_at_message_id: 0,
+            forked_from: line.forked_from.clone(),
+            forked_at_message_id: line.forked_at_message_id,
         };
         let (kind, name) = match &session.target {
             // An empty working session says nothing about a project that

@@ -419,6 +419,8 @@ fn import_job(project: &ProjectPath, step: usize) -> io::Result<Job> {
         next_message_id: 3,
         reason: String::new(),
         trashed_at_ms: 0,
+        forked_from: String::new(),
+        forked_at_message_id: 0,
     })?;
     bundle.file(&ContextFile {
         path: "imported.txt".into(),

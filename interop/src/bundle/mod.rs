@@ -87,6 +87,11 @@ pub struct SessionRecord {
     pub reason: String,
     /// Trash only.
     pub trashed_at_ms: i64,
+    /// The session this one was forked from (its name then; empty for the
+    /// working session) and the last message copied; empty and 0 when it
+    /// was not forked.
+    pub forked_from: String,
+    pub forked_at_message_id: u64,
 }
 
 /// What the end line counts: every record of each kind before it.

@@ -143,6 +143,8 @@ fn parse_session(o: &mut Fields) -> Result<Record, FieldError> {
         }
         (String::new(), 0)
     };
+    let forked_from = o.opt_str("forked_from")?;
+    let forked_at_message_id = o.opt_u64("forked_at_message_id")?;
     Ok(Record::Session(SessionRecord {
         kind,
         name,
@@ -151,6 +153,8 @@ fn parse_session(o: &mut Fields) -> Result<Record, FieldError> {
         next_message_id,
         reason,
         trashed_at_ms,
+        forked_from,
+        forked_at_message_id,
     }))
 }
 

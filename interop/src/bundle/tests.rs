@@ -134,6 +134,8 @@ fn records() -> Vec<Record> {
             next_message_id: 3,
             reason: String::new(),
             trashed_at_ms: 0,
+            forked_from: String::new(),
+            forked_at_message_id: 0,
         }),
         Record::File(ContextFile {
             path: "a.rs".into(),
@@ -157,6 +159,9 @@ fn records() -> Vec<Record> {
             next_message_id: 1,
             reason: "deleted".into(),
             trashed_at_ms: 5,
+            // Lineage travels: a fork of the working session at message 7.
+            forked_from: String::new(),
+            forked_at_message_id: 7,
         }),
         Record::End(Totals {
             projects: 1,

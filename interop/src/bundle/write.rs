@@ -102,6 +102,10 @@ fn write_session(out: &mut impl Write, s: &SessionRecord) -> io::Result<()> {
         o.str("reason", &s.reason)?;
         o.i64("trashed_at_ms", s.trashed_at_ms)?;
     }
+    if s.forked_at_message_id != 0 {
+        o.str("forked_from", &s.forked_from)?;
+        o.u64("forked_at_message_id", s.forked_at_message_id)?;
+    }
     o.end_line()
 }
 
