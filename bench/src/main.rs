@@ -9,7 +9,9 @@
 //!   through tonic, to a real `chronicled` process; 1 and 16 clients.
 //!   `chronicle --no-wal`: the same without the write-ahead log (1 client).
 //! - `chronicle-in-process`: the same store in the bench's own process,
-//!   with and without the log (`--no-wal`).
+//!   with and without the log (`--no-wal`); and 16 tasks of this process
+//!   appending through it, the same kind of clients `sqlite-wal-group`
+//!   has, so the store's group commit is compared without gRPC.
 //! - `json-rewrite`: AiderDesk's strategy — the whole session serialised to
 //!   JSON and written, with the fsync that makes it honest.
 //! - `sqlite-wal`: rusqlite, WAL, `synchronous=FULL`, one INSERT per
@@ -436,6 +438,37 @@ async fn chronicle_concurrent(
     Ok((all, start.elapsed()))
 }
 
+/// `clients` tasks appending through the store in this process, no gRPC:
+/// the store's group commit against SQLite's, with the same kind of
+/// clients (tasks of the bench's own process).
+async fn store_concurrent(
+    store: &Store,
+    project: &ProjectPath,
+    clients: usize,
+    each: usize,
+) -> anyhow::Result<(Samples, Duration)> {
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..clients {
+        let (store, project) = (store.clone(), project.clone());
+        tasks.spawn(async move {
+            let mut samples = Samples::default();
+            for n in 0..each {
+                let message = message((c * each + n) as u64);
+                let t = Instant::now();
+                store.mutate(&project, None, Mutation::Append { message }).await?;
+                samples.0.push(t.elapsed());
+            }
+            anyhow::Ok(samples)
+        });
+    }
+    let mut all = Samples::default();
+    while let Some(done) = tasks.join_next().await {
+        all.0.extend(done??.0);
+    }
+    Ok((all, start.elapsed()))
+}
+
 async fn read_all(client: &Client, project: &str) -> anyhow::Result<usize> {
     Ok(client.read_session(project, Session::Working).await?.messages.len())
 }
@@ -587,15 +620,16 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
 
         eprintln!("== session length {length}: 16 concurrent clients, interleaved rounds");
         let each = (plan.per_client / plan.rounds).max(1);
-        let mut sixteen: [(Samples, Duration); 3] = Default::default();
+        let mut sixteen: [(Samples, Duration); 4] = Default::default();
         let mut group_commits = 0;
         for round in 0..plan.rounds {
             // A different contender goes first each round.
-            for turn in 0..3 {
-                let which = (round + turn) % 3;
+            for turn in 0..4 {
+                let which = (round + turn) % 4;
                 let (samples, wall) = match which {
                     0 => chronicle_concurrent(&daemon, project, 16, each).await?,
                     1 => sqlite::immediate_writers(&sqlite_path, 16, each)?,
+                    3 => store_concurrent(&store, &store_project, 16, each).await?,
                     _ => {
                         let (samples, wall, commits) = sqlite::group_commit(&sqlite_path, 16, each)?;
                         group_commits += commits;
@@ -606,9 +640,10 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
                 sixteen[which].1 += wall;
             }
         }
-        let [(s_c16, w_c16), (s_imm, w_imm), (s_grp, w_grp)] = sixteen;
+        let [(s_c16, w_c16), (s_imm, w_imm), (s_grp, w_grp), (s_store16, w_store16)] = sixteen;
         let group_appends = s_grp.0.len();
         rows.push(s_c16.row("chronicle", 16, length, Some(w_c16)));
+        rows.push(s_store16.row("chronicle-in-process", 16, length, Some(w_store16)));
         rows.push(s_imm.row("sqlite-wal-immediate", 16, length, Some(w_imm)));
         rows.push(s_grp.row("sqlite-wal-group", 16, length, Some(w_grp)));
         figures.push(figure(
@@ -817,6 +852,16 @@ fn report(rows: &[Row], figures: &[Figure], plan: &Plan, environment: &Environme
                 format!("chronicle 16-client ops/s / sqlite-wal-group ops/s at {length}"),
                 c / s,
                 "≥ 1.5",
+            ));
+        }
+        if let (Some(c), Some(s)) = (
+            ops("chronicle-in-process", 16, length),
+            ops("sqlite-wal-group", 16, length),
+        ) {
+            ratios.push((
+                format!("chronicle-in-process 16-client ops/s / sqlite-wal-group ops/s at {length}"),
+                c / s,
+                "(the store alone)",
             ));
         }
         if let (Some(c), Some(s)) = (ops("chronicle", 16, length), ops("sqlite-wal-immediate", 16, length)) {
