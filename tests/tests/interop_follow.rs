@@ -427,6 +427,63 @@ async fn a_codex_follow_takes_each_write_of_a_rollout_once_and_picks_up_a_new_ro
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_followed_rollout_longer_than_a_part_is_stored_in_parts_and_each_message_once() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let project = sandbox.project("shop");
+    fs::create_dir_all(project.join(".git")).expect("git dir");
+    let cwd = path_str(&project);
+    let sessions_dir = sandbox.project("codex-home").join("sessions");
+    let day = sessions_dir.join("2026/03/06");
+    fs::create_dir_all(&day).expect("day dir");
+    let rollout = day.join("rollout-2026-03-06T10-00-00-0199b000-0000-7000-8000-00000000000c.jsonl");
+    // ~12 MiB of messages: more than one of the 8 MiB parts a follow
+    // reads a file in.
+    let turns = 1500u32;
+    let mut text = codex_meta("0199b000-0000-7000-8000-00000000000c", &cwd);
+    text.push('\n');
+    for turn in 0..turns {
+        let padding = "the fixture path moved again ".repeat(140);
+        for (role, said) in [("user", "question"), ("assistant", "answer")] {
+            text.push_str(&codex_message(turn % 60, role, &format!("{said} {turn}: {padding}")));
+            text.push('\n');
+        }
+    }
+    fs::write(&rollout, &text).expect("write the rollout");
+    assert!(text.len() > 10 << 20, "{} bytes", text.len());
+
+    sandbox
+        .chronicle(&project, &["follow", "codex", "--path", &path_str(&sessions_dir)])
+        .ok();
+    let all = u64::from(turns) * 2;
+    let now = wait_for(&mut client, &cwd, "the whole rollout", |s| {
+        s.len() == 1 && s[0].1 == all
+    })
+    .await;
+    let name = now[0].0.clone();
+    append(&rollout, &codex_message(1, "user", "one more question"));
+    wait_for(&mut client, &cwd, "the line written after", |s| {
+        s.len() == 1 && s[0].1 == all + 1
+    })
+    .await;
+    let content = wait_for_content(&mut client, &cwd, &name, "every message", |c| {
+        c.messages.len() as u64 == all + 1
+    })
+    .await;
+    let said: Vec<&str> = content
+        .messages
+        .iter()
+        .map(|m| m.content.split(':').next().unwrap_or_default())
+        .collect();
+    let expected: Vec<String> = (0..turns)
+        .flat_map(|t| [format!("question {t}"), format!("answer {t}")])
+        .chain(["one more question".to_owned()])
+        .collect();
+    assert_eq!(said, expected, "each message once, in order, across the parts");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_opencode_follow_sees_rows_written_by_another_connection_in_wal_mode() {
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();

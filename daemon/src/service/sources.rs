@@ -105,11 +105,6 @@ pub(super) async fn import_source(
     Ok(Response::new(ReceiverStream::new(rx)))
 }
 
-/// How many bytes of messages a parser gathers before it hands them out as
-/// one part: a rollout of gigabytes is read, stored and forgotten a part
-/// at a time.
-const PART_BYTES: usize = 8 * 1024 * 1024;
-
 /// What the reader hands the store: a part of a long file as it is read,
 /// then the rest of the file with what was skipped in it.
 enum Piece {
@@ -176,7 +171,7 @@ async fn run(
         tokio::task::spawn_blocking(move || {
             for (file, path) in paths.iter().enumerate() {
                 let (parsed, bytes) =
-                    import::parse_file_in_parts(agent, path, options, PART_BYTES, &mut |sessions, bytes| {
+                    import::parse_file_in_parts(agent, path, options, import::PART_BYTES, &mut |sessions, bytes| {
                         pieces_tx.blocking_send(Piece::Part { file, sessions, bytes }).is_ok()
                     });
                 if pieces_tx.blocking_send(Piece::End { file, parsed, bytes }).is_err() {

@@ -9,9 +9,9 @@
 //! A look lists the agent's files on a blocking thread and takes each
 //! one's signature (device, inode, size, modification time; for opencode's
 //! database its WAL's too). A file whose signature equals the follow's
-//! cursor is not read. A changed file is parsed again whole, on a blocking
-//! thread, and its sessions go to the store with the new cursor in the
-//! same transaction: a crash before the commit leaves the old cursor and
+//! cursor is not read. A changed file is parsed again from its start, on a
+//! blocking thread, in parts as the import reads it, and its sessions go to
+//! the store with the new cursor in the same transaction as the last part: a crash before the commit leaves the old cursor and
 //! the file is read again (what is already stored is recognised by its
 //! source ids, so nothing is added twice); a crash after it leaves both.
 //! The signature is taken before the file is read, so a write that races
@@ -343,13 +343,26 @@ impl Task {
         }
     }
 
-    /// Reads one changed file into the store, its cursor with the last of
-    /// its batches.
+    /// Reads one changed file into the store, a part at a time as the
+    /// import does (a rollout of gigabytes is never held whole), its
+    /// cursor with the last of its batches: a crash before that commit
+    /// leaves the old cursor, and the parts stored already are recognised
+    /// by their source ids when the file is read again.
     async fn read(&mut self, path: &Path, sig: Vec<u8>, titles: &HashMap<String, String>) -> Result<(), StoreError> {
         let agent = self.key.agent;
         let options = self.options;
         let file = path.to_path_buf();
-        let (parsed, _) = tokio::task::spawn_blocking(move || import::parse_file(agent, &file, options))
+        let (parts_tx, mut parts) = mpsc::channel::<Vec<SourceSession>>(1);
+        let reader = tokio::task::spawn_blocking(move || {
+            import::parse_file_in_parts(agent, &file, options, import::PART_BYTES, &mut |sessions, _| {
+                parts_tx.blocking_send(sessions).is_ok()
+            })
+        });
+        let mut imported = 0u64;
+        while let Some(sessions) = parts.recv().await {
+            imported += self.store(sessions, titles, None).await?;
+        }
+        let (parsed, _) = reader
             .await
             .map_err(|e| StoreError::InvalidArgument(format!("reading failed: {e}")))?;
         if let Some(whole) = parsed.skipped.iter().find(|s| s.line == 0 && agent == Agent::Opencode) {
@@ -357,8 +370,29 @@ impl Task {
             // timeout): keep the old cursor, so the next look retries.
             return Err(StoreError::InvalidArgument(whole.reason.clone()));
         }
+        let file = path.to_string_lossy().into_owned();
+        let cursor = FileCursor {
+            follow: self.key.clone(),
+            file: file.clone(),
+            state: sig.clone(),
+        };
+        imported += self.store(parsed.sessions, titles, Some(cursor)).await?;
+        self.cursors.insert(file, sig);
+        lock(&self.info).messages_imported += imported;
+        Ok(())
+    }
+
+    /// Stores sessions read from one file, one job per project they go
+    /// into, `cursor` (when given) with the last; returns the messages
+    /// imported.
+    async fn store(
+        &self,
+        sessions: Vec<SourceSession>,
+        titles: &HashMap<String, String>,
+        cursor: Option<FileCursor>,
+    ) -> Result<u64, StoreError> {
         let mut groups: Vec<(ProjectPath, Vec<SourceSession>)> = Vec::new();
-        for mut session in parsed.sessions {
+        for mut session in sessions {
             if session.title.is_none() {
                 session.title = titles.get(&session.source_session_id).cloned();
             }
@@ -376,17 +410,14 @@ impl Task {
                 None => groups.push((target, vec![session])),
             }
         }
-        let file = path.to_string_lossy().into_owned();
-        let cursor = FileCursor {
-            follow: self.key.clone(),
-            file: file.clone(),
-            state: sig.clone(),
-        };
-        let last = groups.len().saturating_sub(1);
-        let mut imported = 0u64;
         if groups.is_empty() {
-            self.ctx.store.run(Job::SourceCursor(cursor.clone())).await?;
+            if let Some(cursor) = cursor {
+                self.ctx.store.run(Job::SourceCursor(cursor)).await?;
+            }
+            return Ok(0);
         }
+        let last = groups.len() - 1;
+        let mut imported = 0u64;
         for (n, (project, sessions)) in groups.into_iter().enumerate() {
             let outcome = self
                 .ctx
@@ -394,14 +425,12 @@ impl Task {
                 .run(Job::Sources(Arc::new(SourceBatch {
                     project,
                     sessions,
-                    cursor: (n == last).then(|| cursor.clone()),
+                    cursor: if n == last { cursor.clone() } else { None },
                 })))
                 .await?;
             imported += outcome.sources.map_or(0, |c| c.messages_imported);
         }
-        self.cursors.insert(file, sig);
-        lock(&self.info).messages_imported += imported;
-        Ok(())
+        Ok(imported)
     }
 
     fn error(&self, message: String) {

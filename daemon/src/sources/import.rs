@@ -210,16 +210,17 @@ fn open_regular(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
-/// Reads one file into its agent's parser. Never fails: what cannot be
-/// read is reported as skipped. Returns the bytes read too.
-pub fn parse_file(agent: Agent, file: &Path, options: ParseOptions) -> (Parsed, u64) {
-    parse_file_in_parts(agent, file, options, usize::MAX, &mut |_, _| true)
-}
+/// How many bytes of messages a parser gathers before it hands them out as
+/// one part: a rollout of gigabytes is read, stored and forgotten a part
+/// at a time, by an import and by a follow alike.
+pub const PART_BYTES: usize = 8 * 1024 * 1024;
 
-/// [`parse_file`], handing each part the parser settles early (at least
-/// `part_bytes` of messages, see [`LineParser::take_settled`]) to `part`
-/// with the bytes read so far, so a long file never sits in memory whole.
-/// `part` returns false to stop reading (the rest is not returned).
+/// Reads one file into its agent's parser, handing each part the parser
+/// settles early (at least `part_bytes` of messages, see
+/// [`LineParser::take_settled`]) to `part` with the bytes read so far, so a
+/// long file never sits in memory whole; `part` returns false to stop
+/// reading (the rest is not returned). Never fails: what cannot be read is
+/// reported as skipped. Returns the rest of the file and the bytes read.
 pub fn parse_file_in_parts(
     agent: Agent,
     file: &Path,
