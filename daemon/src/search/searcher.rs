@@ -141,12 +141,12 @@ impl Builder<'_> {
                 // A word the tokenizer cuts in pieces (`src/login.rs`,
                 // `snake_case`) is found as written: its pieces in order,
                 // which only the exact text has positions for.
-                _ => self.text(f.exact, word)?,
+                _ => self.exact(word)?,
             };
             clauses.push((Occur::Must, clause));
         }
         for phrase in &q.phrases {
-            clauses.push((Occur::Must, self.text(f.exact, phrase)?));
+            clauses.push((Occur::Must, self.exact(phrase)?));
         }
         for word in &q.excluded_words {
             match (stems(f, word).as_slice(), self.tokens(f.exact, word)?.as_slice()) {
@@ -156,11 +156,11 @@ impl Builder<'_> {
                         clauses.push((Occur::MustNot, Box::new(q)));
                     }
                 }
-                _ => clauses.push((Occur::MustNot, self.matching_keys(searcher, f.exact, word)?)),
+                _ => clauses.push((Occur::MustNot, self.matching_keys(searcher, word)?)),
             }
         }
         for phrase in &q.excluded_phrases {
-            clauses.push((Occur::MustNot, self.matching_keys(searcher, f.exact, phrase)?));
+            clauses.push((Occur::MustNot, self.matching_keys(searcher, phrase)?));
         }
         if !q.roles.is_empty() {
             let terms = q
@@ -252,8 +252,8 @@ impl Builder<'_> {
 
     /// A word or phrase on the exact text: a term, a phrase of its tokens,
     /// or nothing when the tokenizer keeps none of it.
-    fn text(&self, field: Field, text: &str) -> Result<Box<dyn Query>, IndexError> {
-        let terms = self.tokens(field, text)?;
+    fn exact(&self, text: &str) -> Result<Box<dyn Query>, IndexError> {
+        let terms = self.tokens(self.fields.exact, text)?;
         Ok(match terms.len() {
             0 => Box::new(EmptyQuery),
             1 => Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::WithFreqs)),
@@ -264,8 +264,8 @@ impl Builder<'_> {
     /// The messages a phrase matches, as a set of their keys: tantivy
     /// 0.27 asserts (in debug builds) when a phrase scorer is excluded
     /// directly, so an excluded phrase is looked up first.
-    fn matching_keys(&self, searcher: &Searcher, field: Field, phrase: &str) -> Result<Box<dyn Query>, IndexError> {
-        let query = self.text(field, phrase)?;
+    fn matching_keys(&self, searcher: &Searcher, phrase: &str) -> Result<Box<dyn Query>, IndexError> {
+        let query = self.exact(phrase)?;
         let mut keys = Vec::new();
         for address in searcher.search(query.as_ref(), &DocSetCollector)? {
             let segment = searcher.segment_reader(address.segment_ord);
