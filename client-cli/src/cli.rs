@@ -448,7 +448,8 @@ pub struct SourceArgs {
     /// Files or directories (searched recursively) [default: the agent's
     /// own location]
     pub paths: Vec<PathBuf>,
-    /// Make the newest session the working session (aider only)
+    /// Load the newest session imported into the working session of its
+    /// project (what it replaces goes to the trash)
     #[arg(long)]
     pub working: bool,
     /// Count what would be imported; change nothing

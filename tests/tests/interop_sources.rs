@@ -164,6 +164,89 @@ async fn dry_run_counts_and_changes_nothing_and_minus_c_picks_the_project() {
     assert!(again.stdout.contains("Imported 0 new sessions"), "{}", again.stdout);
 }
 
+/// A short Codex rollout: its meta line (session `id`, begun at `started`)
+/// and one prompt and reply.
+fn short_rollout(id: &str, started: &str, prompt: &str) -> String {
+    let line = |kind: &str, payload: String| {
+        format!(r#"{{"timestamp":"{started}","type":"{kind}","payload":{payload}}}"#) + "\n"
+    };
+    line(
+        "session_meta",
+        format!(r#"{{"id":"{id}","timestamp":"{started}","cwd":"/elsewhere","cli_version":"0.98.0"}}"#),
+    ) + &line(
+        "response_item",
+        format!(r#"{{"type":"message","role":"user","content":[{{"type":"input_text","text":"{prompt}"}}]}}"#),
+    ) + &line(
+        "response_item",
+        r#"{"type":"message","role":"assistant","content":[{"type":"output_text","text":"done"}]}"#.to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn working_loads_the_newest_session_imported_into_the_working_session() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let dir = sandbox.project("codex-working");
+    fs::write(
+        dir.join("rollout-2026-03-01T09-00-00-older.jsonl"),
+        short_rollout("older", "2026-03-01T09:00:00Z", "the older question"),
+    )
+    .expect("write");
+    fs::write(
+        dir.join("rollout-2026-03-02T09-00-00-newer.jsonl"),
+        short_rollout("newer", "2026-03-02T09:00:00Z", "the newer question"),
+    )
+    .expect("write");
+    let cwd = sandbox.project("here");
+    let target = path_str(&sandbox.project("target"));
+    common::append_message(
+        &mut client,
+        &target,
+        common::message(chronicle_proto::v1::Role::User, "what I was typing"),
+    )
+    .await;
+    let dir_arg = path_str(&dir);
+    let import = |extra: &[&str]| {
+        let mut args = vec!["-C", target.as_str(), "import", "codex", dir_arg.as_str(), "--working"];
+        args.extend_from_slice(extra);
+        sandbox.chronicle(&cwd, &args)
+    };
+
+    // A dry run names nothing and loads nothing.
+    let dry = json(import(&["--dry-run", "--json"]));
+    assert_eq!(dry["working"], Value::Null, "{dry}");
+    assert_eq!(common::working(&mut client, &target).await.messages.len(), 1);
+
+    let run = json(import(&["--json"]));
+    assert_eq!(run["sessions_imported"], 2, "{run}");
+    let newest = run["sessions"][0]["name"].as_str().expect("a name").to_owned();
+    assert!(newest.ends_with("the newer question"), "{run}");
+    assert_eq!(run["working"]["name"], newest.as_str(), "{run}");
+    assert_eq!(run["working"]["project"], target.as_str(), "{run}");
+    let working = common::working(&mut client, &target).await;
+    let said: Vec<&str> = working.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(said, ["the newer question", "done"]);
+    // What it replaced is in the trash, restorable.
+    let trash = common::trash(&mut client, &target).await;
+    assert!(
+        trash
+            .iter()
+            .any(|e| e.reason == "replaced-by-load" && e.message_count == 1),
+        "{trash:?}"
+    );
+    assert_eq!(
+        sessions(&mut client, &target).await.len(),
+        2,
+        "both stay saved sessions"
+    );
+
+    // Nothing new: the working session is left as it is, and it says so.
+    let again = import(&[]).ok().stdout;
+    assert!(again.contains("the working session is unchanged"), "{again}");
+    assert_eq!(common::working(&mut client, &target).await.messages.len(), 2);
+}
+
 /// A Codex rollout of `turns` turns (a prompt, two calls answered after
 /// both were made, a reply of ~6 KiB), numbered from `from`.
 fn long_rollout(from: usize, turns: usize) -> String {

@@ -38,12 +38,6 @@ pub async fn import(
     args: SourceArgs,
     out: &mut Out<'_>,
 ) -> anyhow::Result<()> {
-    if args.working {
-        return Err(Failure::usage(format!(
-            "--working is not available for {agent} — each {agent} session is imported as a saved session; load one with `chronicle load NAME`"
-        ))
-        .into());
-    }
     let cwd = std::env::current_dir()?;
     let paths: Vec<String> = if args.paths.is_empty() {
         let defaults: Vec<PathBuf> = paths::agent_session_dirs(agent)
@@ -88,8 +82,22 @@ pub async fn import(
     if show_progress {
         eprint!("\r\x1b[K");
     }
+    // `--working`: the newest session imported becomes the working
+    // session, as `load` makes it (what it replaces goes to the trash).
+    let loaded = match summary.sessions.first() {
+        Some(newest) if args.working && !summary.dry_run => {
+            client.load(&newest.project, &newest.name, true, true).await?;
+            Some(newest)
+        }
+        _ => None,
+    };
     if args.json {
-        return Ok(output::print_json(out, &summary_json(&summary))?);
+        let mut value = summary_json(&summary);
+        value["working"] = loaded.map_or(
+            serde_json::Value::Null,
+            |s| json!({"project": s.project, "name": s.name}),
+        );
+        return Ok(output::print_json(out, &value)?);
     }
     let verb = if summary.dry_run { "Would import" } else { "Imported" };
     writeln!(
@@ -121,6 +129,18 @@ pub async fn import(
             writeln!(out, "  … `--json` lists every one")?;
         }
     }
+    match loaded {
+        Some(s) => writeln!(
+            out,
+            "Loaded \"{}\" into the working session of {} — what it replaced is in the trash.",
+            s.name, s.project
+        )?,
+        None if args.working && !summary.dry_run => writeln!(
+            out,
+            "Nothing new was imported, so the working session is unchanged — load an earlier import with `chronicle load NAME`."
+        )?,
+        None => {}
+    }
     for project in &summary.projects {
         writeln!(out, "See them with `chronicle ls -C {project}`")?;
     }
@@ -136,6 +156,9 @@ pub fn summary_json(s: &ImportSourceSummary) -> serde_json::Value {
         "messages_updated": s.messages_updated,
         "skipped": s.skipped.iter().map(|k| json!({"file": k.file, "line": k.line, "reason": k.reason})).collect::<Vec<_>>(),
         "projects": s.projects,
+        "sessions": s.sessions.iter().map(|i| json!({
+            "project": i.project, "name": i.name, "created": i.created, "started_at_ms": i.started_at_ms,
+        })).collect::<Vec<_>>(),
         "dry_run": s.dry_run,
     })
 }

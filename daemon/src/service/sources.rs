@@ -11,7 +11,7 @@
 //! these calls reach too, so one list shows every follow).
 
 use std::{
-    collections::{BTreeSet, HashSet},
+    collections::{BTreeSet, HashMap, HashSet},
     path::{Path, PathBuf},
 };
 
@@ -19,8 +19,8 @@ use chronicle_client::paths;
 use chronicle_interop::sources::{Agent, ParseOptions, Parsed, SourceSession};
 use chronicle_proto::v1::{
     AiderFollow, FollowSourceRequest, ImportSourceProgress, ImportSourceRequest, ImportSourceSummary,
-    ListSourceFollowsRequest, ListSourceFollowsResponse, SkippedLine, SourceFollow, SourceKind, UnfollowSourceRequest,
-    UnfollowSourceResponse,
+    ImportedSourceSession, ListSourceFollowsRequest, ListSourceFollowsResponse, SkippedLine, SourceFollow, SourceKind,
+    UnfollowSourceRequest, UnfollowSourceResponse,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -38,6 +38,8 @@ const QUEUE: usize = 16;
 /// Skipped lines reported in one summary; past this only the count grows
 /// (a file of garbage must not make an answer too large to send).
 const MAX_SKIPPED_REPORTED: usize = 1000;
+/// Sessions named in one summary (the newest): the counts cover the rest.
+const MAX_SESSIONS_LISTED: usize = 1000;
 
 pub(super) async fn import_source(
     svc: &SessionsService,
@@ -321,25 +323,37 @@ impl ImportRun<'_> {
                 reason: format!("{more} more lines skipped, not listed"),
             });
         }
-        let imported: HashSet<&str> = self
-            .counts
-            .sessions
-            .iter()
-            .filter(|(_, fresh)| *fresh)
-            .map(|(id, _)| id.as_str())
-            .collect();
-        let updated: HashSet<&str> = self
-            .counts
-            .sessions
-            .iter()
-            .filter(|(id, fresh)| !fresh && !imported.contains(id.as_str()))
-            .map(|(id, _)| id.as_str())
-            .collect();
+        // One entry per source session, however many parts stored it.
+        let mut stored: Vec<(bool, ImportedSourceSession)> = Vec::new();
+        let mut at: HashMap<&str, usize> = HashMap::new();
+        for s in &self.counts.sessions {
+            match at.get(s.source_id.as_str()) {
+                Some(&i) => stored[i].1.created |= s.fresh,
+                None => {
+                    at.insert(&s.source_id, stored.len());
+                    let session = ImportedSourceSession {
+                        project: s.project.clone(),
+                        name: s.name.clone(),
+                        created: s.fresh,
+                        started_at_ms: s.started_at_ms,
+                    };
+                    stored.push((s.split_off, session));
+                }
+            }
+        }
         let mut summary = self.summary;
-        summary.sessions_imported = u32::try_from(imported.len()).unwrap_or(u32::MAX);
-        summary.sessions_updated = u32::try_from(updated.len()).unwrap_or(u32::MAX);
+        let created = stored.iter().filter(|(_, s)| s.created).count();
+        summary.sessions_imported = u32::try_from(created).unwrap_or(u32::MAX);
+        summary.sessions_updated = u32::try_from(stored.len() - created).unwrap_or(u32::MAX);
         summary.messages_imported = self.counts.messages_imported;
         summary.messages_updated = self.counts.messages_updated;
+        if !summary.dry_run {
+            // Conversations of their own first, so `--working` loads the
+            // newest conversation, not a branch or subagent of it.
+            stored.sort_by_key(|(split_off, s)| (*split_off, std::cmp::Reverse(s.started_at_ms)));
+            stored.truncate(MAX_SESSIONS_LISTED);
+            summary.sessions = stored.into_iter().map(|(_, s)| s).collect();
+        }
         summary.projects = self.projects.into_iter().collect();
         summary
     }

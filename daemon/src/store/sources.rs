@@ -70,10 +70,37 @@ pub struct SourceCounts {
     pub messages_imported: u64,
     /// Messages already imported whose source copy changed since.
     pub messages_updated: u64,
-    /// Each source session imported (`true`) or updated (`false`), by
-    /// source id: an import that stores one session in several parts
-    /// counts it once.
-    pub sessions: Vec<(String, bool)>,
+    /// Each source session imported or updated: an import that stores one
+    /// session in several parts counts it once.
+    pub sessions: Vec<StoredSource>,
+}
+
+/// One source session an import stored (or, dry, would store).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredSource {
+    pub source_id: String,
+    /// This import made its saved session (rather than adding to one).
+    pub fresh: bool,
+    /// The saved session's project and name; empty in a dry run.
+    pub project: String,
+    pub name: String,
+    /// When the agent's session began; 0 when it does not say.
+    pub started_at_ms: i64,
+    /// Split off another session (a branch, a subagent, a fork's tail)
+    /// rather than a conversation of its own.
+    pub split_off: bool,
+}
+
+impl StoredSource {
+    fn planned(session: &SourceSession, fresh: bool) -> StoredSource {
+        StoredSource {
+            source_id: session.source_id.clone(),
+            fresh,
+            started_at_ms: session.started_at_ms.unwrap_or(0),
+            split_off: session.parent.is_some(),
+            ..StoredSource::default()
+        }
+    }
 }
 
 impl SourceCounts {
@@ -199,13 +226,13 @@ impl Store {
                         counts.sessions_updated += 1;
                         counts.messages_imported += new.len() as u64;
                         counts.messages_updated += changed.len() as u64;
-                        counts.sessions.push((session.source_id.clone(), false));
+                        counts.sessions.push(StoredSource::planned(session, false));
                     }
                 }
                 None => {
                     counts.sessions_imported += 1;
                     counts.messages_imported += session.messages.len() as u64;
-                    counts.sessions.push((session.source_id.clone(), true));
+                    counts.sessions.push(StoredSource::planned(session, true));
                 }
             }
         }
@@ -397,7 +424,11 @@ pub fn apply(
         } else {
             counts.sessions_updated += 1;
         }
-        counts.sessions.push((session.source_id.clone(), fresh));
+        counts.sessions.push(StoredSource {
+            project: project.to_owned(),
+            name: record.name.clone(),
+            ..StoredSource::planned(session, fresh)
+        });
         changed.push(record.name.clone());
     }
     if changed.is_empty() {

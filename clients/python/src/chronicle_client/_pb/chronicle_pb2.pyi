@@ -806,7 +806,7 @@ class SkippedLine(_message.Message):
     def __init__(self, file: _Optional[str] = ..., line: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ImportSourceSummary(_message.Message):
-    __slots__ = ("sessions_imported", "sessions_updated", "messages_imported", "skipped", "projects", "files_read", "bytes_read", "dry_run", "sessions_found", "messages_found", "oldest_ms", "newest_ms", "messages_updated")
+    __slots__ = ("sessions_imported", "sessions_updated", "messages_imported", "skipped", "projects", "files_read", "bytes_read", "dry_run", "sessions_found", "messages_found", "oldest_ms", "newest_ms", "messages_updated", "sessions")
     SESSIONS_IMPORTED_FIELD_NUMBER: _ClassVar[int]
     SESSIONS_UPDATED_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_IMPORTED_FIELD_NUMBER: _ClassVar[int]
@@ -820,6 +820,7 @@ class ImportSourceSummary(_message.Message):
     OLDEST_MS_FIELD_NUMBER: _ClassVar[int]
     NEWEST_MS_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
     sessions_imported: int
     sessions_updated: int
     messages_imported: int
@@ -833,7 +834,20 @@ class ImportSourceSummary(_message.Message):
     oldest_ms: int
     newest_ms: int
     messages_updated: int
-    def __init__(self, sessions_imported: _Optional[int] = ..., sessions_updated: _Optional[int] = ..., messages_imported: _Optional[int] = ..., skipped: _Optional[_Iterable[_Union[SkippedLine, _Mapping]]] = ..., projects: _Optional[_Iterable[str]] = ..., files_read: _Optional[int] = ..., bytes_read: _Optional[int] = ..., dry_run: bool = ..., sessions_found: _Optional[int] = ..., messages_found: _Optional[int] = ..., oldest_ms: _Optional[int] = ..., newest_ms: _Optional[int] = ..., messages_updated: _Optional[int] = ...) -> None: ...
+    sessions: _containers.RepeatedCompositeFieldContainer[ImportedSourceSession]
+    def __init__(self, sessions_imported: _Optional[int] = ..., sessions_updated: _Optional[int] = ..., messages_imported: _Optional[int] = ..., skipped: _Optional[_Iterable[_Union[SkippedLine, _Mapping]]] = ..., projects: _Optional[_Iterable[str]] = ..., files_read: _Optional[int] = ..., bytes_read: _Optional[int] = ..., dry_run: bool = ..., sessions_found: _Optional[int] = ..., messages_found: _Optional[int] = ..., oldest_ms: _Optional[int] = ..., newest_ms: _Optional[int] = ..., messages_updated: _Optional[int] = ..., sessions: _Optional[_Iterable[_Union[ImportedSourceSession, _Mapping]]] = ...) -> None: ...
+
+class ImportedSourceSession(_message.Message):
+    __slots__ = ("project", "name", "created", "started_at_ms")
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    project: str
+    name: str
+    created: bool
+    started_at_ms: int
+    def __init__(self, project: _Optional[str] = ..., name: _Optional[str] = ..., created: bool = ..., started_at_ms: _Optional[int] = ...) -> None: ...
 
 class FollowSourceRequest(_message.Message):
     __slots__ = ("kind", "project", "all", "paths", "aider_history", "aider_catch_up")
