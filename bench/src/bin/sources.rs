@@ -5,9 +5,9 @@
 //! - Import throughput (MB/s of source files) and the daemon's peak RSS
 //!   (VmHWM, and the peaks of its anonymous and file-backed parts sampled
 //!   every 20 ms: the search index's memory-mapped segments are file
-//!   pages the kernel can drop, heap is not) for a generated Claude Code project (many transcripts) and one
-//!   generated Codex CLI rollout, each `CHRONICLE_BENCH_SOURCE_MB` MB
-//!   (default 200; `--quick`: 20). The baseline, measured in the same run
+//!   pages the kernel can drop, heap is not) for a generated Claude Code
+//!   project (many transcripts) and one generated Codex CLI rollout, each
+//!   `CHRONICLE_BENCH_SOURCE_MB` MB (default 200; `--quick`: 20). The baseline, measured in the same run
 //!   on the same files: reading them and parsing every line with
 //!   `serde_json` in this process — the least any JSON Lines importer does.
 //! - Follow latency: a followed Claude transcript gets a line every 50 ms;
