@@ -32,6 +32,7 @@
 
 mod bundle;
 mod mount;
+mod report;
 mod sqlite;
 
 use std::{
@@ -49,6 +50,8 @@ use chronicle_client::{
 };
 use chronicled::store::{Mutation, ProjectPath, SessionName, Store, StoreConfig};
 use serde::Serialize;
+
+use self::report::{Environment, load_average};
 
 const MESSAGE_BYTES: usize = 2048;
 
@@ -415,27 +418,12 @@ async fn chronicle_concurrent(
 ) -> anyhow::Result<(Samples, Duration)> {
     let mut connected = Vec::with_capacity(clients);
     for _ in 0..clients {
-        connected.push(daemon.client().await?);
+        connected.push((daemon.client().await?, project.to_owned()));
     }
-    let start = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for client in connected {
-        let project = project.to_owned();
-        tasks.spawn(async move {
-            let mut samples = Samples::default();
-            for n in 0..each {
-                let t = Instant::now();
-                append(&client, &project, n as u64).await?;
-                samples.0.push(t.elapsed());
-            }
-            anyhow::Ok(samples)
-        });
-    }
-    let mut all = Samples::default();
-    while let Some(done) = tasks.join_next().await {
-        all.0.extend(done??.0);
-    }
-    Ok((all, start.elapsed()))
+    appending_together(connected, each, |(client, project), n| async move {
+        append(&client, &project, n).await
+    })
+    .await
 }
 
 /// `clients` tasks appending through the store in this process, no gRPC:
@@ -447,16 +435,35 @@ async fn store_concurrent(
     clients: usize,
     each: usize,
 ) -> anyhow::Result<(Samples, Duration)> {
+    let clients = vec![(store.clone(), project.clone()); clients];
+    appending_together(clients, each, |(store, project), n| async move {
+        let message = message(n);
+        store.mutate(&project, None, Mutation::Append { message }).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Every client appends `each` times, all at once, each append timed
+/// (`append` gets a copy of the client's handles and the append's number);
+/// the clients are ready before the clock starts. Returns the samples and
+/// the wall time.
+async fn appending_together<C, F, Fut>(clients: Vec<C>, each: usize, append: F) -> anyhow::Result<(Samples, Duration)>
+where
+    C: Clone + Send + 'static,
+    F: Fn(C, u64) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for c in 0..clients {
-        let (store, project) = (store.clone(), project.clone());
+    for (c, client) in clients.into_iter().enumerate() {
+        let append = append.clone();
         tasks.spawn(async move {
             let mut samples = Samples::default();
             for n in 0..each {
-                let message = message((c * each + n) as u64);
+                let handles = client.clone();
                 let t = Instant::now();
-                store.mutate(&project, None, Mutation::Append { message }).await?;
+                append(handles, (c * each + n) as u64).await?;
                 samples.0.push(t.elapsed());
             }
             anyhow::Ok(samples)
@@ -764,161 +771,11 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         load_before,
         load_after: load_average(),
     };
-    report(&rows, &figures, &plan, &environment)?;
+    report::report(&rows, &figures, &plan, &environment)?;
     Ok(())
 }
 
 /// Where and under what load the run happened, for the record.
-#[derive(Serialize)]
-struct Environment {
-    bench_dir: PathBuf,
-    mount: mount::Mount,
-    load_before: String,
-    load_after: String,
-}
-
-/// The 1-, 5- and 15-minute load averages.
-fn load_average() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn find<'a>(rows: &'a [Row], contender: &str, clients: usize, length: u64) -> Option<&'a Row> {
-    rows.iter()
-        .find(|r| r.contender == contender && r.clients == clients && r.length == length)
-}
-
-fn report(rows: &[Row], figures: &[Figure], plan: &Plan, environment: &Environment) -> anyhow::Result<()> {
-    println!(
-        "Bench directory {} on {}; load average {} before, {} after.",
-        environment.bench_dir.display(),
-        environment.mount,
-        environment.load_before,
-        environment.load_after
-    );
-    println!();
-    println!("| contender | clients | session length | p50 ms | p99 ms | ops/s |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-    for r in rows {
-        println!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.0} |",
-            r.contender, r.clients, r.length, r.p50_ms, r.p99_ms, r.ops_per_sec
-        );
-    }
-    println!();
-    println!("| figure | value |");
-    println!("| --- | ---: |");
-    for f in figures {
-        println!("| {} | {:.2} {} |", f.name, f.value, f.unit);
-    }
-    println!();
-    let mut ratios = Vec::new();
-    let p50 = |contender: &str, clients: usize, length: u64| find(rows, contender, clients, length).map(|r| r.p50_ms);
-    let ops =
-        |contender: &str, clients: usize, length: u64| find(rows, contender, clients, length).map(|r| r.ops_per_sec);
-    for &length in &plan.lengths {
-        if let (Some(c), Some(f)) = (p50("chronicle", 1, length), p50("fsync-floor", 1, length)) {
-            ratios.push((
-                format!("chronicle 1-client p50 / fsync-floor p50 at {length}"),
-                c / f,
-                "≤ 2.0",
-            ));
-        }
-        for (with, without) in [
-            ("chronicle", "chronicle --no-wal"),
-            ("chronicle-in-process", "chronicle-in-process --no-wal"),
-        ] {
-            if let (Some(w), Some(n)) = (p50(with, 1, length), p50(without, 1, length)) {
-                ratios.push((
-                    format!("{with} p50 with the write-ahead log / without at {length}"),
-                    w / n,
-                    "< 1.0",
-                ));
-            }
-        }
-        if let (Some(c), Some(s)) = (p50("chronicle-in-process", 1, length), p50("sqlite-wal", 1, length)) {
-            ratios.push((
-                format!("chronicle-in-process p50 / sqlite-wal 1-writer p50 at {length}"),
-                c / s,
-                "≤ 1.0",
-            ));
-        }
-        if let (Some(c), Some(s)) = (ops("chronicle", 16, length), ops("sqlite-wal-group", 16, length)) {
-            ratios.push((
-                format!("chronicle 16-client ops/s / sqlite-wal-group ops/s at {length}"),
-                c / s,
-                "≥ 1.5",
-            ));
-        }
-        if let (Some(c), Some(s)) = (
-            ops("chronicle-in-process", 16, length),
-            ops("sqlite-wal-group", 16, length),
-        ) {
-            ratios.push((
-                format!("chronicle-in-process 16-client ops/s / sqlite-wal-group ops/s at {length}"),
-                c / s,
-                "(the store alone)",
-            ));
-        }
-        if let (Some(c), Some(s)) = (ops("chronicle", 16, length), ops("sqlite-wal-immediate", 16, length)) {
-            ratios.push((
-                format!("chronicle 16-client ops/s / sqlite-wal-immediate 16-writer ops/s at {length}"),
-                c / s,
-                "≥ 3",
-            ));
-        }
-    }
-    let (first, last) = (plan.lengths[0], plan.lengths[plan.lengths.len() - 1]);
-    if let (Some(a), Some(b)) = (p50("chronicle", 1, first), p50("chronicle", 1, last)) {
-        ratios.push((format!("chronicle p50 at {last} / at {first}"), b / a, "≤ 1.3"));
-    }
-    if let (Some(a), Some(b)) = (p50("json-rewrite", 1, first), p50("json-rewrite", 1, last)) {
-        ratios.push((
-            format!("json-rewrite p50 at {last} / at {first}"),
-            b / a,
-            "(grows with n)",
-        ));
-    }
-    println!("| ratio | value | target |");
-    println!("| --- | ---: | --- |");
-    for (name, value, target) in &ratios {
-        println!("| {name} | {value:.2} | {target} |");
-    }
-    if let Some(parent) = plan.json_path.parent() {
-        fs::create_dir_all(parent)?;
-    }
-    let json = serde_json::json!({
-        "rows": rows,
-        "figures": figures,
-        "ratios": ratios.iter().map(|(n, v, t)| serde_json::json!({"name": n, "value": v, "target": t})).collect::<Vec<_>>(),
-        "machine": machine(),
-        "environment": environment,
-    });
-    fs::write(&plan.json_path, serde_json::to_vec_pretty(&json)?)?;
-    eprintln!("wrote {}", plan.json_path.display());
-    Ok(())
-}
-
-/// CPU model, cores and kernel, for the record.
-fn machine() -> serde_json::Value {
-    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split(':').nth(1))
-        .map_or("unknown".to_owned(), |m| m.trim().to_owned());
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    serde_json::json!({
-        "cpu": model,
-        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
-        "kernel": kernel.trim(),
-    })
-}
-
 fn main() -> anyhow::Result<()> {
     let plan = Plan::from_args()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
