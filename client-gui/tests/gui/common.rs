@@ -214,15 +214,21 @@ pub fn search_until(harness: &mut Harness<'static, App>, query: &str, expected: 
     search_again_until(harness, expected);
 }
 
-/// Waits for a widget whose label contains `expected`, pressing "Run
-/// search" again every second while the index catches up.
+/// Waits for a widget whose label contains `expected` in results the daemon
+/// calls complete, pressing "Run search" again every second while the index
+/// catches up (its warning would make a snapshot differ).
 pub fn search_again_until(harness: &mut Harness<'static, App>, expected: &str) {
     let deadline = Instant::now() + UI_TIMEOUT;
     loop {
         let asked = Instant::now();
         while asked.elapsed() < Duration::from_secs(1) {
             harness.step();
-            if harness.query_all_by_label_contains(expected).next().is_some() {
+            let found = harness.query_all_by_label_contains(expected).next().is_some();
+            let catching_up = harness
+                .query_all_by_label_contains("The search index is catching up")
+                .next()
+                .is_some();
+            if found && !catching_up {
                 harness.run_steps(3);
                 return;
             }
