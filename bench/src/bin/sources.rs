@@ -10,8 +10,9 @@
 //!   `CHRONICLE_BENCH_SOURCE_MB` MB (default 200; `--quick`: 20). The baseline, measured in the same run
 //!   on the same files: reading them and parsing every line with
 //!   `serde_json` in this process — the least any JSON Lines importer does.
-//! - Follow latency: a followed Claude transcript gets a line every 50 ms;
-//!   the time from its write to the `Watch` event of the project, p50/p99.
+//! - Follow latency: a followed Claude transcript, and the generated Codex
+//!   rollout once the follow has read it, each get a line every 50 ms; the
+//!   time from its write to the `Watch` event of the project, p50/p99.
 //!
 //! Run it through `scripts/bench-sources.sh` (release build first).
 //! `CHRONICLE_BENCH_DAEMON_ARGS` adds arguments to every `chronicled` it
@@ -279,8 +280,8 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
 }
 
 /// Line written → `Watch` event, for `samples` lines of a followed
-/// Claude transcript. Sorted milliseconds.
-async fn follow_latency(root: &Path, samples: usize) -> anyhow::Result<Vec<f64>> {
+/// Claude transcript that starts with one line. Sorted milliseconds.
+async fn follow_claude_latency(root: &Path, samples: usize) -> anyhow::Result<Vec<f64>> {
     let project = root.join("follow-project");
     fs::create_dir_all(&project)?;
     let cwd = project.to_string_lossy().into_owned();
@@ -300,30 +301,71 @@ async fn follow_latency(root: &Path, samples: usize) -> anyhow::Result<Vec<f64>>
             + "\n"
     };
     fs::write(&file, line(0))?;
-    let data = root.join("data-follow");
-    fs::create_dir_all(&data)?;
-    let daemon = Daemon::start(&data)?;
+    let followed = Followed {
+        kind: SourceKind::Claude,
+        paths: root.join("follow-claude/projects"),
+        file,
+        cwd: cwd.clone(),
+    };
+    follow_latency(&root.join("data-follow"), &followed, &|n| line(n + 1), samples).await
+}
+
+/// A file a follow latency is measured on.
+struct Followed {
+    kind: SourceKind,
+    /// What the follow watches.
+    paths: PathBuf,
+    /// The file lines are appended to.
+    file: PathBuf,
+    /// The project its sessions go into.
+    cwd: String,
+}
+
+/// Line written → `Watch` event, for `samples` lines appended to a followed
+/// file, once the follow has read what the file held. Sorted milliseconds.
+async fn follow_latency(
+    data: &Path,
+    followed: &Followed,
+    line: &dyn Fn(usize) -> String,
+    samples: usize,
+) -> anyhow::Result<Vec<f64>> {
+    fs::create_dir_all(data)?;
+    let daemon = Daemon::start(data)?;
     let client = Client::connect(&daemon.socket).await?;
-    let mut events = client.watch(&cwd).await?;
+    let mut events = client.watch(&followed.cwd).await?;
     events.message().await?; // the snapshot
     client
         .follow_source(FollowSourceRequest {
-            kind: SourceKind::Claude as i32,
-            project: cwd.clone(),
-            paths: vec![root.join("follow-claude/projects").to_string_lossy().into_owned()],
+            kind: followed.kind as i32,
+            project: followed.cwd.clone(),
+            paths: vec![followed.paths.to_string_lossy().into_owned()],
             ..FollowSourceRequest::default()
         })
         .await?;
-    events.message().await?.context("the first import's event")?;
-    let mut out = fs::OpenOptions::new().append(true).open(&file)?;
+    // The first read is done when the follow counts the file; its events
+    // are let through before the first line is written.
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    while client.source_follows().await?.iter().all(|f| f.files == 0) {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the follow never read {}",
+            followed.file.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while tokio::time::timeout(Duration::from_millis(500), events.message())
+        .await
+        .is_ok()
+    {}
+    let mut out = fs::OpenOptions::new().append(true).open(&followed.file)?;
     let mut latencies = Vec::with_capacity(samples);
-    for n in 1..=samples {
+    for n in 0..samples {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let written = Instant::now();
         out.write_all(line(n).as_bytes())?;
-        tokio::time::timeout(Duration::from_secs(10), events.message())
+        tokio::time::timeout(Duration::from_secs(30), events.message())
             .await
-            .context("no Watch event within 10 s")??
+            .context("no Watch event within 30 s")??
             .context("the Watch stream ended")?;
         latencies.push(written.elapsed().as_secs_f64() * 1000.0);
     }
@@ -371,7 +413,21 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     eprintln!("following…");
     let samples = if quick { 40 } else { 200 };
-    let latencies = follow_latency(root, samples).await?;
+    let latencies = follow_claude_latency(root, samples).await?;
+    eprintln!("following the {mb} MB rollout…");
+    let rollout = Followed {
+        kind: SourceKind::Codex,
+        paths: codex_file.parent().context("dir")?.to_path_buf(),
+        file: codex_file.clone(),
+        cwd: cwd.clone(),
+    };
+    let rollout_line = |n: usize| {
+        json!({"timestamp": "2026-03-02T10:00:00.000Z", "type": "response_item", "payload": {"type": "message",
+            "role": "user", "content": [{"type": "input_text", "text": format!("appended line {n}")}]}})
+        .to_string()
+            + "\n"
+    };
+    let rollout_latencies = follow_latency(&root.join("data-follow-codex"), &rollout, &rollout_line, samples).await?;
 
     println!(
         "| import | MB | messages | seconds | MB/s | baseline MB/s (serde_json parse, in-process) | ratio | daemon peak RSS (VmHWM) MiB | peak RssAnon MiB | peak RssFile MiB |"
@@ -396,12 +452,20 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("| follow latency (line written → Watch event) | samples | p50 ms | p99 ms | max ms |");
     println!("| --- | ---: | ---: | ---: | ---: |");
-    println!(
-        "| Claude transcript, a line every 50 ms | {} | {:.1} | {:.1} | {:.1} |",
-        latencies.len(),
-        percentile(&latencies, 50.0),
-        percentile(&latencies, 99.0),
-        latencies.last().copied().unwrap_or(0.0)
-    );
+    for (name, latencies) in [
+        ("Claude transcript, a line every 50 ms".to_owned(), &latencies),
+        (
+            format!("the {mb} MB Codex rollout, a line every 50 ms"),
+            &rollout_latencies,
+        ),
+    ] {
+        println!(
+            "| {name} | {} | {:.1} | {:.1} | {:.1} |",
+            latencies.len(),
+            percentile(latencies, 50.0),
+            percentile(latencies, 99.0),
+            latencies.last().copied().unwrap_or(0.0)
+        );
+    }
     Ok(())
 }

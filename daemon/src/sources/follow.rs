@@ -9,11 +9,15 @@
 //! A look lists the agent's files on a blocking thread and takes each
 //! one's signature (device, inode, size, modification time; for opencode's
 //! database its WAL's too). A file whose signature equals the follow's
-//! cursor is not read. A changed file is parsed again from its start, on a
-//! blocking thread, in parts as the import reads it, and its sessions go to
-//! the store with the new cursor in the same transaction as the last part: a crash before the commit leaves the old cursor and
-//! the file is read again (what is already stored is recognised by its
-//! source ids, so nothing is added twice); a crash after it leaves both.
+//! cursor is not read. A changed file is read on a blocking thread, in
+//! parts as the import reads it: a JSON Lines file on from where the last
+//! read stopped, with the parser kept from then ([`super::tail`], within
+//! [`TAILS_BUDGET_BYTES`] per follow), anything else from its start. Its
+//! sessions go to the store with the new cursor in the same transaction as
+//! the last part: a crash before the commit leaves the old cursor and the
+//! file is read again from its start (what is already stored is recognised
+//! by its source ids, so nothing is added twice); a crash after it leaves
+//! both.
 //! The signature is taken before the file is read, so a write that races
 //! the read only makes the next look read it again. A file the agent
 //! deletes or rotates away loses nothing: its sessions are in the store,
@@ -39,6 +43,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::aider::FollowCtx;
+use super::tail::{self, Tail};
 use super::{import, place};
 use crate::store::{FileCursor, FollowKey, Job, ProjectPath, SourceBatch, StoreError};
 
@@ -46,6 +51,11 @@ use crate::store::{FileCursor, FollowKey, Job, ProjectPath, SourceBatch, StoreEr
 const POLL: Duration = Duration::from_secs(1);
 /// Changes closer together than this are handled as one look.
 const SETTLE: Duration = Duration::from_millis(20);
+/// How many bytes of messages a follow's kept parsers may hold together
+/// (a Claude transcript's parser holds its whole tree; a rollout's, its
+/// last reply): past it the least recently changed file's is dropped, and
+/// that file is read from its start when it changes next.
+pub const TAILS_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 
 /// The proto's name for an agent.
 pub fn kind_of(agent: Agent) -> SourceKind {
@@ -221,6 +231,7 @@ impl SourceFollows {
             roots,
             info: shared,
             cursors,
+            tails: Tails::default(),
             options,
         };
         tokio::spawn(task.run(stop));
@@ -271,7 +282,41 @@ struct Task {
     info: Arc<Mutex<SourceFollow>>,
     /// By file: the signature last committed.
     cursors: HashMap<String, Vec<u8>>,
+    tails: Tails,
     options: ParseOptions,
+}
+
+/// The parsers a follow keeps, by file, the least recently used dropped
+/// past [`TAILS_BUDGET_BYTES`].
+#[derive(Default)]
+struct Tails {
+    by_file: HashMap<String, (u64, Tail)>,
+    uses: u64,
+}
+
+impl Tails {
+    fn take(&mut self, file: &str) -> Option<Tail> {
+        self.by_file.remove(file).map(|(_, tail)| tail)
+    }
+
+    fn keep(&mut self, file: String, tail: Tail) {
+        self.uses += 1;
+        self.by_file.insert(file, (self.uses, tail));
+        let mut held: usize = self.by_file.values().map(|(_, t)| t.held_bytes()).sum();
+        while held > TAILS_BUDGET_BYTES {
+            let Some(oldest) = self
+                .by_file
+                .iter()
+                .min_by_key(|(_, (used, _))| *used)
+                .map(|(f, _)| f.clone())
+            else {
+                break;
+            };
+            if let Some((_, tail)) = self.by_file.remove(&oldest) {
+                held -= tail.held_bytes();
+            }
+        }
+    }
 }
 
 impl Task {
@@ -344,17 +389,20 @@ impl Task {
     }
 
     /// Reads one changed file into the store, a part at a time as the
-    /// import does (a rollout of gigabytes is never held whole), its
-    /// cursor with the last of its batches: a crash before that commit
-    /// leaves the old cursor, and the parts stored already are recognised
-    /// by their source ids when the file is read again.
+    /// import does (a rollout of gigabytes is never held whole) and only
+    /// what was appended when its tail is kept, its cursor with the last
+    /// of its batches: a crash before that commit leaves the old cursor,
+    /// and the parts stored already are recognised by their source ids
+    /// when the file is read again.
     async fn read(&mut self, path: &Path, sig: Vec<u8>, titles: &HashMap<String, String>) -> Result<(), StoreError> {
         let agent = self.key.agent;
         let options = self.options;
         let file = path.to_path_buf();
+        let key = path.to_string_lossy().into_owned();
+        let kept = self.tails.take(&key);
         let (parts_tx, mut parts) = mpsc::channel::<Vec<SourceSession>>(1);
         let reader = tokio::task::spawn_blocking(move || {
-            import::parse_file_in_parts(agent, &file, options, import::PART_BYTES, &mut |sessions, _| {
+            tail::read_on(agent, &file, options, kept, import::PART_BYTES, &mut |sessions| {
                 parts_tx.blocking_send(sessions).is_ok()
             })
         });
@@ -362,7 +410,7 @@ impl Task {
         while let Some(sessions) = parts.recv().await {
             imported += self.store(sessions, titles, None).await?;
         }
-        let (parsed, _) = reader
+        let (parsed, kept) = reader
             .await
             .map_err(|e| StoreError::InvalidArgument(format!("reading failed: {e}")))?;
         if let Some(whole) = parsed.skipped.iter().find(|s| s.line == 0 && agent == Agent::Opencode) {
@@ -377,6 +425,11 @@ impl Task {
             state: sig.clone(),
         };
         imported += self.store(parsed.sessions, titles, Some(cursor)).await?;
+        if let Some(kept) = kept {
+            // Only once its reading is stored: a failed store reads the
+            // file again from its start.
+            self.tails.keep(file.clone(), kept);
+        }
         self.cursors.insert(file, sig);
         lock(&self.info).messages_imported += imported;
         Ok(())

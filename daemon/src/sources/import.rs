@@ -199,7 +199,7 @@ fn walk(agent: Agent, dir: &Path, found: &mut Found) {
 
 /// Opens a file for reading without ever blocking on it: non-blocking, and
 /// refused unless it is a regular file once open.
-fn open_regular(path: &Path) -> io::Result<File> {
+pub fn open_regular(path: &Path) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
@@ -229,26 +229,21 @@ pub fn parse_file_in_parts(
     part: &mut dyn FnMut(Vec<SourceSession>, u64) -> bool,
 ) -> (Parsed, u64) {
     let label = file.display().to_string();
-    let mut parser: Box<dyn LineParser> = match agent {
-        Agent::Claude => Box::new(claude::Parser::new(label.clone(), options)),
-        Agent::Codex => Box::new(codex::Parser::new(label.clone(), options)),
-        Agent::Gemini if label.ends_with(".json") => {
-            return match read_whole(file) {
+    let Some(mut parser) = line_parser(agent, file, options) else {
+        return match agent {
+            Agent::Gemini => match read_whole(file) {
                 Ok(text) => {
                     let bytes = text.len() as u64;
                     (gemini::parse_json(&label, &text, gemini_cwd(file), options), bytes)
                 }
                 Err(reason) => (whole_file_skipped(label, reason), 0),
-            };
-        }
-        Agent::Gemini => Box::new(gemini::GeminiParser::new(&label, options).with_cwd(gemini_cwd(file))),
-        Agent::Opencode => return parse_opencode(file, options, None),
-        Agent::Aider => {
-            return (
+            },
+            Agent::Opencode => parse_opencode(file, options, None),
+            _ => (
                 whole_file_skipped(label, "aider's history imports with `chronicle import aider`".into()),
                 0,
-            );
-        }
+            ),
+        };
     };
     let mut extra = Vec::new();
     let bytes = match open_regular(file) {
@@ -262,6 +257,7 @@ pub fn parse_file_in_parts(
                 &label,
                 parser.as_mut(),
                 &mut extra,
+                &mut 0,
                 &mut settled,
             )
         }
@@ -278,6 +274,20 @@ pub fn parse_file_in_parts(
     parsed.skipped.extend(extra);
     parsed.skipped.sort_by_key(|s| s.line);
     (parsed, bytes)
+}
+
+/// The parser for `file` when its format is JSON Lines (Claude, Codex,
+/// Gemini's `.jsonl`); `None` for a format read whole or from a database.
+pub fn line_parser(agent: Agent, file: &Path, options: ParseOptions) -> Option<Box<dyn LineParser + Send + Sync>> {
+    let label = file.display().to_string();
+    match agent {
+        Agent::Claude => Some(Box::new(claude::Parser::new(label, options))),
+        Agent::Codex => Some(Box::new(codex::Parser::new(label, options))),
+        Agent::Gemini if !label.ends_with(".json") => Some(Box::new(
+            gemini::GeminiParser::new(&label, options).with_cwd(gemini_cwd(file)),
+        )),
+        Agent::Gemini | Agent::Opencode | Agent::Aider => None,
+    }
 }
 
 fn whole_file_skipped(file: String, reason: String) -> Parsed {
@@ -361,16 +371,18 @@ fn is_sqlite(path: &Path) -> bool {
 
 /// Feeds every line of `reader` to `parser`, bounded by [`MAX_LINE_BYTES`],
 /// calling `after_line` with the bytes read so far after each one; reading
-/// stops when it returns false.
-fn feed(
+/// stops when it returns false. `number` is the number of lines before the
+/// reader's first (0 at the file's start), and after it the last line fed.
+/// Returns the bytes read, up to the end of the last line fed.
+pub fn feed(
     mut reader: impl BufRead,
     label: &str,
     parser: &mut dyn LineParser,
     skipped: &mut Vec<Skipped>,
+    number: &mut u64,
     after_line: &mut dyn FnMut(&mut dyn LineParser, u64) -> bool,
 ) -> u64 {
     let mut line = Vec::new();
-    let mut number = 0u64;
     let mut total = 0u64;
     loop {
         line.clear();
@@ -379,7 +391,7 @@ fn feed(
             Err(e) => {
                 skipped.push(Skipped {
                     file: label.to_owned(),
-                    line: number + 1,
+                    line: *number + 1,
                     reason: format!("read failed: {e}"),
                 });
                 return total;
@@ -389,11 +401,11 @@ fn feed(
             return total;
         }
         total += read as u64;
-        number += 1;
+        *number += 1;
         if too_long {
             skipped.push(Skipped {
                 file: label.to_owned(),
-                line: number,
+                line: *number,
                 reason: format!(
                     "line of {read} bytes is longer than the {} MiB limit",
                     MAX_LINE_BYTES >> 20
@@ -406,9 +418,10 @@ fn feed(
         if !complete && serde_json::from_str::<serde_json::Value>(text).is_err() {
             // The agent is still writing it: held back, read next time.
             total -= read as u64;
+            *number -= 1;
             return total;
         }
-        parser.line(number, text);
+        parser.line(*number, text);
         if !after_line(parser, total) {
             return total;
         }
@@ -461,12 +474,17 @@ mod tests {
         fn finish(self: Box<Self>) -> Parsed {
             Parsed::default()
         }
+        fn snapshot(&self) -> Parsed {
+            Parsed::default()
+        }
     }
 
     fn lines(input: &str) -> (Vec<(u64, String)>, u64) {
         let mut parser = Lines(Vec::new());
         let mut skipped = Vec::new();
-        let bytes = feed(input.as_bytes(), "f", &mut parser, &mut skipped, &mut |_, _| true);
+        let bytes = feed(input.as_bytes(), "f", &mut parser, &mut skipped, &mut 0, &mut |_, _| {
+            true
+        });
         assert!(skipped.is_empty());
         (parser.0, bytes)
     }

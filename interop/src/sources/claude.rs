@@ -39,6 +39,7 @@ const BOOKKEEPING: &[&str] = &[
 ];
 
 /// Reads one transcript file (a session's own, or a subagent's).
+#[derive(Clone)]
 pub struct Parser {
     file: String,
     options: ParseOptions,
@@ -49,6 +50,7 @@ pub struct Parser {
     skipped: Vec<Skipped>,
 }
 
+#[derive(Clone)]
 struct Node {
     uuid: String,
     parent: Option<String>,
@@ -63,6 +65,7 @@ struct Node {
     entry: Entry,
 }
 
+#[derive(Clone)]
 enum Entry {
     /// In the chain but not shown (progress lines and the like).
     Silent,
@@ -75,18 +78,21 @@ enum Entry {
     },
 }
 
+#[derive(Clone)]
 struct UserEntry {
     text: String,
     results: Vec<ToolResult>,
     kind: Option<&'static str>,
 }
 
+#[derive(Clone)]
 struct ToolResult {
     tool_use_id: String,
     text: String,
     is_error: bool,
 }
 
+#[derive(Clone)]
 struct AssistantEntry {
     message_id: Option<String>,
     model: String,
@@ -96,6 +102,7 @@ struct AssistantEntry {
     usage: Option<Usage>,
 }
 
+#[derive(Clone)]
 struct ToolUse {
     id: String,
     name: String,
@@ -373,6 +380,10 @@ impl LineParser for Parser {
         if let Err(reason) = self.record(number, &obj) {
             self.skip(number, reason);
         }
+    }
+
+    fn snapshot(&self) -> Parsed {
+        Box::new(self.clone()).finish()
     }
 
     fn finish(self: Box<Self>) -> Parsed {

@@ -35,6 +35,7 @@ const MAX_WAITING_CALLS: usize = 256;
 const QUIET_ITEMS: &[&str] = &["ghost_snapshot", "other", "compaction"];
 
 /// Reads one rollout file.
+#[derive(Clone)]
 pub struct Parser {
     file: String,
     options: ParseOptions,
@@ -410,6 +411,10 @@ impl LineParser for Parser {
             line: number,
             reason,
         });
+    }
+
+    fn snapshot(&self) -> Parsed {
+        Box::new(self.clone()).finish()
     }
 
     fn finish(self: Box<Self>) -> Parsed {

@@ -68,7 +68,7 @@ pub fn is_recording(path: &std::path::Path) -> bool {
 }
 
 /// One record of the conversation, as the messages it became.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Entry {
     id: String,
     messages: Vec<Message>,
@@ -79,7 +79,7 @@ struct Entry {
 }
 
 /// Records a rewind cut off the conversation.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Branch {
     /// The first rewound record.
     first: String,
@@ -89,7 +89,7 @@ struct Branch {
 }
 
 /// Reads one `.jsonl` recording, fed line by line.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct GeminiParser {
     file: String,
     opts: ParseOptions,
@@ -596,6 +596,10 @@ impl LineParser for GeminiParser {
             Ok(value) => self.value(number, value),
             Err(err) => self.skip(number, format!("not JSON: {err}")),
         }
+    }
+
+    fn snapshot(&self) -> Parsed {
+        self.clone().into_parsed()
     }
 
     fn finish(self: Box<Self>) -> Parsed {

@@ -224,6 +224,10 @@ pub trait LineParser {
     fn line(&mut self, number: u64, line: &str);
     /// The end of the input: the sessions it held and what was skipped.
     fn finish(self: Box<Self>) -> Parsed;
+    /// What [`LineParser::finish`] would return now, leaving the parser to
+    /// read on: a follow stores it and feeds the parser only the lines the
+    /// agent appends next, instead of reading the file again.
+    fn snapshot(&self) -> Parsed;
     /// Messages no later line can change, taken out of the parser once it
     /// holds at least `min_bytes` of them, so a long file is stored in parts
     /// and read in bounded memory. A parser that must see its whole input
@@ -276,4 +280,61 @@ pub fn cut(text: &str, max: usize) -> &str {
 /// An RFC 3339 timestamp as ms since the epoch.
 pub fn rfc3339_ms(text: &str) -> Option<i64> {
     text.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+    /// Every line-oriented parser with a fixture of its format (the Gemini
+    /// one has a `$rewindTo`, the Claude one a rewind and a compaction).
+    fn cases() -> Vec<(Box<dyn Fn() -> Box<dyn LineParser>>, String)> {
+        let read = |rel: &str| {
+            let path = format!("{FIXTURES}/{rel}");
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+        };
+        vec![
+            (
+                Box::new(|| Box::new(claude::Parser::new("s.jsonl", ParseOptions::default())) as Box<dyn LineParser>),
+                read("claude/session.jsonl"),
+            ),
+            (
+                Box::new(|| Box::new(codex::Parser::new("r.jsonl", ParseOptions::default()))),
+                read("codex/rollout-2026-03-02T09-00-00-0199a000-0000-7000-8000-00000000c0de.jsonl"),
+            ),
+            (
+                Box::new(|| Box::new(gemini::GeminiParser::new("g.jsonl", ParseOptions::default()))),
+                read("gemini/tmp/myproj/chats/session-2026-03-14T09-12-3f0c9e52.jsonl"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_snapshot_is_what_finish_would_return_and_the_parser_reads_on_unchanged() {
+        for (new, text) in cases() {
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(lines.len() > 4, "the fixture is too short to split");
+            let mut whole = new();
+            for (i, line) in lines.iter().enumerate() {
+                whole.line(i as u64 + 1, line);
+            }
+            let whole = whole.finish();
+            assert!(!whole.sessions.is_empty());
+            for split in 1..lines.len() {
+                let mut parser = new();
+                let mut prefix = new();
+                for (i, line) in lines[..split].iter().enumerate() {
+                    parser.line(i as u64 + 1, line);
+                    prefix.line(i as u64 + 1, line);
+                }
+                assert_eq!(parser.snapshot(), prefix.finish(), "snapshot after {split} lines");
+                for (i, line) in lines.iter().enumerate().skip(split) {
+                    parser.line(i as u64 + 1, line);
+                }
+                assert_eq!(parser.finish(), whole, "the whole read on after a snapshot at {split}");
+            }
+        }
+    }
 }
