@@ -10,6 +10,9 @@
 //!   `CHRONICLE_BENCH_SOURCE_MB` MB (default 200; `--quick`: 20). The baseline, measured in the same run
 //!   on the same files: reading them and parsing every line with
 //!   `serde_json` in this process — the least any JSON Lines importer does.
+//!   Then how long until the search index holds what was imported (it
+//!   takes an import's sessions once the import ends) and the daemon's
+//!   peak RssAnon meanwhile.
 //! - Follow latency: a followed Claude transcript, and the generated Codex
 //!   rollout once the follow has read it, each get a line every 50 ms; the
 //!   time from its write to the `Watch` event of the project, p50/p99.
@@ -29,7 +32,7 @@ use std::{
 use anyhow::{Context, bail};
 use chronicle_client::{
     Client,
-    v1::{FollowSourceRequest, ImportSourceRequest, SourceKind},
+    v1::{FollowSourceRequest, ImportSourceRequest, SearchRequest, SourceKind},
 };
 use serde_json::json;
 
@@ -239,6 +242,11 @@ struct ImportFigures {
     peak_anon_mib: f64,
     peak_file_mib: f64,
     messages: u64,
+    /// From the start until searches stop saying the index is catching up
+    /// (the index takes an import's sessions after it).
+    searchable_seconds: f64,
+    /// Peak RssAnon while the index takes them.
+    indexing_anon_mib: f64,
 }
 
 async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes: u64) -> anyhow::Result<ImportFigures> {
@@ -265,17 +273,35 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
     let seconds = started.elapsed().as_secs_f64();
     stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
     let (peak_anon_mib, peak_file_mib) = sampler.join().unwrap_or_default();
+    let peak_rss_mib = daemon.peak_rss_mib();
     if !summary.skipped.is_empty() {
         bail!("{name}: the import skipped lines: {:?}", &summary.skipped[..1]);
     }
+    let stop_sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = daemon.sample_rss(stop_sampling.clone());
+    let search = SearchRequest {
+        query: "expiry".into(),
+        project: root.join("project").to_string_lossy().into_owned(),
+        limit: 1,
+        ..SearchRequest::default()
+    };
+    // A daemon without an index refuses the search: searchable at once.
+    while client.search(search.clone()).await.is_ok_and(|r| r.index_catching_up) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let searchable_seconds = started.elapsed().as_secs_f64();
+    stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (indexing_anon_mib, _) = sampler.join().unwrap_or_default();
     Ok(ImportFigures {
         mb: bytes as f64 / MIB as f64,
         seconds,
         baseline_seconds,
-        peak_rss_mib: daemon.peak_rss_mib(),
+        peak_rss_mib,
         peak_anon_mib,
         peak_file_mib,
         messages: summary.messages_imported,
+        searchable_seconds,
+        indexing_anon_mib,
     })
 }
 
@@ -430,14 +456,14 @@ async fn main() -> anyhow::Result<()> {
     let rollout_latencies = follow_latency(&root.join("data-follow-codex"), &rollout, &rollout_line, samples).await?;
 
     println!(
-        "| import | MB | messages | seconds | MB/s | baseline MB/s (serde_json parse, in-process) | ratio | daemon peak RSS (VmHWM) MiB | peak RssAnon MiB | peak RssFile MiB |"
+        "| import | MB | messages | seconds | MB/s | baseline MB/s (serde_json parse, in-process) | ratio | daemon peak RSS (VmHWM) MiB | peak RssAnon MiB | peak RssFile MiB | searchable after s | peak RssAnon while indexing MiB |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (name, f) in [("Claude Code project", &claude), ("Codex rollout (one file)", &codex)] {
         let rate = f.mb / f.seconds;
         let baseline = f.mb / f.baseline_seconds;
         println!(
-            "| {name} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.2} | {:.0} | {:.0} | {:.0} |",
+            "| {name} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.2} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} |",
             f.mb,
             f.messages,
             f.seconds,
@@ -446,7 +472,9 @@ async fn main() -> anyhow::Result<()> {
             rate / baseline,
             f.peak_rss_mib,
             f.peak_anon_mib,
-            f.peak_file_mib
+            f.peak_file_mib,
+            f.searchable_seconds,
+            f.indexing_anon_mib
         );
     }
     println!();

@@ -10,7 +10,7 @@
 //! so a restart (or a kill) resumes from exactly there.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::{Path, PathBuf},
     sync::{Arc, atomic::Ordering},
     time::Duration,
@@ -56,6 +56,8 @@ const MAX_BATCH_EVENTS: usize = 4096;
 /// How long events are gathered after the first before they are
 /// committed together.
 const BATCH_WINDOW: Duration = Duration::from_millis(200);
+/// How often the indexer looks whether the imports it waits for ended.
+const IMPORT_POLL: Duration = Duration::from_millis(50);
 
 /// Why the loop stopped.
 enum Stop {
@@ -150,6 +152,9 @@ struct Indexer<'a> {
     indexed: HashMap<u64, (String, u64)>,
     catalog: Catalog,
     docs_since_commit: u64,
+    /// Projects an import is writing to: their changes are indexed from
+    /// redb once no import runs ([`super::SearchIndex::import_running`]).
+    held_back: HashSet<String>,
 }
 
 impl<'a> Indexer<'a> {
@@ -179,6 +184,7 @@ impl<'a> Indexer<'a> {
             indexed,
             catalog: Catalog::default(),
             docs_since_commit: 0,
+            held_back: HashSet::new(),
         };
         let started = std::time::Instant::now();
         let before = indexer.indexed.len();
@@ -209,6 +215,7 @@ impl<'a> Indexer<'a> {
             indexed,
             catalog,
             docs_since_commit: 0,
+            held_back: HashSet::new(),
         };
         shared.catching_up.store(false, Ordering::SeqCst);
         tracing::info!(
@@ -227,18 +234,26 @@ impl<'a> Indexer<'a> {
         runtime: &tokio::runtime::Handle,
     ) -> Result<(), Stop> {
         loop {
+            let holding = !self.held_back.is_empty();
             let first = runtime.block_on(async {
                 tokio::select! {
                     () = self.shutdown.cancelled() => None,
-                    received = events.recv() => Some(received),
+                    received = events.recv() => Some(Some(received)),
+                    () = tokio::time::sleep(IMPORT_POLL), if holding => Some(None),
                 }
             });
             let mut batch = Vec::new();
             let mut lagged = false;
             match first {
-                None | Some(Err(RecvError::Closed)) => return Err(Stop::Shutdown),
-                Some(Err(RecvError::Lagged(_))) => lagged = true,
-                Some(Ok(event)) => batch.push(event),
+                None | Some(Some(Err(RecvError::Closed))) => return Err(Stop::Shutdown),
+                Some(None) => {
+                    if self.shared.imports.load(Ordering::SeqCst) == 0 {
+                        self.release_held_back()?;
+                    }
+                    continue;
+                }
+                Some(Some(Err(RecvError::Lagged(_)))) => lagged = true,
+                Some(Some(Ok(event))) => batch.push(event),
             }
             // Gather what follows for a moment: one commit per window
             // instead of one per event keeps the indexer's share of the
@@ -263,19 +278,28 @@ impl<'a> Indexer<'a> {
                 tracing::warn!("the search index fell behind the events; catching up from the database");
                 self.shared.catching_up.store(true, Ordering::SeqCst);
                 self.reconcile(None, true)?;
+                self.held_back.clear();
                 self.shared.catching_up.store(false, Ordering::SeqCst);
             }
             for event in batch {
                 self.apply(&event)?;
             }
-            self.commit()?;
+            // Also here: under a steady stream of events the poll never wins.
+            if !self.held_back.is_empty() && self.shared.imports.load(Ordering::SeqCst) == 0 {
+                self.release_held_back()?;
+            } else {
+                self.commit()?;
+            }
         }
     }
 
     fn apply(&mut self, event: &Event) -> Result<(), Stop> {
         let project = event.project.as_str();
+        if self.held_back.contains(project) {
+            return Ok(());
+        }
         let Some(&seen) = self.revisions.get(project) else {
-            return self.reconcile(Some(project), true);
+            return self.reconcile_or_hold_back(project, true);
         };
         if event.revision <= seen {
             return Ok(());
@@ -300,8 +324,8 @@ impl<'a> Indexer<'a> {
                 | EventKind::TrashChanged,
                 _,
                 Some(_),
-            ) => return self.reconcile(Some(project), false),
-            _ => return self.reconcile(Some(project), true),
+            ) => return self.reconcile_or_hold_back(project, false),
+            _ => return self.reconcile_or_hold_back(project, true),
         }
         self.revisions.insert(project.to_owned(), event.revision);
         Ok(())
@@ -315,6 +339,27 @@ impl<'a> Indexer<'a> {
         self.writer
             .add_document(schema::document(&self.fields, project, session, message))?;
         self.docs_since_commit += 1;
+        Ok(())
+    }
+
+    /// Reconciles `project` now, or once no import runs: an import's
+    /// sessions are indexed after it, not while it writes them.
+    fn reconcile_or_hold_back(&mut self, project: &str, working: bool) -> Result<(), Stop> {
+        if self.shared.imports.load(Ordering::SeqCst) == 0 {
+            return self.reconcile(Some(project), working);
+        }
+        self.held_back.insert(project.to_owned());
+        self.shared.catching_up.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Indexes the projects held back during imports, now that none runs.
+    fn release_held_back(&mut self) -> Result<(), Stop> {
+        for project in std::mem::take(&mut self.held_back) {
+            self.reconcile(Some(&project), true)?;
+        }
+        self.commit()?;
+        self.shared.catching_up.store(false, Ordering::SeqCst);
         Ok(())
     }
 

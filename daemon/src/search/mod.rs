@@ -15,7 +15,10 @@ mod stem;
 
 use std::{
     path::PathBuf,
-    sync::{Arc, Mutex, RwLock, atomic::AtomicBool},
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
     thread::JoinHandle,
 };
 
@@ -56,8 +59,11 @@ struct Shared {
     index: RwLock<Option<(Index, IndexReader)>>,
     /// The sessions as of the last commit.
     catalog: RwLock<Arc<Catalog>>,
-    /// True while the index is built or caught up from redb.
+    /// True while the index is built or caught up from redb, or holds
+    /// back a project's changes until an import ends.
     catching_up: AtomicBool,
+    /// Imports running ([`SearchIndex::import_running`]).
+    imports: AtomicUsize,
 }
 
 /// A handle to the search index; cheap to clone.
@@ -83,6 +89,7 @@ impl SearchIndex {
             index: RwLock::new(None),
             catalog: RwLock::new(Arc::new(Catalog::default())),
             catching_up: AtomicBool::new(true),
+            imports: AtomicUsize::new(0),
         });
         // Subscribed before the catch-up reads redb, so nothing committed
         // in between is missed.
@@ -118,9 +125,98 @@ impl SearchIndex {
         }
     }
 
+    /// Marks an import as running until the guard drops. Meanwhile the
+    /// indexer holds back the projects the import writes to and indexes
+    /// them once every import has ended (searches say the index is
+    /// catching up): on two cores, tokenizing alongside the import slowed
+    /// it by a third (docs/BENCHMARKS.md), and the index's memory adds to
+    /// the import's instead of coming after it.
+    pub fn import_running(&self) -> ImportGuard {
+        if let Some(shared) = &self.shared {
+            shared.imports.fetch_add(1, Ordering::SeqCst);
+        }
+        ImportGuard(self.shared.clone())
+    }
+
     /// One page of hits; see [`searcher`].
     pub fn search(&self, params: &SearchParams<'_>) -> Result<SearchPage, IndexError> {
         let shared = self.shared.as_ref().ok_or(IndexError::Disabled)?;
         searcher::search(&self.store, shared, params)
+    }
+}
+
+/// An import [`SearchIndex::import_running`] counts.
+pub struct ImportGuard(Option<Arc<Shared>>);
+
+impl Drop for ImportGuard {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.0 {
+            shared.imports.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use chronicle_proto::v1::{Message, Role};
+
+    use super::*;
+    use crate::store::{Mutation, ProjectPath, StoreConfig};
+
+    fn search(index: &SearchIndex, query: &str) -> SearchPage {
+        let params = SearchParams {
+            query,
+            project: None,
+            include_trash: false,
+            limit: 10,
+            page_token: "",
+        };
+        index.search(&params).expect("search")
+    }
+
+    async fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_an_import_writes_is_indexed_once_no_import_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("chronicle.redb"), StoreConfig::default()).expect("open store");
+        let shutdown = CancellationToken::new();
+        let index = SearchIndex::start(store.clone(), dir.path().join(INDEX_DIR), false, shutdown.clone())
+            .expect("start the index");
+        until("the index to open", || !search(&index, "anything").catching_up).await;
+
+        let import = index.import_running();
+        let project = ProjectPath::new("/work/imported").expect("project");
+        let message = Message {
+            role: Role::User as i32,
+            content: "the zephyr cookie crumbles".into(),
+            ..Message::default()
+        };
+        store
+            .mutate(&project, None, Mutation::Append { message })
+            .await
+            .expect("append");
+        until("the project to be held back", || search(&index, "zephyr").catching_up).await;
+        // Held back for as long as the import runs, however long that is.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let held = search(&index, "zephyr");
+        assert!(held.catching_up && held.hits.is_empty(), "{held:?}");
+
+        drop(import);
+        until("the held-back project to be indexed", || {
+            let page = search(&index, "zephyr");
+            !page.catching_up && page.hits.len() == 1
+        })
+        .await;
+        shutdown.cancel();
+        index.join();
     }
 }

@@ -97,8 +97,10 @@ pub(super) async fn import_source(
             .min(ParseOptions::default().max_inline_bytes),
     };
     let guard = svc.activity.stream(None);
+    let indexing_after = (!req.dry_run).then(|| svc.search.import_running());
     tokio::spawn(async move {
         let _guard = guard;
+        let _indexing_after = indexing_after;
         let result = run(&store, agent, found, project, req.dry_run, options, &tx).await;
         if let Err(err) = result {
             let _ = tx.send(Err(fail(RPC, err))).await;
