@@ -288,9 +288,12 @@ mod tests {
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
+    /// Makes a fresh parser of one format.
+    type NewParser = Box<dyn Fn() -> Box<dyn LineParser>>;
+
     /// Every line-oriented parser with a fixture of its format (the Gemini
     /// one has a `$rewindTo`, the Claude one a rewind and a compaction).
-    fn cases() -> Vec<(Box<dyn Fn() -> Box<dyn LineParser>>, String)> {
+    fn cases() -> Vec<(NewParser, String)> {
         let read = |rel: &str| {
             let path = format!("{FIXTURES}/{rel}");
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -306,7 +309,7 @@ mod tests {
             ),
             (
                 Box::new(|| Box::new(gemini::GeminiParser::new("g.jsonl", ParseOptions::default()))),
-                read("gemini/tmp/myproj/chats/session-2026-03-14T09-12-3f0c9e52.jsonl"),
+                read("gemini/tmp/myproj/chats/session-2026-03-15T10-00-9a8b7c6d.jsonl"),
             ),
         ]
     }
