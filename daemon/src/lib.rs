@@ -24,6 +24,7 @@ pub mod event_stream;
 pub mod files_on_disk;
 pub mod handshake;
 pub mod maintenance;
+pub mod memory;
 pub mod search;
 pub mod server;
 pub mod service;

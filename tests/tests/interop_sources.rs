@@ -161,7 +161,13 @@ async fn dry_run_counts_and_changes_nothing_and_minus_c_picks_the_project() {
     let again = sandbox
         .chronicle(&cwd, &["-C", &target_arg, "import", "codex", &dir])
         .ok();
-    assert!(again.stdout.contains("Imported 0 new sessions"), "{}", again.stdout);
+    assert!(
+        again
+            .stdout
+            .starts_with("Imported 0 messages into 0 new sessions, from "),
+        "{}",
+        again.stdout
+    );
 }
 
 /// A short Codex rollout: its meta line (session `id`, begun at `started`)

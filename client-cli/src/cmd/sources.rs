@@ -100,12 +100,18 @@ pub async fn import(
         return Ok(output::print_json(out, &value)?);
     }
     let verb = if summary.dry_run { "Would import" } else { "Imported" };
+    let mut into = vec![count(summary.sessions_imported.into(), "new session")];
+    if summary.sessions_updated > 0 {
+        into.push(format!(
+            "{} imported before",
+            count(summary.sessions_updated.into(), "session")
+        ));
+    }
     writeln!(
         out,
-        "{verb} {} and add {} to {} already imported, from {} ({}).",
-        count(summary.sessions_imported.into(), "new session"),
+        "{verb} {} into {}, from {} ({}).",
         count(summary.messages_imported, "message"),
-        count(summary.sessions_updated.into(), "session"),
+        into.join(" and "),
         count(summary.files_read.into(), "file"),
         output::size(summary.bytes_read),
     )?;

@@ -360,6 +360,7 @@ impl<'a> Indexer<'a> {
         }
         self.commit()?;
         self.shared.catching_up.store(false, Ordering::SeqCst);
+        crate::memory::release_freed_heap();
         Ok(())
     }
 

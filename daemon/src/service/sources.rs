@@ -100,11 +100,14 @@ pub(super) async fn import_source(
     let indexing_after = (!req.dry_run).then(|| svc.search.import_running());
     tokio::spawn(async move {
         let _guard = guard;
-        let _indexing_after = indexing_after;
         let result = run(&store, agent, found, project, req.dry_run, options, &tx).await;
         if let Err(err) = result {
             let _ = tx.send(Err(fail(RPC, err))).await;
         }
+        // What the import freed goes back before the index takes its
+        // sessions, so the daemon's peak is not the two added.
+        let _ = tokio::task::spawn_blocking(crate::memory::release_freed_heap).await;
+        drop(indexing_after);
     });
     Ok(Response::new(ReceiverStream::new(rx)))
 }
