@@ -2,8 +2,9 @@
 //! stemmed and the exact text, phrases on the exact text, filters on the
 //! keyword fields, and session-level filters — project fragment, session
 //! name, context file, trash — resolved to session ids through the
-//! catalog), ranked by BM25 then by recency, paged by offset; each hit's
-//! snippet is cut from the message as redb holds it.
+//! catalog), ranked by BM25 then by recency (ties: the newer session first),
+//! paged by offset; each hit's snippet is cut from the message as redb
+//! holds it.
 
 use std::{
     collections::{BTreeMap, HashSet},
@@ -90,14 +91,20 @@ pub(super) fn search(store: &Store, shared: &Shared, params: &SearchParams<'_>) 
             ..SearchPage::default()
         });
     };
+    // Hits equal in score and time (the same message in the working
+    // session and a saved copy) go newest session first, then by message,
+    // so the order never depends on which segment holds them and a page
+    // neither repeats nor skips a hit of the one before.
     let top = TopDocs::with_limit(limit).and_offset(offset).order_by((
         SortBySimilarityScore,
         (SortByStaticFastValue::<i64>::for_field("created"), Order::Desc),
+        (SortByStaticFastValue::<u64>::for_field("session"), Order::Desc),
+        (SortByStaticFastValue::<u64>::for_field("message"), Order::Desc),
     ));
     let (top, total) = searcher.search(query.as_ref(), &(top, Count))?;
     let snippets = builder.snippets(&searcher, &parsed)?;
     let mut hits = Vec::with_capacity(top.len());
-    for ((score, _), address) in top {
+    for ((score, _, _, _), address) in top {
         if let Some(hit) = hit(store, &searcher, &catalog, snippets.as_ref(), address, score)? {
             hits.push(hit);
         }
