@@ -91,6 +91,9 @@ fn main_window() {
     common::click(&mut harness, "History");
     let open = "Open saved session “fix login” at #2";
     common::search_until(&mut harness, "percent decoded", open);
+    // The pointer is left wherever the last click was (History, or "Run
+    // search" when the index was still catching up): away from both.
+    harness.hover_at(eframe::egui::pos2(1030.0, 500.0));
     harness.run_ok();
     harness.snapshot("search_panel");
     common::click(&mut harness, open);
