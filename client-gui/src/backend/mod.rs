@@ -7,9 +7,11 @@
 //! stream finds the daemon gone, it says so and polls the socket until a
 //! daemon answers again, then reports [`Update::Connected`] so the UI
 //! re-opens its project and re-reads everything (a resync).
+//!
+//! [`messages`] holds what the UI and the backend say to each other;
+//! [`export_file`] saves an export's pages where the user chooses.
 
 use std::{
-    io::Write as _,
     path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
@@ -20,14 +22,16 @@ use std::{
 
 use chronicle_client::{
     Client, ErrorKind, Session, daemon,
-    fs::AtomicFile,
-    v1::{
-        ContextFile, Event, ExportChunk, ExportImageRequest, Message, ProjectState, SaveMode, SearchRequest,
-        SearchResponse, SessionContent, SessionInfo, StartMode, Theme, TrashEntry,
-    },
+    v1::{ContextFile, Event, ExportChunk, ExportImageRequest, SaveMode, SearchRequest, StartMode, Theme},
 };
 use tokio::{runtime::Runtime, sync::mpsc, task::JoinHandle};
 use tonic::{Code, Streaming};
+
+mod export_file;
+mod messages;
+
+use messages::describe;
+pub use messages::{Request, Update};
 
 /// Messages per page when reading a working session: enough to fill any
 /// window, small enough that the first page of a huge chat arrives at once.
@@ -38,196 +42,6 @@ pub const SEARCH_PAGE: u32 = 20;
 
 /// How often a lost daemon is looked for again.
 const RECONNECT_EVERY: Duration = Duration::from_millis(400);
-
-/// What the UI asks the backend to do. Each request runs as its own task,
-/// so a slow export never holds up a save.
-#[derive(Debug, Clone)]
-pub enum Request {
-    /// Connect; with `start_daemon`, start one when none answers.
-    Connect {
-        start_daemon: bool,
-    },
-    ListProjects,
-    /// Reads a project's state without changing it, for the start-up choice.
-    Probe {
-        project: String,
-    },
-    /// `OpenProject`, then follow its `Watch` stream (replacing any other).
-    Open {
-        project: String,
-        start: StartMode,
-    },
-    /// One page of the working session after message id `after`.
-    LoadPage {
-        project: String,
-        after: u64,
-        generation: u64,
-    },
-    ListSessions {
-        project: String,
-    },
-    ListTrash {
-        project: String,
-    },
-    Append {
-        project: String,
-        message: Box<Message>,
-    },
-    Save {
-        project: String,
-        name: String,
-        overwrite: bool,
-    },
-    LoadSession {
-        project: String,
-        name: String,
-        messages: bool,
-        files: bool,
-    },
-    Rename {
-        project: String,
-        name: String,
-        new_name: String,
-    },
-    Delete {
-        project: String,
-        name: String,
-    },
-    Restore {
-        id: String,
-        label: String,
-    },
-    AddFiles {
-        project: String,
-        paths: Vec<String>,
-        read_only: bool,
-    },
-    RemoveFile {
-        project: String,
-        path: String,
-    },
-    /// Asks for a folder with the system's picker, then reports it.
-    PickProject,
-    /// Asks for files inside `project` to add to the context.
-    PickFiles {
-        project: String,
-    },
-    /// `name` empty = the working session.
-    ExportMarkdown {
-        project: String,
-        name: String,
-    },
-    ExportImage {
-        project: String,
-        name: String,
-        dark: bool,
-        scale: f32,
-    },
-    /// One page of hits over every project; `page_token` empty = the first.
-    /// `generation` ties the answer to the search that asked.
-    Search {
-        query: String,
-        include_trash: bool,
-        page_token: String,
-        generation: u64,
-    },
-    /// Reads a whole session (`name` empty = the working session) for the
-    /// read-only view, to be shown at message `at`.
-    View {
-        project: String,
-        name: String,
-        at: u64,
-    },
-    /// `ForkSession`: `source` empty = the working session.
-    Fork {
-        project: String,
-        source: String,
-        at: u64,
-        new_name: String,
-    },
-    /// `RewindWorking` at the revision the window showed, so a stale view
-    /// is refused rather than cutting messages the user never saw.
-    Rewind {
-        project: String,
-        keep_through: u64,
-        expected_revision: u64,
-    },
-}
-
-/// What the backend tells the UI.
-#[derive(Debug, Clone)]
-pub enum Update {
-    Connected {
-        daemon_version: String,
-    },
-    /// No daemon answers; `reason` is a sentence for the banner.
-    Disconnected {
-        reason: String,
-    },
-    Projects(Vec<ProjectState>),
-    Probed {
-        project: String,
-        state: Option<ProjectState>,
-    },
-    Opened {
-        state: ProjectState,
-    },
-    Page {
-        project: String,
-        generation: u64,
-        after: u64,
-        content: Box<SessionContent>,
-    },
-    /// One event from the project's `Watch` stream (SNAPSHOT included).
-    Event(Box<Event>),
-    Sessions {
-        project: String,
-        sessions: Vec<SessionInfo>,
-    },
-    Trash {
-        project: String,
-        entries: Vec<TrashEntry>,
-    },
-    /// A finished action worth a short confirmation.
-    Done(String),
-    /// A failed action: what was tried and the daemon's sentence.
-    Failed {
-        action: String,
-        message: String,
-    },
-    /// `SaveSession(CREATE_NEW)` found the name taken: the popup offers
-    /// Overwrite instead of a toast.
-    NameTaken {
-        name: String,
-        message: String,
-    },
-    /// A folder the user picked with "Open project…".
-    ProjectPicked(PathBuf),
-    /// Files the user picked to add to the context.
-    FilesPicked {
-        project: String,
-        paths: Vec<String>,
-    },
-    /// A page of search hits; `more` says it continues the shown list.
-    SearchResults {
-        generation: u64,
-        more: bool,
-        response: Box<SearchResponse>,
-    },
-    /// The daemon refused the query (it does not parse, or there is no
-    /// index): its sentence is shown under the field, not as a toast.
-    SearchRefused {
-        generation: u64,
-        message: String,
-    },
-    /// A session read for the read-only view.
-    Viewed {
-        project: String,
-        name: String,
-        at: u64,
-        content: Box<SessionContent>,
-    },
-}
 
 /// Wakes the UI when an update arrives. Set once the UI has a context;
 /// before that, updates simply wait in the channel for the first frame.
@@ -814,36 +628,12 @@ impl Shared {
         }
     }
 
-    /// Reads the first chunk (so a daemon that cannot export says so before
-    /// any dialog), asks where to save, then writes every page.
+    /// Saves an export where the user chooses (see [`export_file`]) and
+    /// says where it went.
     async fn export(&self, stream: &mut Streaming<ExportChunk>, kind: &str, extension: &str) -> Result<(), Failure> {
-        let Some(first) = stream.message().await? else {
-            return Err(Failure {
-                message: "the daemon sent an empty export".into(),
-                lost: false,
-            });
-        };
-        let suggested = if first.suggested_file_name.is_empty() {
-            format!("chronicle.{extension}")
-        } else {
-            // Pages are numbered from the chosen name; offer it without
-            // the first page's number.
-            let page_suffix = format!("-{:03}.{extension}", first.page);
-            match first.suggested_file_name.strip_suffix(&page_suffix) {
-                Some(stem) if first.page_count > 1 => format!("{stem}.{extension}"),
-                _ => first.suggested_file_name.clone(),
-            }
-        };
-        let Some(target) = rfd::AsyncFileDialog::new()
-            .set_title(format!("Export as {kind}"))
-            .set_file_name(&suggested)
-            .add_filter(kind, &[extension])
-            .save_file()
-            .await
-        else {
+        let Some(written) = export_file::save(stream, kind, extension).await? else {
             return Ok(());
         };
-        let written = write_export(target.path(), first, stream).await?;
         let shown = written
             .iter()
             .map(|p| p.display().to_string())
@@ -854,99 +644,10 @@ impl Shared {
     }
 }
 
-/// Writes an export to `target`; a multi-page image becomes
-/// `stem-001.png`, `stem-002.png`, … beside it. Each file appears only
-/// once it is whole.
-async fn write_export(
-    target: &Path,
-    first: ExportChunk,
-    stream: &mut Streaming<ExportChunk>,
-) -> Result<Vec<PathBuf>, Failure> {
-    let pages = first.page_count.max(1);
-    let path_of = |page: u32| -> PathBuf {
-        if pages <= 1 {
-            return target.to_path_buf();
-        }
-        let stem = target.with_extension("");
-        let extension = target.extension().and_then(|e| e.to_str()).unwrap_or("png");
-        PathBuf::from(format!("{}-{page:03}.{extension}", stem.display()))
-    };
-    let failed = |what: &str, path: &Path, err: std::io::Error| Failure {
-        message: format!("cannot {what} {}: {err}", path.display()),
-        lost: false,
-    };
-    let mut written = Vec::new();
-    let mut current: Option<AtomicFile> = None;
-    let mut chunk = Some(first);
-    while let Some(c) = chunk {
-        let file = match current.as_mut() {
-            Some(file) => file,
-            None => {
-                let path = path_of(c.page.max(1));
-                current.insert(AtomicFile::create(&path).map_err(|err| failed("create", &path, err))?)
-            }
-        };
-        file.write_all(&c.data)
-            .map_err(|err| failed("write", file.target(), err))?;
-        // Each page of a longer image is its own file.
-        if c.last_in_page
-            && pages > 1
-            && let Some(file) = current.take()
-        {
-            written.push(commit(file)?);
-        }
-        chunk = stream.message().await?;
-    }
-    // Markdown and one-page images end with the stream.
-    if let Some(file) = current.take() {
-        written.push(commit(file)?);
-    }
-    Ok(written)
-}
-
-fn commit(file: AtomicFile) -> Result<PathBuf, Failure> {
-    let path = file.target().to_path_buf();
-    file.commit().map_err(|err| Failure {
-        message: format!("cannot write {}: {err}", path.display()),
-        lost: false,
-    })
-}
-
 /// `path` relative to `root` when inside it (how the daemon stores context
 /// files), else absolute.
 fn relative_to(path: &Path, root: &Path) -> String {
     path.strip_prefix(root)
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_else(|_| path.to_string_lossy().into_owned())
-}
-
-/// The action a request stands for, as a toast names it.
-fn describe(request: &Request) -> String {
-    match request {
-        Request::Connect { .. } => "Connect".into(),
-        Request::ListProjects => "List projects".into(),
-        Request::Probe { .. } | Request::Open { .. } => "Open project".into(),
-        Request::LoadPage { .. } => "Read messages".into(),
-        Request::ListSessions { .. } => "List sessions".into(),
-        Request::ListTrash { .. } => "List trash".into(),
-        Request::Append { .. } => "Send message".into(),
-        Request::Save {
-            name, overwrite: true, ..
-        } => format!("Overwrite “{name}”"),
-        Request::Save { name, .. } => format!("Save “{name}”"),
-        Request::LoadSession { name, .. } => format!("Load “{name}”"),
-        Request::Rename { name, .. } => format!("Rename “{name}”"),
-        Request::Delete { name, .. } => format!("Delete “{name}”"),
-        Request::Restore { label, .. } => format!("Restore “{label}”"),
-        Request::AddFiles { .. } => "Add files".into(),
-        Request::RemoveFile { path, .. } => format!("Remove {path}"),
-        Request::PickProject | Request::PickFiles { .. } => "File dialog".into(),
-        Request::ExportMarkdown { .. } => "Export as Markdown".into(),
-        Request::ExportImage { .. } => "Export as image".into(),
-        Request::Search { .. } => "Search".into(),
-        Request::View { name, .. } if name.is_empty() => "Open the working session".into(),
-        Request::View { name, .. } => format!("Open “{name}”"),
-        Request::Fork { new_name, at, .. } => format!("Fork “{new_name}” from #{at}"),
-        Request::Rewind { keep_through, .. } => format!("Rewind to #{keep_through}"),
-    }
 }
