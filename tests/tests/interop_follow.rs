@@ -308,17 +308,25 @@ async fn wait_for_content(
     }
 }
 
+/// A git project `shop` and a Codex home whose rollouts of `day`
+/// (`YYYY/MM/DD`) go in the returned directory: (project, its path as a
+/// string, the `sessions` dir to follow, the day's dir).
+fn codex_setup(sandbox: &Sandbox, day: &str) -> (PathBuf, String, PathBuf, PathBuf) {
+    let project = sandbox.project("shop");
+    fs::create_dir_all(project.join(".git")).expect("git dir");
+    let cwd = path_str(&project);
+    let sessions_dir = sandbox.project("codex-home").join("sessions");
+    let day = sessions_dir.join(day);
+    fs::create_dir_all(&day).expect("day dir");
+    (project, cwd, sessions_dir, day)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_codex_follow_takes_each_write_of_a_rollout_once_and_picks_up_a_new_rollout() {
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();
     let mut client = daemon.client().await;
-    let project = sandbox.project("shop");
-    fs::create_dir_all(project.join(".git")).expect("git dir");
-    let cwd = path_str(&project);
-    let sessions_dir = sandbox.project("codex-home").join("sessions");
-    let day = sessions_dir.join("2026/03/05");
-    fs::create_dir_all(&day).expect("day dir");
+    let (project, cwd, sessions_dir, day) = codex_setup(&sandbox, "2026/03/05");
     let first = day.join("rollout-2026-03-05T10-00-00-0199b000-0000-7000-8000-00000000000a.jsonl");
     append(&first, &codex_meta("0199b000-0000-7000-8000-00000000000a", &cwd));
     append(&first, &codex_message(1, "user", "Why do the tests fail?"));
@@ -431,12 +439,7 @@ async fn a_followed_rollout_longer_than_a_part_is_stored_in_parts_and_each_messa
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();
     let mut client = daemon.client().await;
-    let project = sandbox.project("shop");
-    fs::create_dir_all(project.join(".git")).expect("git dir");
-    let cwd = path_str(&project);
-    let sessions_dir = sandbox.project("codex-home").join("sessions");
-    let day = sessions_dir.join("2026/03/06");
-    fs::create_dir_all(&day).expect("day dir");
+    let (project, cwd, sessions_dir, day) = codex_setup(&sandbox, "2026/03/06");
     let rollout = day.join("rollout-2026-03-06T10-00-00-0199b000-0000-7000-8000-00000000000c.jsonl");
     // ~12 MiB of messages: more than one of the 8 MiB parts a follow
     // reads a file in.

@@ -247,7 +247,7 @@ impl<'a> Indexer<'a> {
             match first {
                 None | Some(Some(Err(RecvError::Closed))) => return Err(Stop::Shutdown),
                 Some(None) => {
-                    if self.shared.imports.load(Ordering::SeqCst) == 0 {
+                    if !self.import_running() {
                         self.release_held_back()?;
                     }
                     continue;
@@ -285,7 +285,7 @@ impl<'a> Indexer<'a> {
                 self.apply(&event)?;
             }
             // Also here: under a steady stream of events the poll never wins.
-            if !self.held_back.is_empty() && self.shared.imports.load(Ordering::SeqCst) == 0 {
+            if !self.held_back.is_empty() && !self.import_running() {
                 self.release_held_back()?;
             } else {
                 self.commit()?;
@@ -342,10 +342,15 @@ impl<'a> Indexer<'a> {
         Ok(())
     }
 
+    /// Whether an `ImportSource` runs ([`super::SearchIndex::import_running`]).
+    fn import_running(&self) -> bool {
+        self.shared.imports.load(Ordering::SeqCst) > 0
+    }
+
     /// Reconciles `project` now, or once no import runs: an import's
     /// sessions are indexed after it, not while it writes them.
     fn reconcile_or_hold_back(&mut self, project: &str, working: bool) -> Result<(), Stop> {
-        if self.shared.imports.load(Ordering::SeqCst) == 0 {
+        if !self.import_running() {
             return self.reconcile(Some(project), working);
         }
         self.held_back.insert(project.to_owned());

@@ -290,7 +290,8 @@ pub fn line_parser(agent: Agent, file: &Path, options: ParseOptions) -> Option<B
     }
 }
 
-fn whole_file_skipped(file: String, reason: String) -> Parsed {
+/// A file none of which could be read: one skipped entry, line 0.
+pub fn whole_file_skipped(file: String, reason: String) -> Parsed {
     Parsed {
         sessions: Vec::new(),
         skipped: vec![Skipped { file, line: 0, reason }],

@@ -85,20 +85,7 @@ pub fn read_on(
     });
     let (f, meta) = match opened {
         Ok(opened) => opened,
-        Err(e) => {
-            let skipped = Skipped {
-                file: label,
-                line: 0,
-                reason: format!("cannot be read: {e}"),
-            };
-            return (
-                Parsed {
-                    sessions: Vec::new(),
-                    skipped: vec![skipped],
-                },
-                None,
-            );
-        }
+        Err(e) => return (import::whole_file_skipped(label, format!("cannot be read: {e}")), None),
     };
     let mut tail = match tail.filter(|t| t.continues(&f, &meta)) {
         Some(tail) => tail,
