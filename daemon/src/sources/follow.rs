@@ -35,7 +35,7 @@ use std::{
 };
 
 use chronicle_client::paths;
-use chronicle_interop::sources::{Agent, ParseOptions, SourceSession};
+use chronicle_interop::sources::{Agent, ParseOptions, Skipped, SourceSession};
 use chronicle_proto::v1::{SourceFollow, SourceKind};
 use notify::{RecursiveMode, Watcher};
 use serde_json::{Value, json};
@@ -413,9 +413,16 @@ impl Task {
         let (parsed, kept) = reader
             .await
             .map_err(|e| StoreError::InvalidArgument(format!("reading failed: {e}")))?;
-        if let Some(whole) = parsed.skipped.iter().find(|s| s.line == 0 && agent == Agent::Opencode) {
+        let whole_source = |s: &&Skipped| s.line == 0 && Path::new(&s.file) == path;
+        if let Some(whole) = parsed
+            .skipped
+            .iter()
+            .find(whole_source)
+            .filter(|_| agent == Agent::Opencode)
+        {
             // The database could not be read at all (busy past the
-            // timeout): keep the old cursor, so the next look retries.
+            // timeout): keep the old cursor, so the next look retries. A
+            // record of its tree that is not JSON is skipped like a line.
             return Err(StoreError::InvalidArgument(whole.reason.clone()));
         }
         let file = path.to_string_lossy().into_owned();

@@ -229,7 +229,7 @@ pub fn parse_file_in_parts(
     part: &mut dyn FnMut(Vec<SourceSession>, u64) -> bool,
 ) -> (Parsed, u64) {
     let label = file.display().to_string();
-    let Some(mut parser) = line_parser(agent, file, options) else {
+    let Some(format) = LineFormat::of(agent, file) else {
         return match agent {
             Agent::Gemini => match read_whole(file) {
                 Ok(text) => {
@@ -245,6 +245,7 @@ pub fn parse_file_in_parts(
             ),
         };
     };
+    let mut parser = format.parser(file, options);
     let mut extra = Vec::new();
     let bytes = match open_regular(file) {
         Ok(f) => {
@@ -276,17 +277,35 @@ pub fn parse_file_in_parts(
     (parsed, bytes)
 }
 
-/// The parser for `file` when its format is JSON Lines (Claude, Codex,
-/// Gemini's `.jsonl`); `None` for a format read whole or from a database.
-pub fn line_parser(agent: Agent, file: &Path, options: ParseOptions) -> Option<Box<dyn LineParser + Send + Sync>> {
-    let label = file.display().to_string();
-    match agent {
-        Agent::Claude => Some(Box::new(claude::Parser::new(label, options))),
-        Agent::Codex => Some(Box::new(codex::Parser::new(label, options))),
-        Agent::Gemini if !label.ends_with(".json") => Some(Box::new(
-            gemini::GeminiParser::new(&label, options).with_cwd(gemini_cwd(file)),
-        )),
-        Agent::Gemini | Agent::Opencode | Agent::Aider => None,
+/// A JSON Lines format, read line by line into its agent's parser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineFormat {
+    Claude,
+    Codex,
+    /// Gemini's `.jsonl` recordings (its older `.json` is read whole).
+    Gemini,
+}
+
+impl LineFormat {
+    /// The format of `file`; `None` for one read whole or from a database
+    /// (opencode's, Gemini's `.json`, aider's history).
+    pub fn of(agent: Agent, file: &Path) -> Option<LineFormat> {
+        match agent {
+            Agent::Claude => Some(LineFormat::Claude),
+            Agent::Codex => Some(LineFormat::Codex),
+            Agent::Gemini if file.extension().is_none_or(|e| e != "json") => Some(LineFormat::Gemini),
+            Agent::Gemini | Agent::Opencode | Agent::Aider => None,
+        }
+    }
+
+    /// A parser of this format for `file`.
+    pub fn parser(self, file: &Path, options: ParseOptions) -> Box<dyn LineParser + Send + Sync> {
+        let label = file.display().to_string();
+        match self {
+            LineFormat::Claude => Box::new(claude::Parser::new(label, options)),
+            LineFormat::Codex => Box::new(codex::Parser::new(label, options)),
+            LineFormat::Gemini => Box::new(gemini::GeminiParser::new(&label, options).with_cwd(gemini_cwd(file))),
+        }
     }
 }
 

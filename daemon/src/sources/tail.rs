@@ -78,6 +78,10 @@ pub fn read_on(
     part_bytes: usize,
     part: &mut dyn FnMut(Vec<SourceSession>) -> bool,
 ) -> (Parsed, Option<Tail>) {
+    let Some(format) = import::LineFormat::of(agent, file) else {
+        let (parsed, _) = import::parse_file_in_parts(agent, file, options, part_bytes, &mut |s, _| part(s));
+        return (parsed, None);
+    };
     let label = file.display().to_string();
     let opened = import::open_regular(file).and_then(|f| {
         let meta = f.metadata()?;
@@ -89,22 +93,15 @@ pub fn read_on(
     };
     let mut tail = match tail.filter(|t| t.continues(&f, &meta)) {
         Some(tail) => tail,
-        None => {
-            let Some(parser) = import::line_parser(agent, file, options) else {
-                drop(f);
-                let (parsed, _) = import::parse_file_in_parts(agent, file, options, part_bytes, &mut |s, _| part(s));
-                return (parsed, None);
-            };
-            Tail {
-                parser,
-                dev: meta.dev(),
-                ino: meta.ino(),
-                offset: 0,
-                lines: 0,
-                before: Vec::new(),
-                held: 0,
-            }
-        }
+        None => Tail {
+            parser: format.parser(file, options),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            offset: 0,
+            lines: 0,
+            before: Vec::new(),
+            held: 0,
+        },
     };
     let mut reader = BufReader::with_capacity(1 << 20, &f);
     let mut skipped = Vec::new();
@@ -217,6 +214,32 @@ mod tests {
         std::fs::write(&path, rewritten.concat()).unwrap_or_else(|e| panic!("{e}"));
         let (texts, _) = read(&path, Some(tail));
         assert_eq!(texts, ["FIRST", "uno", "SECOND"]);
+    }
+
+    #[test]
+    fn a_directory_format_is_read_whole_and_keeps_no_tail() {
+        // opencode's older JSON tree: a directory, never opened as a file.
+        let tree = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../interop/tests/fixtures/opencode/storage"
+        ));
+        let (parsed, tail) = read_on(
+            Agent::Opencode,
+            tree,
+            ParseOptions::default(),
+            None,
+            1 << 20,
+            &mut |_| true,
+        );
+        assert!(tail.is_none());
+        // The fixture's two broken records are skipped; the tree is not.
+        assert!(
+            parsed.skipped.iter().all(|s| Path::new(&s.file) != tree),
+            "{:?}",
+            parsed.skipped
+        );
+        assert_eq!(parsed.skipped.len(), 2, "{:?}", parsed.skipped);
+        assert!(parsed.sessions.iter().any(|s| !s.messages.is_empty()), "{parsed:?}");
     }
 
     #[test]
