@@ -28,9 +28,11 @@
 //! 10,000 messages as Markdown, backing up and restoring a 200 MB bundle,
 //! and the daemons' idle and peak RSS. Refuses a memory-backed bench
 //! directory and records the filesystem it ran on. Prints Markdown tables
-//! and writes the same figures as JSON.
+//! and writes the same figures as JSON. `CHRONICLE_BENCH_DAEMON_ARGS` adds
+//! arguments to every `chronicled` it starts.
 
 mod bundle;
+mod lone;
 mod mount;
 mod report;
 mod sqlite;
@@ -51,6 +53,7 @@ use chronicle_client::{
 use chronicled::store::{Mutation, ProjectPath, SessionName, Store, StoreConfig};
 use serde::Serialize;
 
+use self::lone::LoneClient;
 use self::report::{Environment, load_average};
 
 const MESSAGE_BYTES: usize = 2048;
@@ -364,6 +367,12 @@ impl Daemon {
             .arg("--data-dir")
             .arg(data_dir)
             .args(args)
+            // e.g. `--no-search-index`, to see what the index costs.
+            .args(
+                std::env::var("CHRONICLE_BENCH_DAEMON_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
             .env("CHRONICLE_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -520,21 +529,16 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         fs::create_dir_all(&dir)?;
         chronicle_prepare(&dir.join("chronicle"), project, length, 0, MESSAGE_BYTES).await?;
         let daemon = Daemon::start(&dir.join("chronicle"))?;
-        let client = daemon.client().await?;
+        let client = LoneClient::connect(&daemon.socket)?;
         // The same daemon without its write-ahead log (`--no-wal`).
         chronicle_prepare(&dir.join("chronicle-no-wal"), project, length, 0, MESSAGE_BYTES).await?;
         let daemon_no_wal = Daemon::start_with(&dir.join("chronicle-no-wal"), &["--no-wal"])?;
-        let client_no_wal = daemon_no_wal.client().await?;
+        let client_no_wal = LoneClient::connect(&daemon_no_wal.socket)?;
         if length == plan.lengths[0] {
             tokio::time::sleep(Duration::from_millis(500)).await;
             figures.push(figure("daemon idle RSS", daemon.rss_mib().0, "MiB"));
             // A round trip that touches no disk: what the socket and gRPC cost.
-            let mut rpc = Samples::default();
-            for _ in 0..plan.single {
-                let t = Instant::now();
-                client.status().await?;
-                rpc.0.push(t.elapsed());
-            }
+            let rpc = Samples(client.status(plan.single)?);
             figures.push(figure(
                 "RPC round trip without disk (GetStatus), p50",
                 rpc.row("", 1, 0, None).p50_ms,
@@ -581,31 +585,24 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             for _ in 0..plan.single / plan.rounds {
                 s_floor.time(|| floor.once())?;
             }
-            for _ in 0..plan.single / plan.rounds {
+            let each = plan.single / plan.rounds;
+            s_chronicle.0.extend(client.append(project, n + 1, each)?);
+            n += each as u64;
+            s_chronicle_no_wal.0.extend(client_no_wal.append(project, n + 1, each)?);
+            n += each as u64;
+            for _ in 0..each {
                 n += 1;
+                let message = message(n);
                 let t = Instant::now();
-                append(&client, project, n).await?;
-                s_chronicle.0.push(t.elapsed());
-            }
-            for _ in 0..plan.single / plan.rounds {
-                n += 1;
-                let t = Instant::now();
-                append(&client_no_wal, project, n).await?;
-                s_chronicle_no_wal.0.push(t.elapsed());
-            }
-            for _ in 0..plan.single / plan.rounds {
-                n += 1;
-                let t = Instant::now();
-                store
-                    .mutate(&store_project, None, Mutation::Append { message: message(n) })
-                    .await?;
+                store.mutate(&store_project, None, Mutation::Append { message }).await?;
                 s_store.0.push(t.elapsed());
             }
-            for _ in 0..plan.single / plan.rounds {
+            for _ in 0..each {
                 n += 1;
+                let message = message(n);
                 let t = Instant::now();
                 store_no_wal
-                    .mutate(&store_project, None, Mutation::Append { message: message(n) })
+                    .mutate(&store_project, None, Mutation::Append { message })
                     .await?;
                 s_store_no_wal.0.push(t.elapsed());
             }
@@ -663,6 +660,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             eprintln!("== reads and export at 10,000 messages");
             let mut reads = Samples::default();
             let mut exports = Samples::default();
+            let client = daemon.client().await?;
             for _ in 0..5 {
                 let t = Instant::now();
                 let count = read_all(&client, project).await?;

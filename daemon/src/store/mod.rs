@@ -2,10 +2,11 @@
 //! makes it durable, and only then reports it and publishes its event.
 //!
 //! Shape: any number of tasks read through short read transactions, while
-//! one writer thread drains a queue of mutations. Whatever is queued while
-//! a commit is in flight goes into the next transaction together (group
-//! commit): one fsync acknowledges the whole batch, and each caller hears
-//! back only after that fsync succeeded.
+//! one commit runs at a time. A lone caller commits its own mutation on its
+//! own thread; whatever arrives while a commit is in flight is queued for
+//! the writer thread, which takes it all into the next transaction
+//! together (group commit): one fsync acknowledges the whole batch, and
+//! each caller hears back only after that fsync succeeded.
 
 mod bundle;
 pub mod catalog;
@@ -153,7 +154,8 @@ struct Inner {
     limits: Limits,
     file_check: FileCheck,
     file_check_timeout: Duration,
-    jobs: Mutex<Option<mpsc::Sender<writer::Request>>>,
+    jobs: Mutex<Option<mpsc::Sender<writer::Message>>>,
+    committer: Arc<writer::Committer>,
     events: broadcast::Sender<Arc<Event>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -282,11 +284,11 @@ impl Store {
         let db = Arc::new(database::DatabaseSlot::new(db, opener, room));
         let (jobs, queue) = mpsc::channel(config.max_batch.max(1) * 4);
         let (events, _) = broadcast::channel(config.event_buffer.max(16));
-        let writer =
-            writer::spawn(db.clone(), queue, events.clone(), config.clone(), wal).map_err(|err| StoreError::Open {
-                path: path.to_path_buf(),
-                cause: redb::DatabaseError::Storage(redb::StorageError::Io(err)),
-            })?;
+        let committer = writer::Committer::new(db.clone(), events.clone(), config.clone(), wal);
+        let writer = writer::spawn(committer.clone(), queue).map_err(|err| StoreError::Open {
+            path: path.to_path_buf(),
+            cause: redb::DatabaseError::Storage(redb::StorageError::Io(err)),
+        })?;
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
@@ -295,6 +297,7 @@ impl Store {
                 file_check: config.file_check,
                 file_check_timeout: config.file_check_timeout,
                 jobs: Mutex::new(Some(jobs)),
+                committer,
                 events,
                 writer: Mutex::new(Some(writer)),
             }),
@@ -309,7 +312,9 @@ impl Store {
         &self.inner.limits
     }
 
-    /// Queues a job for the writer and waits until it is durable (or failed).
+    /// Runs a job and waits until it is durable (or failed): on this very
+    /// thread when nothing else is committing, else in the writer thread's
+    /// next batch.
     pub async fn run(&self, job: Job) -> Result<Outcome, StoreError> {
         let probes = self.check_files(&job).await;
         let sender = self
@@ -320,10 +325,14 @@ impl Store {
             .clone()
             .ok_or(StoreError::ShuttingDown)?;
         let (reply, answer) = oneshot::channel();
-        sender
-            .send(writer::Request { job, probes, reply })
-            .await
-            .map_err(|_| StoreError::ShuttingDown)?;
+        let request = writer::Request { job, probes, reply };
+        if let Some(request) = self.inner.committer.lead(request, &sender) {
+            self.inner.committer.queueing();
+            if sender.send(writer::Message::Job(request)).await.is_err() {
+                self.inner.committer.not_queued();
+                return Err(StoreError::ShuttingDown);
+            }
+        }
         answer.await.map_err(|_| StoreError::ShuttingDown)?
     }
 
@@ -380,15 +389,10 @@ impl Store {
         Ok(tables::read_files(&r.files, id)?.into_iter().map(|f| f.path).collect())
     }
 
-    /// Jobs waiting in the queue, not yet taken by the writer.
+    /// Jobs sent to the writer thread, not yet committing.
     #[cfg(test)]
     fn queued(&self) -> usize {
-        self.inner
-            .jobs
-            .lock()
-            .ok()
-            .and_then(|jobs| jobs.as_ref().map(|j| j.max_capacity() - j.capacity()))
-            .unwrap_or(0)
+        self.inner.committer.waiting()
     }
 
     /// Runs a mutation of one project.

@@ -1,19 +1,33 @@
-//! The single writer: a thread that drains the job queue into write
-//! transactions. Jobs that arrive while a commit is in flight are applied
-//! together in the next transaction, so many concurrent clients share one
-//! fsync, while a lone client pays for exactly one.
+//! The committer: one write transaction at a time, made durable before
+//! anyone hears of it. A lone caller commits its own small job on its own
+//! thread (it leads), so it pays for no hand-off to another thread and
+//! back. Jobs that arrive while a commit is in flight go to a queue, which
+//! the writer thread drains into the next transaction together: many
+//! concurrent clients share one fsync.
 //!
 //! With the write-ahead log on, that one sync is the log's: each batch's
 //! writes are appended to the log and synced, then committed to redb
 //! without a sync (readers see them at once), then acknowledged; a
 //! checkpoint now and then makes redb durable and starts the log over (see
-//! `wal`).
+//! `wal`). Checkpoints and the reopening of a broken database are left to
+//! the writer thread.
 
-use std::{io, sync::Arc, thread::JoinHandle, time::Duration};
+use std::{
+    io,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicUsize, Ordering},
+    },
+    thread::JoinHandle,
+    time::Duration,
+};
 
 use chronicle_proto::v1::Event;
 use redb::Durability;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::{
+    runtime::{Handle, RuntimeFlavor},
+    sync::{broadcast, mpsc, oneshot},
+};
 
 use super::database::DatabaseSlot;
 use super::ops::{self, FileProbes, Job, Outcome};
@@ -29,88 +43,209 @@ pub struct Request {
     pub reply: oneshot::Sender<Result<Outcome, StoreError>>,
 }
 
-pub fn spawn(
+/// What the writer thread's queue carries. Moved once into the queue, as
+/// the job inside it is.
+#[allow(clippy::large_enum_variant)]
+pub enum Message {
+    Job(Request),
+    /// A leader's commit changed when the next checkpoint is due.
+    Reconsider,
+}
+
+/// Whatever commits: the writer thread and, one at a time, leaders.
+pub struct Committer {
     db: Arc<DatabaseSlot>,
-    mut queue: mpsc::Receiver<Request>,
     events: broadcast::Sender<Arc<Event>>,
     config: StoreConfig,
-    mut wal: Wal,
-) -> io::Result<JoinHandle<()>> {
+    state: Mutex<State>,
+    /// Jobs sent to the writer thread and not yet taken into a batch. A
+    /// caller leads only when this is zero, so it never overtakes a job
+    /// that was waiting before it.
+    waiting: AtomicUsize,
+}
+
+struct State {
+    wal: Wal,
+    /// A storage failure left the database to be reopened.
+    broken: bool,
+    /// The writer thread has made its last checkpoint.
+    closed: bool,
+}
+
+impl Committer {
+    pub fn new(
+        db: Arc<DatabaseSlot>,
+        events: broadcast::Sender<Arc<Event>>,
+        config: StoreConfig,
+        wal: Wal,
+    ) -> Arc<Committer> {
+        Arc::new(Committer {
+            db,
+            events,
+            config,
+            state: Mutex::new(State {
+                wal,
+                broken: false,
+                closed: false,
+            }),
+            waiting: AtomicUsize::new(0),
+        })
+    }
+
+    /// Commits `request` on the calling thread when no other commit runs
+    /// and no job waits for the writer thread; otherwise gives it back
+    /// (`Some`), to be queued.
+    ///
+    /// The commit blocks the caller's async worker for one sync. That is
+    /// done only for a small job, on a runtime with another worker to run
+    /// everything else meanwhile, and by one leader at a time: the
+    /// alternative, `block_in_place`, hands the worker to a fresh thread on
+    /// every call and measured more context switches than the hand-off to
+    /// the writer thread it would save.
+    pub fn lead(&self, request: Request, queue: &mpsc::Sender<Message>) -> Option<Request> {
+        if !request.job.is_small() || !spare_worker() || self.waiting.load(Ordering::Acquire) > 0 {
+            return Some(request);
+        }
+        let mut state = match self.state.try_lock() {
+            Ok(state) if !state.broken && !state.closed => state,
+            _ => return Some(request),
+        };
+        let was_due = state.wal.checkpoint_due();
+        self.commit(&mut state, &mut vec![request]);
+        let due = state.wal.checkpoint_due();
+        drop(state);
+        // The writer thread sleeps until its last deadline, or for good
+        // when the log was clean: tell it the log has become dirty or full.
+        if (was_due.is_none() && due.is_some()) || due == Some(Duration::ZERO) {
+            // A full queue means the writer thread is about to look anyway.
+            let _ = queue.try_send(Message::Reconsider);
+        }
+        None
+    }
+
+    /// Counts a job about to be sent to the writer thread.
+    pub fn queueing(&self) {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts back a job that could not be sent.
+    pub fn not_queued(&self) {
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Jobs sent to the writer thread and not yet committing.
+    #[cfg(test)]
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic in a commit is a bug, and the transaction it held was
+        // dropped: what the state holds is still whole.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// When the next checkpoint is due (`None`: the log is clean, or a
+    /// broken database cannot checkpoint — the reopen before the next batch
+    /// replays the log instead).
+    fn checkpoint_due(&self) -> Option<Duration> {
+        let state = self.lock();
+        if state.broken { None } else { state.wal.checkpoint_due() }
+    }
+
+    /// Runs a due checkpoint. A failure leaves the log as it is (it still
+    /// holds every batch since the last checkpoint) and the database to be
+    /// reopened, which replays it.
+    fn checkpoint(&self, state: &mut State) {
+        if state.broken {
+            return;
+        }
+        if let Err(err) = self.db.get().and_then(|db| state.wal.checkpoint(&db)) {
+            tracing::error!(error = %err, "checkpoint failed; the log keeps every batch since the last one");
+            state.broken = true;
+        }
+    }
+
+    /// Commits a batch and answers each of its jobs.
+    fn commit(&self, state: &mut State, batch: &mut Vec<Request>) {
+        // redb refuses every write after an I/O error until the file is
+        // opened again. The broken handle still serves reads, so it is kept
+        // while the disk is full; writes fail fast then.
+        if state.broken {
+            if !self.db.has_room() {
+                refuse(batch, || StoreError::DiskFull);
+                return;
+            }
+            if let Err(err) = self.db.reopen().and_then(|()| state.wal.replay(&*self.db.get()?)) {
+                tracing::error!(error = %err, "could not reopen the database; will retry with the next write");
+            }
+        }
+        // The log's preallocated room would take batches that no
+        // checkpoint could then fold into redb: on a full disk the log
+        // refuses them as a redb commit would.
+        if state.wal.enabled() && !self.db.has_room() {
+            refuse(batch, || StoreError::DiskFull);
+            return;
+        }
+        state.broken = !run_batch(&self.db, &mut state.wal, batch, &self.events, &self.config);
+    }
+}
+
+/// Whether the caller runs on a multi-threaded runtime with at least two
+/// workers, so that blocking this one leaves another free.
+fn spare_worker() -> bool {
+    Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread && h.metrics().num_workers() >= 2)
+}
+
+/// Starts the writer thread, which commits what leaders could not.
+pub fn spawn(committer: Arc<Committer>, mut queue: mpsc::Receiver<Message>) -> io::Result<JoinHandle<()>> {
     // Only to wait for the queue with a deadline (the next checkpoint).
     let clock = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     std::thread::Builder::new()
         .name("chronicle-writer".into())
         .spawn(move || {
-            let max_batch = config.max_batch.max(1);
+            let max_batch = committer.config.max_batch.max(1);
             let mut batch = Vec::with_capacity(max_batch);
-            let mut broken = false;
             loop {
-                // A broken database cannot checkpoint: the reopen before
-                // the next batch replays the log instead.
-                let due = if broken { None } else { wal.checkpoint_due() };
-                let next = match due {
+                let next = match committer.checkpoint_due() {
                     None => queue.blocking_recv(),
                     Some(wait) if wait > Duration::ZERO => {
                         match clock.block_on(async { tokio::time::timeout(wait, queue.recv()).await }) {
                             Ok(next) => next,
                             Err(_) => {
-                                checkpoint(&db, &mut wal, &mut broken);
+                                committer.checkpoint(&mut committer.lock());
                                 continue;
                             }
                         }
                     }
                     Some(_) => {
-                        checkpoint(&db, &mut wal, &mut broken);
+                        committer.checkpoint(&mut committer.lock());
                         continue;
                     }
                 };
-                let Some(first) = next else { break };
+                let first = match next {
+                    Some(Message::Job(first)) => first,
+                    Some(Message::Reconsider) => continue,
+                    None => break,
+                };
+                let mut state = committer.lock();
                 batch.push(first);
                 while batch.len() < max_batch {
                     match queue.try_recv() {
-                        Ok(next) => batch.push(next),
+                        Ok(Message::Job(next)) => batch.push(next),
+                        Ok(Message::Reconsider) => {}
                         Err(_) => break,
                     }
                 }
-                // redb refuses every write after an I/O error until the file
-                // is opened again. The broken handle still serves reads, so
-                // it is kept while the disk is full; writes fail fast then.
-                if broken {
-                    if !db.has_room() {
-                        refuse(&mut batch, || StoreError::DiskFull);
-                        continue;
-                    }
-                    if let Err(err) = db.reopen().and_then(|()| wal.replay(&*db.get()?)) {
-                        tracing::error!(error = %err, "could not reopen the database; will retry with the next write");
-                    }
-                }
-                // The log's preallocated room would take batches that no
-                // checkpoint could then fold into redb: on a full disk the
-                // log refuses them as a redb commit would.
-                if wal.enabled() && !db.has_room() {
-                    refuse(&mut batch, || StoreError::DiskFull);
-                    continue;
-                }
-                broken = !run_batch(&db, &mut wal, &mut batch, &events, &config);
+                committer.waiting.fetch_sub(batch.len(), Ordering::AcqRel);
+                committer.commit(&mut state, &mut batch);
             }
             // Shutting down: leave redb durable and the log empty.
-            if !broken {
-                checkpoint(&db, &mut wal, &mut broken);
-            }
+            let mut state = committer.lock();
+            committer.checkpoint(&mut state);
+            state.closed = true;
         })
-}
-
-/// Runs a due checkpoint. A failure leaves the log as it is (it still
-/// holds every batch since the last checkpoint) and the database to be
-/// reopened, which replays it.
-fn checkpoint(db: &DatabaseSlot, wal: &mut Wal, broken: &mut bool) {
-    if *broken {
-        return;
-    }
-    if let Err(err) = db.get().and_then(|db| wal.checkpoint(&db)) {
-        tracing::error!(error = %err, "checkpoint failed; the log keeps every batch since the last one");
-        *broken = true;
-    }
 }
 
 /// How one attempt at committing a batch ended.

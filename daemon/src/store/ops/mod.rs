@@ -134,6 +134,29 @@ pub enum Job {
     SourceCursor(super::sources::FileCursor),
 }
 
+impl Job {
+    /// Whether the job writes a bounded handful of records — one message,
+    /// one name, a context-file list (itself bounded by the limits) — so
+    /// that committing it holds a thread for about one sync and no more.
+    pub fn is_small(&self) -> bool {
+        match self {
+            Job::Project { mutation, .. } => matches!(
+                mutation,
+                Mutation::Append { .. }
+                    | Mutation::AppendTo { .. }
+                    | Mutation::Update { .. }
+                    | Mutation::AddFiles { .. }
+                    | Mutation::RemoveFiles { .. }
+                    | Mutation::SetFiles { .. }
+                    | Mutation::MarkFiles { .. }
+                    | Mutation::Rename { .. }
+            ),
+            Job::SourceCursor(_) => true,
+            _ => false,
+        }
+    }
+}
+
 /// What the caller found on disk for the context files a job names: the
 /// stored path of each, and whether it is missing (cannot be stat'ed, or
 /// its check timed out). Checked before the job is queued (see

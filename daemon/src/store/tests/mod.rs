@@ -529,6 +529,8 @@ async fn a_schema_2_database_gets_its_imported_messages_indexed() {
 struct HeldDisk {
     inner: std::sync::Arc<redb::backends::InMemoryBackend>,
     hold: std::sync::Arc<(std::sync::Mutex<(bool, bool)>, std::sync::Condvar)>,
+    /// The thread that made each sync.
+    syncs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl HeldDisk {
@@ -536,7 +538,13 @@ impl HeldDisk {
         HeldDisk {
             inner: std::sync::Arc::new(redb::backends::InMemoryBackend::new()),
             hold: std::sync::Arc::new((std::sync::Mutex::new((false, false)), std::sync::Condvar::new())),
+            syncs: Default::default(),
         }
+    }
+
+    /// The threads that made the syncs so far, in order.
+    fn syncing_threads(&self) -> Vec<String> {
+        self.syncs.lock().expect("sync list").clone()
     }
 
     /// The next sync waits until [`release`](Self::release).
@@ -573,6 +581,11 @@ impl redb::StorageBackend for HeldDisk {
     }
 
     fn sync_data(&self) -> std::io::Result<()> {
+        let name = std::thread::current().name().unwrap_or("unnamed").to_owned();
+        self.syncs
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .push(name);
         let (lock, turn) = &*self.hold;
         let mut state = lock.lock().map_err(|_| std::io::Error::other("poisoned"))?;
         if state.0 {
@@ -816,4 +829,5 @@ async fn reads_do_not_wait_for_a_reopen() {
 }
 
 mod file_checks;
+mod leader;
 mod wal_failures;

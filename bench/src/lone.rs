@@ -1,0 +1,120 @@
+//! A lone client on its own thread and current-thread runtime, as the
+//! `chronicle` CLI runs one: its calls, the HTTP/2 connection's task and
+//! the socket's wake-ups all stay on one thread. That is a single client's
+//! best configuration, as SQLite's single writer gets its own; the
+//! 16-client runs keep the bench's multi-threaded runtime.
+
+use std::{
+    path::Path,
+    sync::mpsc,
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use chronicle_client::Client;
+
+use super::message;
+
+enum Ask {
+    /// Appends messages `from..from + count` to the project, each timed.
+    Append { project: String, from: u64, count: usize },
+    /// `count` GetStatus round trips, each timed.
+    Status { count: usize },
+}
+
+type Answer = anyhow::Result<Vec<Duration>>;
+
+pub struct LoneClient {
+    asks: Option<mpsc::Sender<(Ask, mpsc::Sender<Answer>)>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LoneClient {
+    /// Connects to the daemon on `socket` from a new thread.
+    pub fn connect(socket: &Path) -> anyhow::Result<LoneClient> {
+        let socket = socket.to_path_buf();
+        let (asks, queue) = mpsc::channel::<(Ask, mpsc::Sender<Answer>)>();
+        let (connected, connecting) = mpsc::channel::<anyhow::Result<()>>();
+        let thread = std::thread::Builder::new().name("lone-client".into()).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    let _ = connected.send(Err(err.into()));
+                    return;
+                }
+            };
+            let client = match runtime.block_on(Client::connect(&socket)) {
+                Ok(client) => client,
+                Err(err) => {
+                    let _ = connected.send(Err(err.into()));
+                    return;
+                }
+            };
+            let _ = connected.send(Ok(()));
+            for (ask, reply) in queue {
+                let _ = reply.send(runtime.block_on(serve(&client, ask)));
+            }
+        })?;
+        let lone = LoneClient {
+            asks: Some(asks),
+            thread: Some(thread),
+        };
+        connecting.recv().context("the lone client's thread has stopped")??;
+        Ok(lone)
+    }
+
+    pub fn append(&self, project: &str, from: u64, count: usize) -> Answer {
+        self.ask(Ask::Append {
+            project: project.to_owned(),
+            from,
+            count,
+        })
+    }
+
+    pub fn status(&self, count: usize) -> Answer {
+        self.ask(Ask::Status { count })
+    }
+
+    fn ask(&self, ask: Ask) -> Answer {
+        let (reply, answer) = mpsc::channel();
+        self.asks
+            .as_ref()
+            .context("the lone client is closed")?
+            .send((ask, reply))
+            .ok()
+            .context("the lone client's thread has stopped")?;
+        answer.recv().context("the lone client's thread has stopped")?
+    }
+}
+
+impl Drop for LoneClient {
+    fn drop(&mut self) {
+        self.asks.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn serve(client: &Client, ask: Ask) -> Answer {
+    let mut times = Vec::new();
+    match ask {
+        Ask::Append { project, from, count } => {
+            for n in from..from + count as u64 {
+                let message = message(n);
+                let start = Instant::now();
+                client.append(&project, message, None).await?;
+                times.push(start.elapsed());
+            }
+        }
+        Ask::Status { count } => {
+            for _ in 0..count {
+                let start = Instant::now();
+                client.status().await?;
+                times.push(start.elapsed());
+            }
+        }
+    }
+    Ok(times)
+}

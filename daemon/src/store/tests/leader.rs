@@ -1,0 +1,163 @@
+//! Who commits: a lone caller on its own thread, concurrent ones through
+//! the writer thread's batches, checkpoints always on the writer thread.
+
+use std::sync::{Arc, Mutex as StdMutex};
+
+use super::*;
+
+/// A log in memory that notes which thread made each sync.
+#[derive(Clone, Default)]
+struct ThreadNotingLog {
+    inner: Arc<MemoryLog>,
+    syncs: Arc<StdMutex<Vec<String>>>,
+}
+
+impl ThreadNotingLog {
+    fn syncing_threads(&self) -> Vec<String> {
+        self.syncs.lock().expect("sync list").clone()
+    }
+}
+
+impl LogStorage for ThreadNotingLog {
+    fn size(&self) -> std::io::Result<u64> {
+        self.inner.size()
+    }
+
+    fn read_at(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.inner.read_at(offset, out)
+    }
+
+    fn write_at(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.inner.write_at(offset, data)
+    }
+
+    fn sync_data(&self) -> std::io::Result<()> {
+        let name = std::thread::current().name().unwrap_or("unnamed").to_owned();
+        self.syncs.lock().expect("sync list").push(name);
+        self.inner.sync_data()
+    }
+}
+
+fn noting_store(dir: &tempfile::TempDir, config: StoreConfig) -> (Store, ThreadNotingLog) {
+    let path = dir.path().join("chronicle.redb");
+    let disk = move || {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        redb::backends::FileBackend::new(file).map_err(std::io::Error::other)
+    };
+    let log = ThreadNotingLog::default();
+    let store = Store::open_with_backend(Path::new("noting.redb"), disk, log.clone(), || true, config).expect("open");
+    // Opening syncs the log on the opening thread: count from here.
+    log.syncs.lock().expect("sync list").clear();
+    (store, log)
+}
+
+fn checkpointed_seq(store: &Store) -> u64 {
+    let db = store.inner.db.get().expect("database");
+    let read = db.begin_read().expect("read");
+    let meta = read.open_table(records::META).expect("meta");
+    meta.get(wal::KEY_CHECKPOINT).expect("get").map_or(0, |v| v.value())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_caller_commits_on_its_own_thread_and_the_writer_checkpoints_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = StoreConfig::default();
+    config.wal_tuning.checkpoint_interval = Duration::from_millis(50);
+    let (store, log) = noting_store(&dir, config);
+    for round in 0..2u64 {
+        // Let the writer thread fall asleep on a clean log: only the
+        // leaders' word can wake it for the checkpoint.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for n in 0..5 {
+            let outcome = store.run(append(P, &format!("lone {n}"))).await.expect("append");
+            assert_eq!(outcome.revision, round * 5 + n + 1);
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while checkpointed_seq(&store) < (round + 1) * 5 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: no checkpoint after lone appends"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let threads = log.syncing_threads();
+    assert_eq!(threads.len(), 10, "one log sync per lone append: {threads:?}");
+    assert!(
+        threads.iter().all(|t| t != "chronicle-writer"),
+        "a lone append waited for the writer thread: {threads:?}"
+    );
+    let state = store.project_state(&pp(P)).expect("read").expect("exists");
+    assert_eq!(state.revision, 10);
+}
+
+#[tokio::test]
+async fn on_a_single_threaded_runtime_every_commit_goes_through_the_writer_thread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, log) = noting_store(&dir, StoreConfig::default());
+    for n in 0..3 {
+        store.run(append(P, &format!("queued {n}"))).await.expect("append");
+    }
+    assert_eq!(log.syncing_threads(), vec!["chronicle-writer"; 3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_arriving_during_a_leaders_commit_wait_for_the_writer_thread() {
+    let (store, disk) = held_store();
+    let before = disk.syncing_threads().len();
+    let results = one_batch(
+        &store,
+        &disk,
+        (0..8).map(|n| append(&format!("/work/p{n}"), "together")).collect(),
+    )
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let threads = disk.syncing_threads().split_off(before);
+    // The blocker led (its sync is the held one); the eight queued behind
+    // it and the writer thread committed them.
+    assert_ne!(
+        threads.first().map(String::as_str),
+        Some("chronicle-writer"),
+        "{threads:?}"
+    );
+    assert_eq!(
+        threads.last().map(String::as_str),
+        Some("chronicle-writer"),
+        "{threads:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_copies_a_session_is_left_to_the_writer_thread_even_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, log) = noting_store(&dir, StoreConfig::default());
+    store.run(append(P, "first")).await.expect("append");
+    store
+        .mutate(
+            &pp(P),
+            None,
+            Mutation::Save {
+                name: sn("copy"),
+                overwrite: false,
+            },
+        )
+        .await
+        .expect("save");
+    let threads = log.syncing_threads();
+    assert_eq!(threads.len(), 2, "{threads:?}");
+    assert_ne!(threads[0], "chronicle-writer", "the append leads: {threads:?}");
+    assert_eq!(threads[1], "chronicle-writer", "the save waits: {threads:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn with_a_single_worker_every_commit_goes_through_the_writer_thread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, log) = noting_store(&dir, StoreConfig::default());
+    store.run(append(P, "alone")).await.expect("append");
+    assert_eq!(log.syncing_threads(), vec!["chronicle-writer"]);
+}
