@@ -18,10 +18,14 @@ use std::{
 
 use chronicle_proto::v1::{Event, EventKind, Message};
 use serde_json::{Value, json};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term, directory::MmapDirectory};
+use tantivy::{
+    Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, directory::MmapDirectory,
+    indexer::IndexWriterOptions,
+};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
+use super::queue::{Queue, QueuedDoc};
 use super::schema::{self, FORMAT, Fields};
 use super::{IndexError, Shared};
 use crate::store::Store;
@@ -41,6 +45,18 @@ fn build_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
 }
 
+/// An index writer on `threads` threads sharing `heap` bytes, with one
+/// merge thread: merges run beside the indexing, and each holds memory of
+/// its own (tantivy's default is four).
+fn new_writer(index: &Index, threads: usize, heap: usize) -> Result<IndexWriter<QueuedDoc>, IndexError> {
+    let options = IndexWriterOptions::builder()
+        .num_worker_threads(threads)
+        .memory_budget_per_thread(heap / threads.max(1))
+        .num_merge_threads(1)
+        .build();
+    Ok(index.writer_with_options(options)?)
+}
+
 /// Messages read from redb at a time while indexing a session.
 const READ_CHUNK: usize = 1000;
 /// When a saved session grows, its last messages from before are indexed
@@ -56,6 +72,8 @@ const MAX_BATCH_EVENTS: usize = 4096;
 /// How long events are gathered after the first before they are
 /// committed together.
 const BATCH_WINDOW: Duration = Duration::from_millis(200);
+/// How often the indexer looks whether tantivy's queue has room again.
+const QUEUE_POLL: Duration = Duration::from_millis(1);
 /// How often the indexer looks whether the imports it waits for ended.
 const IMPORT_POLL: Duration = Duration::from_millis(50);
 
@@ -143,7 +161,9 @@ struct Indexer<'a> {
     shared: &'a Shared,
     shutdown: &'a CancellationToken,
     fields: Fields,
-    writer: IndexWriter,
+    writer: IndexWriter<QueuedDoc>,
+    /// The documents `writer` has queued and not yet indexed.
+    queue: Queue,
     reader: IndexReader,
     /// Each project's revision the index holds.
     revisions: HashMap<String, u64>,
@@ -169,7 +189,7 @@ impl<'a> Indexer<'a> {
         let (index, payload) = open_index(dir, wipe)?;
         // A build or a long catch-up tokenizes on every core; following
         // adds a few messages per commit, so one thread does.
-        let writer: IndexWriter = index.writer_with_num_threads(build_threads(), WRITER_HEAP_BYTES)?;
+        let writer = new_writer(&index, build_threads(), WRITER_HEAP_BYTES)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         *shared.index.write().unwrap_or_else(|e| e.into_inner()) = Some((index.clone(), reader.clone()));
         let (revisions, indexed) = payload;
@@ -179,6 +199,7 @@ impl<'a> Indexer<'a> {
             shutdown,
             fields: shared.fields,
             writer,
+            queue: Queue::default(),
             reader,
             revisions,
             indexed,
@@ -209,7 +230,8 @@ impl<'a> Indexer<'a> {
             shared,
             shutdown,
             fields: shared.fields,
-            writer: index.writer_with_num_threads(1, FOLLOW_HEAP_BYTES)?,
+            writer: new_writer(&index, 1, FOLLOW_HEAP_BYTES)?,
+            queue: Queue::default(),
             reader,
             revisions,
             indexed,
@@ -336,9 +358,21 @@ impl<'a> Indexer<'a> {
             self.fields.key,
             &schema::key(session, message.id),
         ));
-        self.writer
-            .add_document(schema::document(&self.fields, project, session, message))?;
+        self.add(schema::document(&self.fields, project, session, message))?;
         self.docs_since_commit += 1;
+        Ok(())
+    }
+
+    /// Hands a document to tantivy once its queue has room
+    /// ([`super::queue::MAX_QUEUED_DOCS`]).
+    fn add(&mut self, doc: TantivyDocument) -> Result<(), Stop> {
+        while !self.queue.has_room() {
+            if self.shutdown.is_cancelled() {
+                return Err(Stop::Shutdown);
+            }
+            std::thread::sleep(QUEUE_POLL);
+        }
+        self.writer.add_document(self.queue.ticket(doc))?;
         Ok(())
     }
 
@@ -454,8 +488,7 @@ impl<'a> Indexer<'a> {
                         &schema::key(session, message.id),
                     ));
                 }
-                self.writer
-                    .add_document(schema::document(&self.fields, project, session, message))?;
+                self.add(schema::document(&self.fields, project, session, message))?;
             }
             self.docs_since_commit += messages.len() as u64;
             if messages.len() < READ_CHUNK {

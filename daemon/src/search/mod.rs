@@ -9,6 +9,7 @@
 
 mod indexer;
 pub mod query;
+mod queue;
 mod schema;
 mod searcher;
 mod stem;
