@@ -64,6 +64,11 @@ struct Args {
     /// background; searches meanwhile say the index is catching up)
     #[arg(long)]
     reindex: bool,
+    /// redb's page cache, in MiB: reads of sessions that fit in it stay in
+    /// memory; it is most of the daemon's memory during an import
+    #[arg(long, default_value_t = (chronicled::store::DEFAULT_CACHE_BYTES / (1024 * 1024)) as u32, value_name = "MIB",
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    cache_mib: u32,
     /// Run without the full-text search index (Search is refused); for
     /// measuring what the index costs
     #[arg(long, conflicts_with = "reindex")]
@@ -168,6 +173,7 @@ fn run(args: Args, inherited: Option<std::os::unix::net::UnixListener>) -> anyho
     config.watch.poll_interval = args.file_poll_interval;
     config.handshake_timeout = args.handshake_timeout;
     config.search_index = !args.no_search_index;
+    config.store.cache_bytes = args.cache_mib as usize * 1024 * 1024;
     config.store.wal = !args.no_wal;
     config.reindex = args.reindex;
     let runtime = tokio::runtime::Builder::new_multi_thread()

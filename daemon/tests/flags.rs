@@ -23,3 +23,14 @@ fn an_unknown_flag_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--no-such-flag"));
 }
+
+#[test]
+fn a_page_cache_of_no_size_is_refused_with_the_range_allowed() {
+    let out = Command::new(env!("CARGO_BIN_EXE_chronicled"))
+        .args(["--cache-mib", "0"])
+        .output()
+        .expect("run chronicled");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--cache-mib") && stderr.contains("1..=65536"), "{stderr}");
+}

@@ -213,7 +213,7 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
 /// How many bytes of messages a parser gathers before it hands them out as
 /// one part: a rollout of gigabytes is read, stored and forgotten a part
 /// at a time, by an import and by a follow alike.
-pub const PART_BYTES: usize = 8 * 1024 * 1024;
+pub const PART_BYTES: usize = 4 * 1024 * 1024;
 
 /// Reads one file into its agent's parser, handing each part the parser
 /// settles early (at least `part_bytes` of messages, see

@@ -52,9 +52,12 @@ use records::{
 /// for lack of space is reopened only once this much is free again.
 const MIN_FREE_BYTES: u64 = 1024 * 1024;
 
-/// redb's page cache unless configured: enough for the hot pages of many
-/// projects, small beside the 200 MB the daemon may use at its peak.
-pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// redb's page cache unless configured (`chronicled --cache-mib`): enough
+/// for the hot pages of many projects and sessions of a few thousand
+/// messages. During an import it is full of the pages just written, and
+/// it is then the largest part of the daemon: at 64 MiB an import peaked
+/// well above the 100 MB the daemon is allowed (docs/BENCHMARKS.md).
+pub const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Messages per page when the client asks for the default (limit 0).
 pub const DEFAULT_PAGE_MESSAGES: u32 = 1000;
