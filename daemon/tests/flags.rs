@@ -32,5 +32,8 @@ fn a_page_cache_of_no_size_is_refused_with_the_range_allowed() {
         .expect("run chronicled");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--cache-mib") && stderr.contains("1..=65536"), "{stderr}");
+    assert!(
+        stderr.contains("--cache-mib") && stderr.contains("1..=65536"),
+        "{stderr}"
+    );
 }

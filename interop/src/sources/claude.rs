@@ -690,7 +690,8 @@ impl<'a> Build<'a> {
                     tools,
                     last_node,
                 } => {
-                    message.content = cut(&message.content, max).to_owned();
+                    let kept = cut(&message.content, max).len();
+                    message.content.truncate(kept);
                     let has_reply = !message.content.is_empty() || !message.reasoning.is_empty();
                     let model = message.model.clone();
                     let time = nodes[last_node].timestamp_ms;
