@@ -110,7 +110,7 @@ fn inherited_listener() -> anyhow::Result<Option<std::os::unix::net::UnixListene
 }
 
 fn main() -> ExitCode {
-    chronicled::memory::limit_arenas();
+    chronicled::memory::limit_heap();
     // Everything the daemon creates (database, search index, state files,
     // socket directory) is the user's alone, whatever umask it inherited.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));

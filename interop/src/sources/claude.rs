@@ -255,7 +255,7 @@ impl Parser {
                     match block.get("type").and_then(Value::as_str) {
                         Some("thinking") => {
                             let t = block.get("thinking").and_then(Value::as_str).unwrap_or_default();
-                            push_para(&mut entry.thinking, &self.inline("thinking", t));
+                            push_para(&mut entry.thinking, self.inline("thinking", t));
                         }
                         Some("redacted_thinking") => {}
                         Some("tool_use") => entry.tools.push(ToolUse {
@@ -266,7 +266,7 @@ impl Parser {
                                 .map(|v| self.inline("tool input", &v.to_string()))
                                 .unwrap_or_default(),
                         }),
-                        _ => push_para(&mut entry.text, &self.block_text(block)),
+                        _ => push_para(&mut entry.text, self.block_text(block)),
                     }
                 }
             }
@@ -355,14 +355,16 @@ fn str_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     obj.get(key).and_then(Value::as_str)
 }
 
-fn push_para(into: &mut String, text: &str) {
+fn push_para(into: &mut String, text: String) {
     if text.is_empty() {
         return;
     }
-    if !into.is_empty() {
-        into.push_str("\n\n");
+    if into.is_empty() {
+        *into = text;
+        return;
     }
-    into.push_str(text);
+    into.push_str("\n\n");
+    into.push_str(&text);
 }
 
 impl LineParser for Parser {
@@ -387,8 +389,15 @@ impl LineParser for Parser {
     }
 
     fn finish(self: Box<Self>) -> Parsed {
-        let this = *self;
-        let mut build = Build::new(&this);
+        let mut this = *self;
+        // Each node goes into one session at most: its entry's texts move
+        // into the messages rather than being copied beside the tree.
+        let entries = this
+            .nodes
+            .iter_mut()
+            .map(|n| std::mem::replace(&mut n.entry, Entry::Silent))
+            .collect();
+        let mut build = Build::new(&this, entries);
         build.run();
         let Build { sessions, .. } = build;
         let mut parsed = Parsed {
@@ -403,6 +412,8 @@ impl LineParser for Parser {
 /// Turns the tree of one file into sessions.
 struct Build<'a> {
     parser: &'a Parser,
+    /// Each node's entry, taken out of the tree; `emit` takes it from here.
+    entries: Vec<Entry>,
     children: Vec<Vec<usize>>,
     /// The session (index into `sessions`) each node went into.
     owner: Vec<Option<usize>>,
@@ -412,7 +423,7 @@ struct Build<'a> {
 }
 
 impl<'a> Build<'a> {
-    fn new(parser: &'a Parser) -> Self {
+    fn new(parser: &'a Parser, entries: Vec<Entry>) -> Self {
         let mut children = vec![Vec::new(); parser.nodes.len()];
         for (i, node) in parser.nodes.iter().enumerate() {
             if let Some(p) = node.parent.as_ref().and_then(|p| parser.by_uuid.get(p)) {
@@ -421,6 +432,7 @@ impl<'a> Build<'a> {
         }
         Build {
             parser,
+            entries,
             children,
             owner: vec![None; parser.nodes.len()],
             node_message: HashMap::new(),
@@ -570,11 +582,11 @@ impl<'a> Build<'a> {
 
         // Tool results by the call they answer, so each call's message
         // holds its result.
-        let mut results: HashMap<&str, &ToolResult> = HashMap::new();
+        let mut results: HashMap<String, ToolResult> = HashMap::new();
         for &i in path {
-            if let Entry::User(u) = &nodes[i].entry {
-                for r in &u.results {
-                    results.insert(r.tool_use_id.as_str(), r);
+            if let Entry::User(u) = &mut self.entries[i] {
+                for r in std::mem::take(&mut u.results) {
+                    results.insert(r.tool_use_id.clone(), r);
                 }
             }
         }
@@ -590,7 +602,7 @@ impl<'a> Build<'a> {
             },
         }
         let mut out: Vec<Out> = Vec::new();
-        let mut reply_at: HashMap<&str, usize> = HashMap::new();
+        let mut reply_at: HashMap<String, usize> = HashMap::new();
         let mut node_out: Vec<(usize, usize)> = Vec::new();
         for &i in path {
             let node = &nodes[i];
@@ -604,15 +616,15 @@ impl<'a> Build<'a> {
                 m.metadata.insert(meta::UUID.into(), node.uuid.clone());
                 m
             };
-            match &node.entry {
+            match std::mem::replace(&mut self.entries[i], Entry::Silent) {
                 Entry::Silent => {}
                 Entry::Log { text, level } => {
                     if text.is_empty() {
                         continue;
                     }
                     let mut m = base(Role::Log, &node.uuid);
-                    m.content = text.clone();
-                    m.log_level = level.clone();
+                    m.content = text;
+                    m.log_level = level;
                     node_out.push((i, out.len()));
                     out.push(Out::Plain(m));
                 }
@@ -622,7 +634,7 @@ impl<'a> Build<'a> {
                     }
                     let role = if u.kind.is_some() { Role::System } else { Role::User };
                     let mut m = base(role, &node.uuid);
-                    m.content = u.text.clone();
+                    m.content = u.text;
                     if let Some(kind) = u.kind {
                         m.metadata.insert(meta::KIND.into(), kind.into());
                     }
@@ -637,8 +649,8 @@ impl<'a> Build<'a> {
                             let id = a.message_id.clone().unwrap_or_else(|| node.uuid.clone());
                             let mut m = base(Role::Assistant, &id);
                             m.model = a.model.clone();
-                            if let Some(mid) = a.message_id.as_deref() {
-                                reply_at.insert(mid, out.len());
+                            if let Some(mid) = &a.message_id {
+                                reply_at.insert(mid.clone(), out.len());
                             }
                             out.push(Out::Reply {
                                 message: m,
@@ -655,18 +667,18 @@ impl<'a> Build<'a> {
                         last_node,
                     } = &mut out[at]
                     {
-                        push_para(&mut message.content, &a.text);
-                        push_para(&mut message.reasoning, &a.thinking);
+                        push_para(&mut message.content, a.text);
+                        push_para(&mut message.reasoning, a.thinking);
                         if a.usage.is_some() {
                             message.usage = a.usage;
                         }
                         if message.model.is_empty() {
-                            message.model = a.model.clone();
+                            message.model = a.model;
                         }
                         *last_node = i;
                         message.metadata.insert(meta::UUID.into(), node.uuid.clone());
-                        for t in &a.tools {
-                            tools.push((t.id.clone(), t.name.clone(), t.input.clone()));
+                        for t in a.tools {
+                            tools.push((t.id, t.name, t.input));
                         }
                     }
                 }
@@ -704,7 +716,7 @@ impl<'a> Build<'a> {
                         usage = message.usage;
                     }
                     for (call_id, name, input) in tools {
-                        let result = results.get(call_id.as_str());
+                        let result = results.remove(call_id.as_str());
                         let mut m = Message {
                             role: Role::Tool as i32,
                             created_at_ms: time,
@@ -713,8 +725,8 @@ impl<'a> Build<'a> {
                                 name,
                                 call_id: call_id.clone(),
                                 args_json: input,
-                                result_json: result.map(|r| r.text.clone()).unwrap_or_default(),
-                                is_error: result.is_some_and(|r| r.is_error),
+                                is_error: result.as_ref().is_some_and(|r| r.is_error),
+                                result_json: result.map(|r| r.text).unwrap_or_default(),
                             }),
                             usage: usage.take(),
                             ..Message::default()
