@@ -5,55 +5,43 @@ use std::sync::{Arc, Mutex as StdMutex};
 
 use super::*;
 
-/// A log in memory that notes which thread made each sync.
+/// The threads that made each sync of a store's log, in order.
 #[derive(Clone, Default)]
-struct ThreadNotingLog {
-    inner: Arc<MemoryLog>,
-    syncs: Arc<StdMutex<Vec<String>>>,
-}
+struct SyncingThreads(Arc<StdMutex<Vec<String>>>);
 
-impl ThreadNotingLog {
-    fn syncing_threads(&self) -> Vec<String> {
-        self.syncs.lock().expect("sync list").clone()
-    }
-}
-
-impl LogStorage for ThreadNotingLog {
-    fn size(&self) -> std::io::Result<u64> {
-        self.inner.size()
-    }
-
-    fn read_at(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
-        self.inner.read_at(offset, out)
-    }
-
-    fn write_at(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
-        self.inner.write_at(offset, data)
-    }
-
-    fn sync_data(&self) -> std::io::Result<()> {
+impl SyncingThreads {
+    fn note(&self) {
         let name = std::thread::current().name().unwrap_or("unnamed").to_owned();
-        self.syncs.lock().expect("sync list").push(name);
-        self.inner.sync_data()
+        self.0.lock().expect("sync list").push(name);
+    }
+
+    fn list(&self) -> Vec<String> {
+        self.0.lock().expect("sync list").clone()
     }
 }
 
-fn noting_store(dir: &tempfile::TempDir, config: StoreConfig) -> (Store, ThreadNotingLog) {
+fn noting_store(dir: &tempfile::TempDir, config: StoreConfig) -> (Store, SyncingThreads) {
     let path = dir.path().join("chronicle.redb");
-    let disk = move || {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)?;
-        redb::backends::FileBackend::new(file).map_err(std::io::Error::other)
+    let syncs = SyncingThreads::default();
+    let noted = syncs.clone();
+    let log = HookedLog {
+        before_sync: Some(Box::new(move || {
+            noted.note();
+            Ok(())
+        })),
+        ..HookedLog::default()
     };
-    let log = ThreadNotingLog::default();
-    let store = Store::open_with_backend(Path::new("noting.redb"), disk, log.clone(), || true, config).expect("open");
+    let store = Store::open_with_backend(
+        Path::new("noting.redb"),
+        move || file_backend(&path),
+        log,
+        || true,
+        config,
+    )
+    .expect("open");
     // Opening syncs the log on the opening thread: count from here.
-    log.syncs.lock().expect("sync list").clear();
-    (store, log)
+    syncs.0.lock().expect("sync list").clear();
+    (store, syncs)
 }
 
 fn checkpointed_seq(store: &Store) -> u64 {
@@ -68,7 +56,7 @@ async fn a_lone_caller_commits_on_its_own_thread_and_the_writer_checkpoints_afte
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = StoreConfig::default();
     config.wal_tuning.checkpoint_interval = Duration::from_millis(50);
-    let (store, log) = noting_store(&dir, config);
+    let (store, syncs) = noting_store(&dir, config);
     for round in 0..2u64 {
         // Let the writer thread fall asleep on a clean log: only the
         // leaders' word can wake it for the checkpoint.
@@ -86,7 +74,7 @@ async fn a_lone_caller_commits_on_its_own_thread_and_the_writer_checkpoints_afte
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    let threads = log.syncing_threads();
+    let threads = syncs.list();
     assert_eq!(threads.len(), 10, "one log sync per lone append: {threads:?}");
     assert!(
         threads.iter().all(|t| t != "chronicle-writer"),
@@ -99,11 +87,11 @@ async fn a_lone_caller_commits_on_its_own_thread_and_the_writer_checkpoints_afte
 #[tokio::test]
 async fn on_a_single_threaded_runtime_every_commit_goes_through_the_writer_thread() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (store, log) = noting_store(&dir, StoreConfig::default());
+    let (store, syncs) = noting_store(&dir, StoreConfig::default());
     for n in 0..3 {
         store.run(append(P, &format!("queued {n}"))).await.expect("append");
     }
-    assert_eq!(log.syncing_threads(), vec!["chronicle-writer"; 3]);
+    assert_eq!(syncs.list(), vec!["chronicle-writer"; 3]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,7 +123,7 @@ async fn callers_arriving_during_a_leaders_commit_wait_for_the_writer_thread() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_that_copies_a_session_is_left_to_the_writer_thread_even_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (store, log) = noting_store(&dir, StoreConfig::default());
+    let (store, syncs) = noting_store(&dir, StoreConfig::default());
     store.run(append(P, "first")).await.expect("append");
     store
         .mutate(
@@ -148,7 +136,7 @@ async fn a_job_that_copies_a_session_is_left_to_the_writer_thread_even_alone() {
         )
         .await
         .expect("save");
-    let threads = log.syncing_threads();
+    let threads = syncs.list();
     assert_eq!(threads.len(), 2, "{threads:?}");
     assert_ne!(threads[0], "chronicle-writer", "the append leads: {threads:?}");
     assert_eq!(threads[1], "chronicle-writer", "the save waits: {threads:?}");
@@ -157,7 +145,7 @@ async fn a_job_that_copies_a_session_is_left_to_the_writer_thread_even_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn with_a_single_worker_every_commit_goes_through_the_writer_thread() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (store, log) = noting_store(&dir, StoreConfig::default());
+    let (store, syncs) = noting_store(&dir, StoreConfig::default());
     store.run(append(P, "alone")).await.expect("append");
-    assert_eq!(log.syncing_threads(), vec!["chronicle-writer"]);
+    assert_eq!(syncs.list(), vec!["chronicle-writer"]);
 }

@@ -27,6 +27,50 @@ fn redb_commits() -> StoreConfig {
     }
 }
 
+/// The database file at `path` as a redb backend, opened (or created) for
+/// a store on a test backend.
+fn file_backend(path: &Path) -> std::io::Result<redb::backends::FileBackend> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    redb::backends::FileBackend::new(file).map_err(std::io::Error::other)
+}
+
+/// A call into a [`HookedLog`]: its error fails the call.
+type LogHook = Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+
+/// A log in memory whose writes and syncs first run a hook: to fail them
+/// as a failing disk would, or to note what called them.
+#[derive(Default)]
+struct HookedLog {
+    inner: MemoryLog,
+    before_write: Option<LogHook>,
+    before_sync: Option<LogHook>,
+}
+
+impl LogStorage for HookedLog {
+    fn size(&self) -> std::io::Result<u64> {
+        self.inner.size()
+    }
+
+    fn read_at(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.inner.read_at(offset, out)
+    }
+
+    fn write_at(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.before_write.as_ref().map_or(Ok(()), |hook| hook())?;
+        self.inner.write_at(offset, data)
+    }
+
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.before_sync.as_ref().map_or(Ok(()), |hook| hook())?;
+        self.inner.sync_data()
+    }
+}
+
 fn pp(raw: &str) -> ProjectPath {
     ProjectPath::new(raw).expect("a valid project path")
 }
@@ -303,14 +347,8 @@ async fn a_failed_commit_fails_every_job_in_its_batch_and_changes_nothing() {
     let full = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (disk_path, disk_full) = (path.clone(), full.clone());
     let disk = move || {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&disk_path)?;
         Ok(FillableDisk {
-            inner: redb::backends::FileBackend::new(file).map_err(std::io::Error::other)?,
+            inner: file_backend(&disk_path)?,
             full: disk_full.clone(),
         })
     };
@@ -778,14 +816,8 @@ async fn reads_do_not_wait_for_a_reopen() {
                 .wait_while(lock.lock().expect("gate"), |released| !*released)
                 .expect("gate");
         }
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&disk_path)?;
         Ok(FillableDisk {
-            inner: redb::backends::FileBackend::new(file).map_err(std::io::Error::other)?,
+            inner: file_backend(&disk_path)?,
             full: disk_full.clone(),
         })
     };

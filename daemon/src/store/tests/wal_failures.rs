@@ -3,52 +3,23 @@
 
 use super::*;
 
-/// A log whose writes fail while `failing` is set, as a log on a failing
-/// disk would.
-struct FailingLog {
-    inner: MemoryLog,
-    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl LogStorage for FailingLog {
-    fn size(&self) -> std::io::Result<u64> {
-        self.inner.size()
-    }
-
-    fn read_at(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
-        self.inner.read_at(offset, out)
-    }
-
-    fn write_at(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
-        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(std::io::Error::other("the log's disk failed"));
-        }
-        self.inner.write_at(offset, data)
-    }
-
-    fn sync_data(&self) -> std::io::Result<()> {
-        self.inner.sync_data()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_log_append_fails_its_batch_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("chronicle.redb");
     let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let disk_path = path.clone();
-    let disk = move || {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&disk_path)?;
-        redb::backends::FileBackend::new(file).map_err(std::io::Error::other)
-    };
-    let log = FailingLog {
-        inner: MemoryLog::default(),
-        failing: failing.clone(),
+    let disk = move || file_backend(&disk_path);
+    // The log's writes fail while `failing` is set, as on a failing disk.
+    let log_failing = failing.clone();
+    let log = HookedLog {
+        before_write: Some(Box::new(move || {
+            if log_failing.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(std::io::Error::other("the log's disk failed"));
+            }
+            Ok(())
+        })),
+        ..HookedLog::default()
     };
     let store = Store::open_with_backend(&path, disk, log, || true, StoreConfig::default()).expect("open");
     store.run(append(P, "before")).await.expect("append");
