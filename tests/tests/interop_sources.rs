@@ -5,7 +5,9 @@
 //! directory names; imported again without duplicates; new lines added
 //! on a later import; bad lines reported with file and line; a partial
 //! last line waited for; `-C`, `--dry-run` and `--json`; a FIFO refused;
-//! a rollout longer than an import part stored as one session, once.
+//! a rollout longer than an import part stored as one session, once, and
+//! a Claude transcript longer than its parser keeps read back in parts,
+//! with its abandoned branch.
 //! opencode's SQLite database (made here in opencode's schema, kept open
 //! in WAL mode as opencode keeps it) and Gemini CLI recordings (written
 //! here, `.project_root` naming the project) from their default places,
@@ -36,6 +38,18 @@ fn claude_home(root: &Path, cwd: &str) -> std::path::PathBuf {
     fs::write(dir.join(format!("{SID}.jsonl")), read("session.jsonl")).expect("write");
     fs::write(subagents.join("agent-ab12.jsonl"), read("agent-ab12.jsonl")).expect("write");
     root.join("claude")
+}
+
+/// An import's `--json` that found nothing new and nothing changed.
+fn assert_nothing_new(summary: &Value) {
+    let counts = [
+        "sessions_imported",
+        "sessions_updated",
+        "messages_imported",
+        "messages_updated",
+    ]
+    .map(|k| &summary[k]);
+    assert_eq!(counts, [&Value::from(0); 4], "{summary}");
 }
 
 fn json(run: chronicle_tests::CliRun) -> Value {
@@ -293,7 +307,7 @@ async fn a_long_rollout_goes_in_parts_and_is_one_whole_session_imported_once() {
     let mut client = daemon.client().await;
     let dir = sandbox.project("codex-long");
     let file = dir.join("rollout-2026-03-04T10-00-00-long-1.jsonl");
-    // ~20 MiB: more than two of the import's 8 MiB parts.
+    // ~20 MiB: more than four of the import's 4 MiB parts.
     let turns = 3000;
     fs::write(&file, long_rollout(0, turns)).expect("write");
     assert!(fs::metadata(&file).expect("size").len() > 18 << 20);
@@ -332,16 +346,7 @@ async fn a_long_rollout_goes_in_parts_and_is_one_whole_session_imported_once() {
     .await;
 
     let again = import(&[]);
-    assert_eq!(
-        (
-            &again["sessions_imported"],
-            &again["sessions_updated"],
-            &again["messages_imported"],
-            &again["messages_updated"]
-        ),
-        (&Value::from(0), &Value::from(0), &Value::from(0), &Value::from(0)),
-        "{again}"
-    );
+    assert_nothing_new(&again);
 
     let mut more = fs::OpenOptions::new().append(true).open(&file).expect("open");
     more.write_all(long_rollout(turns, 5).as_bytes()).expect("append");
@@ -352,6 +357,130 @@ async fn a_long_rollout_goes_in_parts_and_is_one_whole_session_imported_once() {
         sessions(&mut client, &target).await[0].message_count,
         4 * (turns as u64 + 5)
     );
+}
+
+/// A Claude transcript of `turns` turns (a prompt; a reply written as two
+/// lines sharing its message id, the first with a call; the call's result
+/// between them), then a rewind: a prompt under turn `rewind_at`'s reply,
+/// written last, so the conversation goes through it and the turns after
+/// `rewind_at` are the abandoned branch.
+fn long_transcript(turns: usize, rewind_at: usize) -> String {
+    let filler = "The parser reads this line and the store keeps it. ".repeat(60);
+    let mut out = String::new();
+    let mut parent = Value::Null;
+    let mut line = |uuid: String, body: Value, parent: &mut Value| {
+        let mut line = serde_json::json!({"uuid": uuid, "parentUuid": parent.clone(), "sessionId": "long-claude",
+            "cwd": "/p", "timestamp": "2026-03-05T10:00:00Z"});
+        if let (Some(line), Some(body)) = (line.as_object_mut(), body.as_object()) {
+            line.extend(body.clone());
+        }
+        out.push_str(&line.to_string());
+        out.push('\n');
+        *parent = Value::from(uuid);
+    };
+    for turn in 0..turns {
+        line(
+            format!("u{turn}"),
+            serde_json::json!({"type": "user",
+            "message": {"role": "user", "content": format!("turn {turn}")}}),
+            &mut parent,
+        );
+        line(
+            format!("a{turn}"),
+            serde_json::json!({"type": "assistant", "message": {"id": format!("m{turn}"),
+            "role": "assistant", "model": "claude-opus-4-1", "content": [{"type": "text", "text": format!("reply {turn}: {filler}")},
+            {"type": "tool_use", "id": format!("t{turn}"), "name": "Read", "input": {"file_path": "/src/a.rs"}}]}}),
+            &mut parent,
+        );
+        line(
+            format!("r{turn}"),
+            serde_json::json!({"type": "user", "message": {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": format!("t{turn}"), "content": format!("result of turn {turn}")}]}}),
+            &mut parent,
+        );
+        line(
+            format!("b{turn}"),
+            serde_json::json!({"type": "assistant", "message": {"id": format!("m{turn}"),
+            "role": "assistant", "content": [{"type": "text", "text": format!("done {turn}")}]}}),
+            &mut parent,
+        );
+    }
+    let mut at = Value::from(format!("b{rewind_at}"));
+    line(
+        "again".into(),
+        serde_json::json!({"type": "user",
+        "message": {"role": "user", "content": "Start over from here"}}),
+        &mut at,
+    );
+    out
+}
+
+#[tokio::test]
+async fn a_long_claude_transcript_is_read_back_in_parts_with_its_branch_and_imported_once() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let dir = sandbox.project("claude-long");
+    let file = dir.join("long-claude.jsonl");
+    // ~10 MiB: more than the texts the parser keeps (4 MiB) and than two parts.
+    let (turns, rewind_at) = (3000, 9);
+    fs::write(&file, long_transcript(turns, rewind_at)).expect("write");
+    assert!(fs::metadata(&file).expect("size").len() > 9 << 20);
+    let cwd = sandbox.project("here");
+    let target = path_str(&sandbox.project("target"));
+    let import = || {
+        json(sandbox.chronicle(
+            &cwd,
+            &[
+                "-C",
+                &target,
+                "import",
+                "claude",
+                "--json",
+                file.to_str().expect("utf-8 path"),
+            ],
+        ))
+    };
+
+    let first = import();
+    assert_eq!(first["sessions_imported"], 2, "{first}");
+    assert_eq!(first["skipped"], serde_json::json!([]), "{first}");
+    // Each turn: the prompt, the reply, its call.
+    assert_eq!(first["messages_imported"], 3 * turns + 1, "{first}");
+    let listed = sessions(&mut client, &target).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let (branch, main): (Vec<_>, Vec<_>) = listed.iter().partition(|s| s.name.ends_with("(branch)"));
+    let (main, branch) = (&main[0].name, &branch[0].name);
+
+    let main = saved(&mut client, &target, main).await;
+    assert_eq!(main.messages.len(), 3 * (rewind_at + 1) + 1);
+    assert_eq!(
+        main.messages.last().map(|m| m.content.as_str()),
+        Some("Start over from here")
+    );
+    let branch = saved(&mut client, &target, branch).await;
+    let kept = turns - rewind_at - 1;
+    assert_eq!(branch.messages.len(), 3 * kept);
+    for (k, turn) in (rewind_at + 1..turns).enumerate() {
+        let [prompt, reply, call] = &branch.messages[3 * k..3 * k + 3] else {
+            unreachable!()
+        };
+        assert_eq!(prompt.content, format!("turn {turn}"));
+        assert!(reply.content.starts_with(&format!("reply {turn}: ")), "turn {turn}");
+        assert!(
+            reply.content.ends_with(&format!("\n\ndone {turn}")),
+            "turn {turn}: both lines in one reply"
+        );
+        let tool = call.tool.as_ref().expect("the call");
+        assert_eq!(tool.result_json, format!("result of turn {turn}"));
+    }
+    search_until(&mut client, request("\"done 2999\"", &target), |r| {
+        r.hits.iter().any(|hit| hit.snippet.contains("done 2999"))
+    })
+    .await;
+
+    let again = import();
+    assert_nothing_new(&again);
 }
 
 #[tokio::test]

@@ -19,12 +19,12 @@ use std::{
     collections::HashMap,
     fs::{self, File, OpenOptions},
     io::{self, BufRead, BufReader},
-    os::unix::fs::{FileTypeExt, OpenOptionsExt},
+    os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt},
     path::{Path, PathBuf},
 };
 
 use chronicle_interop::sources::{
-    Agent, LineParser, ParseOptions, Parsed, Skipped, SourceSession, claude, codex, gemini, opencode,
+    Agent, LineParser, ParseOptions, Parsed, Skipped, SourceSession, claude, codex, gemini, message_bytes, opencode,
 };
 
 /// Largest whole-file JSON read (Gemini's older `.json` recordings,
@@ -245,13 +245,16 @@ pub fn parse_file_in_parts(
             ),
         };
     };
+    if format == LineFormat::Claude {
+        return claude_in_parts(file, label, options, part_bytes, part);
+    }
     let mut parser = format.parser(file, options);
     let mut extra = Vec::new();
     let bytes = match open_regular(file) {
         Ok(f) => {
-            let mut settled = |parser: &mut dyn LineParser, bytes: u64| {
+            let mut settled = |parser: &mut dyn LineParser, fed: &Fed| {
                 let sessions = parser.take_settled(part_bytes);
-                sessions.is_empty() || part(sessions, bytes)
+                sessions.is_empty() || part(sessions, fed.end)
             };
             feed(
                 BufReader::with_capacity(1 << 20, f),
@@ -275,6 +278,71 @@ pub fn parse_file_in_parts(
     parsed.skipped.extend(extra);
     parsed.skipped.sort_by_key(|s| s.line);
     (parsed, bytes)
+}
+
+/// How many bytes of a Claude transcript's texts its parser keeps while
+/// it reads; the texts of later lines are read again from the file once
+/// the tree is known.
+pub const CLAUDE_KEEP_BYTES: usize = 4 * 1024 * 1024;
+
+/// A Claude transcript: its conversations are known only once the whole
+/// tree is read, so the parser keeps the tree's shape and at most
+/// [`CLAUDE_KEEP_BYTES`] of texts, then reads the other lines again to make
+/// the messages, handed to `part` in parts as [`parse_file_in_parts`] does.
+fn claude_in_parts(
+    file: &Path,
+    label: String,
+    options: ParseOptions,
+    part_bytes: usize,
+    part: &mut dyn FnMut(Vec<SourceSession>, u64) -> bool,
+) -> (Parsed, u64) {
+    let f = match open_regular(file) {
+        Ok(f) => f,
+        Err(e) => return (whole_file_skipped(label, format!("cannot be read: {e}")), 0),
+    };
+    let mut parser = claude::Parser::new(label.clone(), options).rereading(CLAUDE_KEEP_BYTES);
+    // Where each line fed sits: (number, start, end).
+    let mut spans: Vec<(u64, u64, u64)> = Vec::new();
+    let mut skipped = Vec::new();
+    let bytes = feed(
+        BufReader::with_capacity(1 << 20, &f),
+        &label,
+        &mut parser,
+        &mut skipped,
+        &mut 0,
+        &mut |_, fed| {
+            spans.push((fed.number, fed.start, fed.end));
+            true
+        },
+    );
+    let mut reread = |number: u64| {
+        let at = spans.binary_search_by_key(&number, |s| s.0).ok()?;
+        let (_, start, end) = spans[at];
+        let mut buf = vec![0u8; usize::try_from(end - start).ok()?];
+        f.read_exact_at(&mut buf, start).ok()?;
+        Some(String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_owned())
+    };
+    // Small sessions (branches, subagents) travel together.
+    let mut batch: Vec<SourceSession> = Vec::new();
+    let mut batch_bytes = 0;
+    let lost = parser.finish_rereading(&mut reread, part_bytes, &mut |session| {
+        batch_bytes += session.messages.iter().map(message_bytes).sum::<usize>();
+        batch.push(session);
+        if batch_bytes < part_bytes {
+            return true;
+        }
+        batch_bytes = 0;
+        part(std::mem::take(&mut batch), bytes)
+    });
+    skipped.extend(lost);
+    skipped.sort_by_key(|s| s.line);
+    (
+        Parsed {
+            sessions: batch,
+            skipped,
+        },
+        bytes,
+    )
 }
 
 /// A JSON Lines format, read line by line into its agent's parser.
@@ -389,8 +457,18 @@ fn is_sqlite(path: &Path) -> bool {
     io::Read::read_exact(&mut f, &mut head).is_ok() && &head == SQLITE_MAGIC
 }
 
+/// Where a line just fed sits in what [`feed`] reads.
+pub struct Fed {
+    /// 1-based, counting the lines before the reader's first.
+    pub number: u64,
+    /// Its first byte's offset from the reader's start.
+    pub start: u64,
+    /// The offset just past it (and its newline): the bytes read so far.
+    pub end: u64,
+}
+
 /// Feeds every line of `reader` to `parser`, bounded by [`MAX_LINE_BYTES`],
-/// calling `after_line` with the bytes read so far after each one; reading
+/// calling `after_line` with where it sat after each one; reading
 /// stops when it returns false. `number` is the number of lines before the
 /// reader's first (0 at the file's start), and after it the last line fed.
 /// Returns the bytes read, up to the end of the last line fed.
@@ -400,7 +478,7 @@ pub fn feed(
     parser: &mut dyn LineParser,
     skipped: &mut Vec<Skipped>,
     number: &mut u64,
-    after_line: &mut dyn FnMut(&mut dyn LineParser, u64) -> bool,
+    after_line: &mut dyn FnMut(&mut dyn LineParser, &Fed) -> bool,
 ) -> u64 {
     let mut line = Vec::new();
     let mut total = 0u64;
@@ -442,7 +520,12 @@ pub fn feed(
             return total;
         }
         parser.line(*number, text);
-        if !after_line(parser, total) {
+        let fed = Fed {
+            number: *number,
+            start: total - read as u64,
+            end: total,
+        };
+        if !after_line(parser, &fed) {
             return total;
         }
     }

@@ -116,7 +116,7 @@ pub fn read_on(
         return (parsed, None);
     }
     let mut going = true;
-    let mut settled = |parser: &mut dyn LineParser, _: u64| {
+    let mut settled = |parser: &mut dyn LineParser, _: &import::Fed| {
         let sessions = parser.take_settled(part_bytes);
         going = sessions.is_empty() || part(sessions);
         going

@@ -15,8 +15,16 @@
 //! (`isSidechain`, subagents) form their own session per `agentId` (or per
 //! root), linked to the file's session. A `summary` line
 //! (`{summary, leafUuid}`) titles the session holding that leaf.
+//!
+//! The newest leaf is known only at the file's end, so the parser keeps
+//! the tree's shape (ids, parents, times, what each line will show as)
+//! until then. An import that can read the file again makes it
+//! [`Parser::rereading`]: past a budget the texts are dropped and read back
+//! from their lines at the end, and every session comes out in parts of a
+//! bounded size, so a transcript of any size is imported in bounded memory.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chronicle_proto::v1::{Message, Role, ToolCall, Usage};
 use serde_json::{Map, Value};
@@ -48,34 +56,125 @@ pub struct Parser {
     titles: Vec<(String, String)>,
     custom_title: Option<String>,
     skipped: Vec<Skipped>,
+    /// `Some(budget)` once [`Parser::rereading`]: the bytes of texts kept
+    /// in memory before later lines keep only their shape.
+    keep_bytes: Option<usize>,
+    held_bytes: usize,
+    /// The last value of each repeated field, shared by the nodes that
+    /// carry the same one (a transcript names one cwd on every line).
+    recent: Recent,
+}
+
+#[derive(Clone, Default)]
+struct Recent {
+    session_id: Option<Arc<str>>,
+    agent_id: Option<Arc<str>>,
+    cwd: Option<Arc<str>>,
+    git_branch: Option<Arc<str>>,
+    version: Option<Arc<str>>,
+}
+
+/// `value` as a shared string, the same allocation as `last` when equal.
+fn share(last: &mut Option<Arc<str>>, value: Option<&str>) -> Option<Arc<str>> {
+    let value = value?;
+    match last {
+        Some(l) if &**l == value => Some(l.clone()),
+        _ => {
+            let new: Arc<str> = Arc::from(value);
+            *last = Some(new.clone());
+            Some(new)
+        }
+    }
+}
+
+/// The line a node follows.
+#[derive(Clone)]
+enum Parent {
+    None,
+    /// Read before it (the usual case): its index.
+    Read(usize),
+    /// Not read yet when it came: its uuid, looked up at the end.
+    Later(Box<str>),
 }
 
 #[derive(Clone)]
 struct Node {
     uuid: String,
-    parent: Option<String>,
+    parent: Parent,
     line: u64,
-    session_id: String,
+    session_id: Option<Arc<str>>,
     sidechain: bool,
-    agent_id: Option<String>,
+    agent_id: Option<Arc<str>>,
     timestamp_ms: i64,
-    cwd: Option<String>,
-    git_branch: Option<String>,
-    version: Option<String>,
+    cwd: Option<Arc<str>>,
+    git_branch: Option<Arc<str>>,
+    version: Option<Arc<str>>,
+    shape: Shape,
     entry: Entry,
+}
+
+/// What a line will show as, known without its texts: enough to choose
+/// the sessions, link them and cut them into parts.
+#[derive(Clone)]
+enum Shape {
+    /// No message (a bookkeeping line, an empty text).
+    Hidden,
+    /// A user, system or log message of its own.
+    Shown,
+    /// A user line with tool results: the calls they answer, and whether
+    /// it also has text to show.
+    Answers { shown: bool, calls: Vec<String> },
+    /// A reply, or part of one: its API message id.
+    Reply(Option<String>),
+}
+
+impl Entry {
+    fn shape(&self) -> Shape {
+        match self {
+            Entry::Silent | Entry::Dropped => Shape::Hidden,
+            Entry::Log(log) if log.text.is_empty() => Shape::Hidden,
+            Entry::Log(_) => Shape::Shown,
+            Entry::User(u) if !u.results.is_empty() => Shape::Answers {
+                shown: !u.text.is_empty(),
+                calls: u.results.iter().map(|r| r.tool_use_id.clone()).collect(),
+            },
+            Entry::User(u) if u.text.is_empty() => Shape::Hidden,
+            Entry::User(_) => Shape::Shown,
+            Entry::Assistant(a) => Shape::Reply(a.message_id.clone()),
+        }
+    }
+
+    /// About how many bytes of text it holds.
+    fn bytes(&self) -> usize {
+        match self {
+            Entry::Silent | Entry::Dropped => 0,
+            Entry::Log(log) => log.text.len(),
+            Entry::User(u) => u.text.len() + u.results.iter().map(|r| r.text.len() + 64).sum::<usize>(),
+            Entry::Assistant(a) => {
+                a.text.len() + a.thinking.len() + a.tools.iter().map(|t| t.input.len() + 64).sum::<usize>()
+            }
+        }
+    }
 }
 
 #[derive(Clone)]
 enum Entry {
     /// In the chain but not shown (progress lines and the like).
     Silent,
-    User(UserEntry),
-    Assistant(AssistantEntry),
+    /// Not kept in memory: read again from its line at the end.
+    Dropped,
+    // Boxed: a node whose texts were dropped keeps two words, not the
+    // largest entry's room.
+    User(Box<UserEntry>),
+    Assistant(Box<AssistantEntry>),
     /// A system line other than a compaction boundary: a log line.
-    Log {
-        text: String,
-        level: String,
-    },
+    Log(Box<LogEntry>),
+}
+
+#[derive(Clone)]
+struct LogEntry {
+    text: String,
+    level: &'static str,
 }
 
 #[derive(Clone)]
@@ -120,7 +219,19 @@ impl Parser {
             titles: Vec::new(),
             custom_title: None,
             skipped: Vec::new(),
+            keep_bytes: None,
+            held_bytes: 0,
+            recent: Recent::default(),
         }
+    }
+
+    /// A parser whose input can be read again by line number: it keeps
+    /// the texts of at most `keep_bytes` and drops the rest, which
+    /// [`Parser::finish_rereading`] reads back from their lines. Finish it
+    /// that way; [`LineParser::finish`] reports a dropped line as skipped.
+    pub fn rereading(mut self, keep_bytes: usize) -> Self {
+        self.keep_bytes = Some(keep_bytes);
+        self
     }
 
     fn skip(&mut self, line: u64, reason: impl Into<String>) {
@@ -148,44 +259,83 @@ impl Parser {
             }
             _ => {}
         }
-        let entry = match kind {
-            "user" => self.user(obj)?,
-            "assistant" => self.assistant(obj)?,
-            "system" => system(obj),
-            other if BOOKKEEPING.contains(&other) => {
-                if obj.get("uuid").and_then(Value::as_str).is_none() {
-                    return Ok(());
-                }
-                Entry::Silent
-            }
-            other => return Err(format!("unknown record type {other:?}")),
-        };
+        if BOOKKEEPING.contains(&kind) && obj.get("uuid").and_then(Value::as_str).is_none() {
+            return Ok(());
+        }
+        let mut entry = self.entry(kind, obj)?;
         let uuid = str_field(obj, "uuid").ok_or("no \"uuid\" field")?.to_owned();
+        if self.by_uuid.contains_key(&uuid) {
+            // A line written twice (a resumed session re-logs its tail)
+            // keeps its first copy.
+            return Ok(());
+        }
+        let shape = entry.shape();
+        if let Some(budget) = self.keep_bytes {
+            let bytes = entry.bytes();
+            if self.held_bytes + bytes > budget {
+                entry = Entry::Dropped;
+            } else {
+                self.held_bytes += bytes;
+            }
+        }
         // A compaction boundary starts a new root; its logical parent is
         // what the conversation had before, which the path keeps.
-        let parent = str_field(obj, "parentUuid")
-            .or_else(|| str_field(obj, "logicalParentUuid"))
-            .map(str::to_owned);
+        let parent = match str_field(obj, "parentUuid").or_else(|| str_field(obj, "logicalParentUuid")) {
+            None => Parent::None,
+            Some(p) => match self.by_uuid.get(p) {
+                Some(&i) => Parent::Read(i),
+                None => Parent::Later(p.into()),
+            },
+        };
+        let recent = &mut self.recent;
         let node = Node {
             uuid: uuid.clone(),
             parent,
             line: number,
-            session_id: str_field(obj, "sessionId").unwrap_or_default().to_owned(),
+            session_id: share(
+                &mut recent.session_id,
+                str_field(obj, "sessionId").filter(|s| !s.is_empty()),
+            ),
             sidechain: obj.get("isSidechain").and_then(Value::as_bool).unwrap_or(false),
-            agent_id: str_field(obj, "agentId").map(str::to_owned),
+            agent_id: share(&mut recent.agent_id, str_field(obj, "agentId")),
             timestamp_ms: str_field(obj, "timestamp").and_then(rfc3339_ms).unwrap_or(0),
-            cwd: str_field(obj, "cwd").map(str::to_owned),
-            git_branch: str_field(obj, "gitBranch").filter(|b| !b.is_empty()).map(str::to_owned),
-            version: str_field(obj, "version").map(str::to_owned),
+            cwd: share(&mut recent.cwd, str_field(obj, "cwd")),
+            git_branch: share(
+                &mut recent.git_branch,
+                str_field(obj, "gitBranch").filter(|b| !b.is_empty()),
+            ),
+            version: share(&mut recent.version, str_field(obj, "version")),
+            shape,
             entry,
         };
-        // A line written twice (a resumed session re-logs its tail) keeps
-        // its first copy.
-        if !self.by_uuid.contains_key(&uuid) {
-            self.by_uuid.insert(uuid, self.nodes.len());
-            self.nodes.push(node);
-        }
+        self.by_uuid.insert(uuid, self.nodes.len());
+        self.nodes.push(node);
         Ok(())
+    }
+
+    /// What a line of type `kind` holds.
+    fn entry(&self, kind: &str, obj: &Map<String, Value>) -> Result<Entry, String> {
+        Ok(match kind {
+            "user" => self.user(obj)?,
+            "assistant" => self.assistant(obj)?,
+            "system" => system(obj),
+            other if BOOKKEEPING.contains(&other) => Entry::Silent,
+            other => return Err(format!("unknown record type {other:?}")),
+        })
+    }
+
+    /// The entry of a node whose texts were dropped, from its line read
+    /// again; an error says why it could not be.
+    fn reread(&self, node: &Node, line: Option<String>) -> Result<Entry, String> {
+        let line = line.ok_or("could not be read again")?;
+        let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(&line) else {
+            return Err("changed while it was read: no longer a JSON object".into());
+        };
+        if str_field(&obj, "uuid") != Some(node.uuid.as_str()) {
+            return Err("changed while it was read: another uuid".into());
+        }
+        let kind = obj.get("type").and_then(Value::as_str).ok_or("no \"type\" field")?;
+        self.entry(kind, &obj)
     }
 
     fn user(&self, obj: &Map<String, Value>) -> Result<Entry, String> {
@@ -229,7 +379,7 @@ impl Parser {
             }
             _ => return Err("user message without \"content\"".into()),
         }
-        Ok(Entry::User(entry))
+        Ok(Entry::User(Box::new(entry)))
     }
 
     fn assistant(&self, obj: &Map<String, Value>) -> Result<Entry, String> {
@@ -272,7 +422,7 @@ impl Parser {
             }
             _ => return Err("assistant message without \"content\"".into()),
         }
-        Ok(Entry::Assistant(entry))
+        Ok(Entry::Assistant(Box::new(entry)))
     }
 
     /// A text or image block as Markdown.
@@ -334,10 +484,7 @@ fn system(obj: &Map<String, Value>) -> Entry {
         Some("error") => "error",
         _ => "info",
     };
-    Entry::Log {
-        text,
-        level: level.to_owned(),
-    }
+    Entry::Log(Box::new(LogEntry { text, level }))
 }
 
 fn usage(u: &Map<String, Value>) -> Usage {
@@ -389,60 +536,119 @@ impl LineParser for Parser {
     }
 
     fn finish(self: Box<Self>) -> Parsed {
-        let mut this = *self;
+        let mut sessions = Vec::new();
+        let skipped = self.finish_rereading(&mut |_| None, usize::MAX, &mut |s| {
+            sessions.push(s);
+            true
+        });
+        Parsed { sessions, skipped }
+    }
+}
+
+impl Parser {
+    /// Ends the input: hands every session to `part` (in conversation
+    /// order, each in parts of at least `part_bytes` of messages where a
+    /// part can end; `part` returns false to stop) and returns what was
+    /// skipped. `reread` gives back line `n` of the input as it was fed,
+    /// for the texts a [`Parser::rereading`] parser dropped.
+    pub fn finish_rereading(
+        mut self,
+        reread: &mut dyn FnMut(u64) -> Option<String>,
+        part_bytes: usize,
+        part: &mut dyn FnMut(SourceSession) -> bool,
+    ) -> Vec<Skipped> {
         // Each node goes into one session at most: its entry's texts move
         // into the messages rather than being copied beside the tree.
-        let entries = this
+        let mut entries: Vec<Entry> = self
             .nodes
             .iter_mut()
             .map(|n| std::mem::replace(&mut n.entry, Entry::Silent))
             .collect();
-        let mut build = Build::new(&this, entries);
-        build.run();
-        let Build { sessions, .. } = build;
-        let mut parsed = Parsed {
-            sessions,
-            skipped: this.skipped,
-        };
-        tidy(&mut parsed);
-        parsed
+        let mut lost = Vec::new();
+        {
+            let this = &self;
+            let build = Build::new(this);
+            let mut fetch = |i: usize| match std::mem::replace(&mut entries[i], Entry::Silent) {
+                Entry::Dropped => {
+                    let node = &this.nodes[i];
+                    this.reread(node, reread(node.line)).unwrap_or_else(|reason| {
+                        lost.push(Skipped {
+                            file: this.file.clone(),
+                            line: node.line,
+                            reason,
+                        });
+                        Entry::Silent
+                    })
+                }
+                entry => entry,
+            };
+            for plan in build.plan() {
+                if !build.emit(plan, &mut fetch, part_bytes, part) {
+                    break;
+                }
+            }
+        }
+        self.skipped.extend(lost);
+        self.skipped
     }
 }
 
-/// Turns the tree of one file into sessions.
+/// One session a file's tree turns into, before its messages are made.
+struct Plan {
+    source_id: String,
+    session_id: String,
+    parent: Option<SourceLink>,
+    /// Its nodes in conversation order.
+    path: Vec<usize>,
+    title: Option<String>,
+    /// None of its nodes shows as a message: it is not imported.
+    empty: bool,
+}
+
+/// Turns the tree of one file into sessions: [`Build::plan`] chooses them
+/// from the tree's shape, [`Build::emit`] makes each one's messages.
 struct Build<'a> {
     parser: &'a Parser,
-    /// Each node's entry, taken out of the tree; `emit` takes it from here.
-    entries: Vec<Entry>,
+    parents: Vec<Option<usize>>,
     children: Vec<Vec<usize>>,
-    /// The session (index into `sessions`) each node went into.
+}
+
+/// Chooses the sessions: which nodes each takes and how it is linked.
+struct Planner<'b, 'a> {
+    build: &'b Build<'a>,
+    /// The plan (index into `plans`) each node went into.
     owner: Vec<Option<usize>>,
-    /// The `source.id` of the message each node ended up in.
+    /// The `source.id` of the message each node ends up in.
     node_message: HashMap<usize, String>,
-    sessions: Vec<SourceSession>,
+    plans: Vec<Plan>,
 }
 
 impl<'a> Build<'a> {
-    fn new(parser: &'a Parser, entries: Vec<Entry>) -> Self {
+    fn new(parser: &'a Parser) -> Self {
+        let parents: Vec<Option<usize>> = parser
+            .nodes
+            .iter()
+            .map(|node| match &node.parent {
+                Parent::None => None,
+                Parent::Read(i) => Some(*i),
+                Parent::Later(uuid) => parser.by_uuid.get(&**uuid).copied(),
+            })
+            .collect();
         let mut children = vec![Vec::new(); parser.nodes.len()];
-        for (i, node) in parser.nodes.iter().enumerate() {
-            if let Some(p) = node.parent.as_ref().and_then(|p| parser.by_uuid.get(p)) {
+        for (i, p) in parents.iter().enumerate() {
+            if let Some(p) = p {
                 children[*p].push(i);
             }
         }
         Build {
             parser,
-            entries,
+            parents,
             children,
-            owner: vec![None; parser.nodes.len()],
-            node_message: HashMap::new(),
-            sessions: Vec::new(),
         }
     }
 
     fn parent(&self, i: usize) -> Option<usize> {
-        let p = self.parser.nodes[i].parent.as_ref()?;
-        self.parser.by_uuid.get(p).copied()
+        self.parents[i]
     }
 
     /// Leaves of the nodes `keep` selects, newest (written last) first.
@@ -455,51 +661,38 @@ impl<'a> Build<'a> {
         leaves
     }
 
-    /// From `leaf` up to (not including) the first node already in a
-    /// session, in conversation order, and that node.
-    fn path(&self, leaf: usize) -> (Vec<usize>, Option<usize>) {
-        let mut path = Vec::new();
-        let mut seen = HashSet::new();
-        let mut at = Some(leaf);
-        while let Some(i) = at {
-            if self.owner[i].is_some() {
-                path.reverse();
-                return (path, Some(i));
-            }
-            if !seen.insert(i) {
-                break;
-            }
-            path.push(i);
-            at = self.parent(i);
-        }
-        path.reverse();
-        (path, None)
-    }
-
-    fn run(&mut self) {
+    /// The sessions of the file, in the order they are made: the main
+    /// conversation, its abandoned branches, then the sidechains.
+    fn plan(&self) -> Vec<Plan> {
         let nodes = &self.parser.nodes;
-        let Some(first) = nodes.iter().find(|n| !n.session_id.is_empty()) else {
-            return;
+        let Some(session_id) = nodes.iter().find_map(|n| n.session_id.as_deref()) else {
+            return Vec::new();
         };
-        let session_id = first.session_id.clone();
+        let session_id = session_id.to_owned();
+        let mut planner = Planner {
+            build: self,
+            owner: vec![None; nodes.len()],
+            node_message: HashMap::new(),
+            plans: Vec::new(),
+        };
 
         // The main conversation and its abandoned branches.
         let main_leaves = self.leaves(|n| !n.sidechain);
         for (k, &leaf) in main_leaves.iter().enumerate() {
-            let (path, fork) = self.path(leaf);
+            let (path, fork) = planner.path(leaf);
             if k == 0 {
-                self.emit(&path, session_id.clone(), session_id.clone(), None);
+                planner.claim(path, session_id.clone(), session_id.clone(), None);
             } else if let Some(start) = path.first() {
                 let id = format!("{session_id}/branch/{}", nodes[*start].uuid);
                 let link = fork.and_then(|f| {
-                    let parent = self.owner[f]?;
-                    if self.sessions[parent].source_id.is_empty() {
+                    let parent = &planner.plans[planner.owner[f]?];
+                    if parent.empty {
                         return None;
                     }
                     Some(SourceLink {
                         kind: LinkKind::Branch,
-                        parent_source_id: self.sessions[parent].source_id.clone(),
-                        at_message: self.node_message.get(&f).cloned(),
+                        parent_source_id: parent.source_id.clone(),
+                        at_message: planner.node_message.get(&f).cloned(),
                     })
                 });
                 let link = link.or(Some(SourceLink {
@@ -507,7 +700,7 @@ impl<'a> Build<'a> {
                     parent_source_id: session_id.clone(),
                     at_message: None,
                 }));
-                self.emit(&path, id, session_id.clone(), link);
+                planner.claim(path, id, session_id.clone(), link);
             }
         }
 
@@ -541,160 +734,288 @@ impl<'a> Build<'a> {
                 .into_iter()
                 .find(|l| member_set.contains(l));
             let Some(leaf) = leaf else { continue };
-            let (path, _) = self.path(leaf);
+            let (path, _) = planner.path(leaf);
             let path: Vec<usize> = path.into_iter().filter(|i| member_set.contains(i)).collect();
             let link = SourceLink {
                 kind: LinkKind::Subagent,
                 parent_source_id: session_id.clone(),
                 at_message: None,
             };
-            self.emit(&path, format!("{session_id}/{key}"), session_id.clone(), Some(link));
+            planner.claim(path, format!("{session_id}/{key}"), session_id.clone(), Some(link));
         }
 
         // Titles: a summary names the session holding its leaf; a custom
         // title names the file's own session.
+        let Planner { owner, mut plans, .. } = planner;
         for (leaf, title) in self.parser.titles.iter().rev() {
-            if let Some(s) = self.parser.by_uuid.get(leaf).and_then(|&i| self.owner[i]) {
-                self.sessions[s].title.get_or_insert_with(|| title.clone());
+            if let Some(s) = self.parser.by_uuid.get(leaf).and_then(|&i| owner[i]) {
+                plans[s].title.get_or_insert_with(|| title.clone());
             }
         }
         if let Some(title) = &self.parser.custom_title
-            && let Some(s) = self.sessions.iter_mut().find(|s| s.source_id == session_id)
+            && let Some(plan) = plans.iter_mut().find(|p| p.source_id == session_id && !p.empty)
         {
-            s.title = Some(title.clone());
+            plan.title = Some(title.clone());
+        }
+        plans.retain(|p| !p.empty);
+        plans
+    }
+
+    /// Makes the messages of one planned session, handing them to `part`
+    /// in parts of at least `part_bytes`. A part ends only where none of
+    /// its messages can change: every reply has all its lines and every
+    /// tool call the result the path holds for it. Returns false when
+    /// `part` asked to stop.
+    fn emit(
+        &self,
+        plan: Plan,
+        entries: &mut dyn FnMut(usize) -> Entry,
+        part_bytes: usize,
+        part: &mut dyn FnMut(SourceSession) -> bool,
+    ) -> bool {
+        let nodes = &self.parser.nodes;
+        let Plan {
+            source_id,
+            session_id,
+            parent,
+            path,
+            title,
+            ..
+        } = plan;
+        let mut head = SourceSession::new(Agent::Claude, &source_id);
+        head.source_session_id = session_id;
+        head.parent = parent;
+        head.title = title;
+        let text = |field: Option<&Arc<str>>| field.map(|s| s.to_string());
+        head.cwd = text(path.iter().find_map(|&i| nodes[i].cwd.as_ref()));
+        head.git_branch = text(path.iter().rev().find_map(|&i| nodes[i].git_branch.as_ref()));
+        head.agent_version = text(path.iter().rev().find_map(|&i| nodes[i].version.as_ref()));
+        head.started_at_ms = path.iter().map(|&i| nodes[i].timestamp_ms).find(|&t| t > 0);
+
+        // Where on the path each reply gets its last line and each call
+        // its result: a part ends only after them.
+        let mut reply_end: HashMap<&str, usize> = HashMap::new();
+        let mut result_at: HashMap<&str, usize> = HashMap::new();
+        for (at, &i) in path.iter().enumerate() {
+            match &nodes[i].shape {
+                Shape::Reply(Some(id)) => {
+                    reply_end.insert(id, at);
+                }
+                Shape::Answers { calls, .. } => {
+                    for call in calls {
+                        result_at.insert(call, at);
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        let mut out = Output {
+            head: &head,
+            max: self.parser.options.max_inline_bytes,
+            nodes,
+            pending: Vec::new(),
+            reply_at: HashMap::new(),
+            results: HashMap::new(),
+            bytes: 0,
+            settles_at: 0,
+        };
+        for (at, &i) in path.iter().enumerate() {
+            let mut entry = entries(i);
+            out.bytes += entry.bytes();
+            if let Entry::User(u) = &mut entry {
+                for r in std::mem::take(&mut u.results) {
+                    out.results.insert(r.tool_use_id.clone(), r);
+                }
+            }
+            out.add(i, entry, &reply_end, &result_at);
+            if out.bytes >= part_bytes && out.settles_at <= at && !part(out.take()) {
+                return false;
+            }
+        }
+        let rest = out.take();
+        rest.messages.is_empty() || part(rest)
+    }
+}
+
+impl Planner<'_, '_> {
+    /// From `leaf` up to (not including) the first node already in a
+    /// session, in conversation order, and that node.
+    fn path(&self, leaf: usize) -> (Vec<usize>, Option<usize>) {
+        let mut path = Vec::new();
+        let mut seen = HashSet::new();
+        let mut at = Some(leaf);
+        while let Some(i) = at {
+            if self.owner[i].is_some() {
+                path.reverse();
+                return (path, Some(i));
+            }
+            if !seen.insert(i) {
+                break;
+            }
+            path.push(i);
+            at = self.build.parent(i);
+        }
+        path.reverse();
+        (path, None)
+    }
+
+    /// Plans one session of the nodes of `path` (in order).
+    fn claim(&mut self, path: Vec<usize>, source_id: String, session_id: String, parent: Option<SourceLink>) {
+        let index = self.plans.len();
+        let nodes = &self.build.parser.nodes;
+        let mut empty = true;
+        for &i in &path {
+            self.owner[i] = Some(index);
+            let node = &nodes[i];
+            // A line of only tool results is no message of its own: its
+            // results go into the calls' messages.
+            let message = match &node.shape {
+                Shape::Hidden | Shape::Answers { shown: false, .. } => None,
+                Shape::Shown | Shape::Answers { shown: true, .. } => Some(node.uuid.clone()),
+                Shape::Reply(id) => Some(id.clone().unwrap_or_else(|| node.uuid.clone())),
+            };
+            if let Some(id) = message {
+                empty = false;
+                self.node_message.insert(i, id);
+            }
+        }
+        // Nodes of an empty plan stay claimed so no other branch stops at them.
+        self.plans.push(Plan {
+            source_id,
+            session_id,
+            parent,
+            path,
+            title: None,
+            empty,
+        });
+    }
+}
+/// A planned session's messages as they are made, until a part is
+/// handed out.
+struct Output<'h> {
+    head: &'h SourceSession,
+    max: usize,
+    nodes: &'h [Node],
+    pending: Vec<Out>,
+    /// Where in `pending` each reply (by API message id) is.
+    reply_at: HashMap<String, usize>,
+    /// Tool results by the call they answer, so each call's message holds
+    /// its result.
+    results: HashMap<String, ToolResult>,
+    /// About how many bytes `pending` holds.
+    bytes: usize,
+    /// The path position after which nothing in `pending` changes.
+    settles_at: usize,
+}
+
+enum Out {
+    Plain(Message),
+    Reply {
+        message: Message,
+        tools: Vec<(String, String, String)>,
+        last_node: usize,
+    },
+}
+
+impl Output<'_> {
+    /// Adds node `i`'s entry, at position `at` of the path.
+    fn add(&mut self, i: usize, entry: Entry, reply_end: &HashMap<&str, usize>, result_at: &HashMap<&str, usize>) {
+        let node = &self.nodes[i];
+        let base = |role: Role, id: &str| {
+            let mut m = Message {
+                role: role as i32,
+                created_at_ms: node.timestamp_ms,
+                ..Message::default()
+            };
+            m.metadata.insert(meta::ID.into(), id.to_owned());
+            m.metadata.insert(meta::UUID.into(), node.uuid.clone());
+            m
+        };
+        match entry {
+            Entry::Silent | Entry::Dropped => {}
+            Entry::Log(log) => {
+                if log.text.is_empty() {
+                    return;
+                }
+                let mut m = base(Role::Log, &node.uuid);
+                m.content = log.text;
+                m.log_level = log.level.to_owned();
+                self.pending.push(Out::Plain(m));
+            }
+            Entry::User(u) => {
+                let u = *u;
+                if u.text.is_empty() {
+                    return;
+                }
+                let role = if u.kind.is_some() { Role::System } else { Role::User };
+                let mut m = base(role, &node.uuid);
+                m.content = u.text;
+                if let Some(kind) = u.kind {
+                    m.metadata.insert(meta::KIND.into(), kind.into());
+                }
+                self.pending.push(Out::Plain(m));
+            }
+            Entry::Assistant(a) => {
+                let a = *a;
+                // Lines of one API response merge into the message of
+                // their first line, even when other lines sit between them.
+                let existing = a.message_id.as_deref().and_then(|id| self.reply_at.get(id).copied());
+                let index = match existing {
+                    Some(index) => index,
+                    None => {
+                        let id = a.message_id.clone().unwrap_or_else(|| node.uuid.clone());
+                        let mut m = base(Role::Assistant, &id);
+                        m.model = a.model.clone();
+                        if let Some(mid) = &a.message_id {
+                            self.reply_at.insert(mid.clone(), self.pending.len());
+                        }
+                        self.pending.push(Out::Reply {
+                            message: m,
+                            tools: Vec::new(),
+                            last_node: i,
+                        });
+                        self.pending.len() - 1
+                    }
+                };
+                if let Some(&end) = a.message_id.as_deref().and_then(|id| reply_end.get(id)) {
+                    self.settles_at = self.settles_at.max(end);
+                }
+                for t in &a.tools {
+                    if let Some(&answered) = result_at.get(t.id.as_str()) {
+                        self.settles_at = self.settles_at.max(answered);
+                    }
+                }
+                if let Out::Reply {
+                    message,
+                    tools,
+                    last_node,
+                } = &mut self.pending[index]
+                {
+                    push_para(&mut message.content, a.text);
+                    push_para(&mut message.reasoning, a.thinking);
+                    if a.usage.is_some() {
+                        message.usage = a.usage;
+                    }
+                    if message.model.is_empty() {
+                        message.model = a.model;
+                    }
+                    *last_node = i;
+                    message.metadata.insert(meta::UUID.into(), node.uuid.clone());
+                    for t in a.tools {
+                        tools.push((t.id, t.name, t.input));
+                    }
+                }
+            }
         }
     }
 
-    /// Makes one session of the nodes of `path` (in order).
-    fn emit(&mut self, path: &[usize], source_id: String, session_id: String, parent: Option<SourceLink>) {
-        let index = self.sessions.len();
-        for &i in path {
-            self.owner[i] = Some(index);
-        }
-        let nodes = &self.parser.nodes;
-        let mut session = SourceSession::new(Agent::Claude, &source_id);
-        session.source_session_id = session_id.clone();
-        session.parent = parent;
-        session.cwd = path.iter().find_map(|&i| nodes[i].cwd.clone());
-        session.git_branch = path.iter().rev().find_map(|&i| nodes[i].git_branch.clone());
-        session.agent_version = path.iter().rev().find_map(|&i| nodes[i].version.clone());
-        session.started_at_ms = path.iter().map(|&i| nodes[i].timestamp_ms).find(|&t| t > 0);
-
-        // Tool results by the call they answer, so each call's message
-        // holds its result.
-        let mut results: HashMap<String, ToolResult> = HashMap::new();
-        for &i in path {
-            if let Entry::User(u) = &mut self.entries[i] {
-                for r in std::mem::take(&mut u.results) {
-                    results.insert(r.tool_use_id.clone(), r);
-                }
-            }
-        }
-
-        // Assistant lines of one API response merge into the message of
-        // their first line, even when other lines sit between them.
-        enum Out {
-            Plain(Message),
-            Reply {
-                message: Message,
-                tools: Vec<(String, String, String)>,
-                last_node: usize,
-            },
-        }
-        let mut out: Vec<Out> = Vec::new();
-        let mut reply_at: HashMap<String, usize> = HashMap::new();
-        let mut node_out: Vec<(usize, usize)> = Vec::new();
-        for &i in path {
-            let node = &nodes[i];
-            let base = |role: Role, id: &str| {
-                let mut m = Message {
-                    role: role as i32,
-                    created_at_ms: node.timestamp_ms,
-                    ..Message::default()
-                };
-                m.metadata.insert(meta::ID.into(), id.to_owned());
-                m.metadata.insert(meta::UUID.into(), node.uuid.clone());
-                m
-            };
-            match std::mem::replace(&mut self.entries[i], Entry::Silent) {
-                Entry::Silent => {}
-                Entry::Log { text, level } => {
-                    if text.is_empty() {
-                        continue;
-                    }
-                    let mut m = base(Role::Log, &node.uuid);
-                    m.content = text;
-                    m.log_level = level;
-                    node_out.push((i, out.len()));
-                    out.push(Out::Plain(m));
-                }
-                Entry::User(u) => {
-                    if u.text.is_empty() {
-                        continue;
-                    }
-                    let role = if u.kind.is_some() { Role::System } else { Role::User };
-                    let mut m = base(role, &node.uuid);
-                    m.content = u.text;
-                    if let Some(kind) = u.kind {
-                        m.metadata.insert(meta::KIND.into(), kind.into());
-                    }
-                    node_out.push((i, out.len()));
-                    out.push(Out::Plain(m));
-                }
-                Entry::Assistant(a) => {
-                    let existing = a.message_id.as_deref().and_then(|id| reply_at.get(id).copied());
-                    let at = match existing {
-                        Some(at) => at,
-                        None => {
-                            let id = a.message_id.clone().unwrap_or_else(|| node.uuid.clone());
-                            let mut m = base(Role::Assistant, &id);
-                            m.model = a.model.clone();
-                            if let Some(mid) = &a.message_id {
-                                reply_at.insert(mid.clone(), out.len());
-                            }
-                            out.push(Out::Reply {
-                                message: m,
-                                tools: Vec::new(),
-                                last_node: i,
-                            });
-                            out.len() - 1
-                        }
-                    };
-                    node_out.push((i, at));
-                    if let Out::Reply {
-                        message,
-                        tools,
-                        last_node,
-                    } = &mut out[at]
-                    {
-                        push_para(&mut message.content, a.text);
-                        push_para(&mut message.reasoning, a.thinking);
-                        if a.usage.is_some() {
-                            message.usage = a.usage;
-                        }
-                        if message.model.is_empty() {
-                            message.model = a.model;
-                        }
-                        *last_node = i;
-                        message.metadata.insert(meta::UUID.into(), node.uuid.clone());
-                        for t in a.tools {
-                            tools.push((t.id, t.name, t.input));
-                        }
-                    }
-                }
-            }
-        }
-        for (node, at) in node_out {
-            let id = match &out[at] {
-                Out::Plain(m) | Out::Reply { message: m, .. } => m.metadata.get(meta::ID).cloned(),
-            };
-            if let Some(id) = id {
-                self.node_message.insert(node, id);
-            }
-        }
-
-        let max = self.parser.options.max_inline_bytes;
-        for o in out {
+    /// The pending messages as a part of the session.
+    fn take(&mut self) -> SourceSession {
+        let mut session = self.head.clone();
+        self.reply_at.clear();
+        self.bytes = 0;
+        for o in std::mem::take(&mut self.pending) {
             match o {
                 Out::Plain(m) => session.messages.push(m),
                 Out::Reply {
@@ -702,11 +1023,11 @@ impl<'a> Build<'a> {
                     tools,
                     last_node,
                 } => {
-                    let kept = cut(&message.content, max).len();
+                    let kept = cut(&message.content, self.max).len();
                     message.content.truncate(kept);
                     let has_reply = !message.content.is_empty() || !message.reasoning.is_empty();
                     let model = message.model.clone();
-                    let time = nodes[last_node].timestamp_ms;
+                    let time = self.nodes[last_node].timestamp_ms;
                     // A reply that is only tool calls shows as those calls;
                     // its usage goes on the first.
                     let mut usage = None;
@@ -716,7 +1037,7 @@ impl<'a> Build<'a> {
                         usage = message.usage;
                     }
                     for (call_id, name, input) in tools {
-                        let result = results.remove(call_id.as_str());
+                        let result = self.results.remove(call_id.as_str());
                         let mut m = Message {
                             role: Role::Tool as i32,
                             created_at_ms: time,
@@ -739,7 +1060,8 @@ impl<'a> Build<'a> {
         }
         for m in &mut session.messages {
             m.metadata.insert(meta::AGENT.into(), Agent::Claude.as_str().into());
-            m.metadata.insert(meta::SESSION.into(), session_id.clone());
+            m.metadata
+                .insert(meta::SESSION.into(), session.source_session_id.clone());
             if let Some(b) = &session.git_branch {
                 m.metadata.insert(meta::GIT_BRANCH.into(), b.clone());
             }
@@ -747,18 +1069,8 @@ impl<'a> Build<'a> {
                 m.metadata.insert(meta::AGENT_VERSION.into(), v.clone());
             }
         }
-        if session.messages.is_empty() {
-            // Nothing to keep (a branch of bookkeeping lines); its nodes
-            // stay claimed so no other branch stops at them.
-            session.source_id.clear();
-        }
-        self.sessions.push(session);
+        session
     }
-}
-
-/// Drops the placeholder sessions `emit` keeps for indexing.
-fn tidy(parsed: &mut Parsed) {
-    parsed.sessions.retain(|s| !s.source_id.is_empty());
 }
 
 /// Parses a whole transcript held in memory (tests, small files).

@@ -196,3 +196,129 @@ fn a_truncated_last_line_is_reported_when_fed_and_the_rest_kept() {
 fn parsing_twice_gives_the_same_ids() {
     assert_eq!(parse("a", SESSION, small()), parse("a", SESSION, small()));
 }
+
+/// Reads `text` with a parser that keeps `keep` bytes of texts and reads
+/// the rest back through `reread`, in parts of `part_bytes`: the parts and
+/// what was skipped.
+fn parse_rereading(
+    text: &str,
+    keep: usize,
+    part_bytes: usize,
+    reread: &mut dyn FnMut(u64) -> Option<String>,
+) -> (Vec<SourceSession>, Vec<Skipped>) {
+    let mut parser = Parser::new("session.jsonl", small()).rereading(keep);
+    for (i, line) in text.lines().enumerate() {
+        parser.line(i as u64 + 1, line);
+    }
+    let mut parts = Vec::new();
+    let skipped = parser.finish_rereading(reread, part_bytes, &mut |s| {
+        parts.push(s);
+        true
+    });
+    (parts, skipped)
+}
+
+/// The lines of `text` by 1-based number, as a reader of the file gives them.
+fn line_of(text: &str) -> impl FnMut(u64) -> Option<String> + '_ {
+    move |n| text.lines().nth(usize::try_from(n).ok()? - 1).map(str::to_owned)
+}
+
+/// Parts of one session joined back into one.
+fn joined(parts: &[SourceSession], id: &str) -> SourceSession {
+    let mut of = parts.iter().filter(|p| p.source_id == id);
+    let mut whole = of.next().unwrap_or_else(|| panic!("no part of {id}")).clone();
+    for p in of {
+        let mut head = p.clone();
+        head.messages.clear();
+        let mut first = whole.clone();
+        first.messages.clear();
+        assert_eq!(head, first, "every part of {id} carries the same session");
+        whole.messages.extend(p.messages.iter().cloned());
+    }
+    whole
+}
+
+#[test]
+fn texts_read_back_from_their_lines_in_parts_give_the_same_sessions() {
+    let whole = parse("session.jsonl", SESSION, small());
+    for keep in [0, 200, usize::MAX] {
+        // One byte per part: a part ends wherever one may.
+        let (parts, skipped) = parse_rereading(SESSION, keep, 1, &mut line_of(SESSION));
+        assert_eq!(skipped, whole.skipped, "keep {keep}");
+        let mut ids: Vec<&str> = parts.iter().map(|p| p.source_id.as_str()).collect();
+        ids.dedup();
+        let expected: Vec<&str> = whole.sessions.iter().map(|s| s.source_id.as_str()).collect();
+        assert_eq!(ids, expected, "sessions in the same order, each in consecutive parts");
+        for session in &whole.sessions {
+            assert_eq!(&joined(&parts, &session.source_id), session, "keep {keep}");
+        }
+        let main_parts = parts.iter().filter(|p| p.source_id == SID).count();
+        assert!(main_parts > 3, "the main conversation came in {main_parts} parts");
+    }
+}
+
+#[test]
+fn a_part_never_splits_a_reply_from_its_later_lines_or_a_call_from_its_result() {
+    let (parts, _) = parse_rereading(SESSION, 0, 1, &mut line_of(SESSION));
+    // msg_01's lines sit around other lines: its text, reasoning and call
+    // come in one part, the call with the result a later line holds.
+    let part = parts
+        .iter()
+        .find(|p| p.messages.iter().any(|m| m.metadata[meta::ID] == "msg_01"))
+        .expect("msg_01");
+    let reply = part
+        .messages
+        .iter()
+        .find(|m| m.metadata[meta::ID] == "msg_01")
+        .expect("reply");
+    assert_eq!(reply.content, "Let me read the file.");
+    assert_eq!(reply.reasoning, "Look at auth.py first.");
+    let call = part
+        .messages
+        .iter()
+        .find(|m| m.metadata[meta::ID] == "toolu_01")
+        .expect("the call is in the reply's part");
+    assert!(!call.tool.as_ref().expect("tool").result_json.is_empty());
+}
+
+#[test]
+fn a_line_that_cannot_be_read_again_is_skipped_and_the_rest_kept() {
+    let whole = parse("session.jsonl", SESSION, small());
+    // Line 3 (msg_01's first line) is gone, line 4 now holds another uuid.
+    let mut reread = |n: u64| match n {
+        3 => None,
+        4 => Some(r#"{"type":"user","uuid":"someone-else","message":{"content":"x"}}"#.to_owned()),
+        n => line_of(SESSION)(n),
+    };
+    let (parts, skipped) = parse_rereading(SESSION, 0, usize::MAX, &mut reread);
+    let reasons: Vec<(u64, &str)> = skipped
+        .iter()
+        .filter(|s| s.line <= 4)
+        .map(|s| (s.line, s.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (3, "could not be read again"),
+            (4, "changed while it was read: another uuid")
+        ]
+    );
+    let main = joined(&parts, SID);
+    let expected = session(&whole, SID);
+    assert_eq!(main.messages.len() + 1, expected.messages.len(), "{:?}", ids(&main));
+    assert_eq!(main.messages.last(), expected.messages.last());
+}
+
+#[test]
+fn a_parser_finished_without_its_input_reports_what_it_dropped() {
+    let mut parser = Box::new(Parser::new("session.jsonl", small()).rereading(0));
+    for (i, line) in SESSION.lines().enumerate() {
+        parser.line(i as u64 + 1, line);
+    }
+    let parsed = parser.finish();
+    assert!(
+        parsed.skipped.iter().any(|s| s.reason == "could not be read again"),
+        "{:?}",
+        parsed.skipped
+    );
+}
