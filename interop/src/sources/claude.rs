@@ -60,29 +60,30 @@ pub struct Parser {
     /// in memory before later lines keep only their shape.
     keep_bytes: Option<usize>,
     held_bytes: usize,
-    /// The last value of each repeated field, shared by the nodes that
-    /// carry the same one (a transcript names one cwd on every line).
-    recent: Recent,
+    /// The last line's context, shared by the lines after it that repeat
+    /// it (a transcript names the same cwd and version on every line).
+    recent: Option<Arc<Context>>,
 }
 
-#[derive(Clone, Default)]
-struct Recent {
-    session_id: Option<Arc<str>>,
-    agent_id: Option<Arc<str>>,
-    cwd: Option<Arc<str>>,
-    git_branch: Option<Arc<str>>,
-    version: Option<Arc<str>>,
+/// Where and by what a line was written: the fields every line repeats.
+#[derive(PartialEq, Eq)]
+struct Context {
+    session_id: Option<String>,
+    agent_id: Option<String>,
+    cwd: Option<String>,
+    git_branch: Option<String>,
+    version: Option<String>,
 }
 
-/// `value` as a shared string, the same allocation as `last` when equal.
-fn share(last: &mut Option<Arc<str>>, value: Option<&str>) -> Option<Arc<str>> {
-    let value = value?;
-    match last {
-        Some(l) if &**l == value => Some(l.clone()),
-        _ => {
-            let new: Arc<str> = Arc::from(value);
-            *last = Some(new.clone());
-            Some(new)
+impl Context {
+    fn of(obj: &Map<String, Value>) -> Context {
+        let field = |key: &str| str_field(obj, key).filter(|v| !v.is_empty()).map(str::to_owned);
+        Context {
+            session_id: field("sessionId"),
+            agent_id: field("agentId"),
+            cwd: field("cwd"),
+            git_branch: field("gitBranch"),
+            version: field("version"),
         }
     }
 }
@@ -102,13 +103,9 @@ struct Node {
     uuid: String,
     parent: Parent,
     line: u64,
-    session_id: Option<Arc<str>>,
+    context: Arc<Context>,
     sidechain: bool,
-    agent_id: Option<Arc<str>>,
     timestamp_ms: i64,
-    cwd: Option<Arc<str>>,
-    git_branch: Option<Arc<str>>,
-    version: Option<Arc<str>>,
     shape: Shape,
     entry: Entry,
 }
@@ -126,6 +123,19 @@ enum Shape {
     Answers { shown: bool, calls: Vec<String> },
     /// A reply, or part of one: its API message id.
     Reply(Option<String>),
+}
+
+impl Node {
+    /// The `source.id` of the message this line ends up in, if any. A line
+    /// of only tool results is no message of its own: its results go into
+    /// the calls' messages.
+    fn message_id(&self) -> Option<String> {
+        match &self.shape {
+            Shape::Hidden | Shape::Answers { shown: false, .. } => None,
+            Shape::Shown | Shape::Answers { shown: true, .. } => Some(self.uuid.clone()),
+            Shape::Reply(id) => Some(id.clone().unwrap_or_else(|| self.uuid.clone())),
+        }
+    }
 }
 
 impl Entry {
@@ -221,7 +231,7 @@ impl Parser {
             skipped: Vec::new(),
             keep_bytes: None,
             held_bytes: 0,
-            recent: Recent::default(),
+            recent: None,
         }
     }
 
@@ -287,24 +297,22 @@ impl Parser {
                 None => Parent::Later(p.into()),
             },
         };
-        let recent = &mut self.recent;
+        let context = Context::of(obj);
+        let context = match &self.recent {
+            Some(last) if **last == context => last.clone(),
+            _ => {
+                let new = Arc::new(context);
+                self.recent = Some(new.clone());
+                new
+            }
+        };
         let node = Node {
             uuid: uuid.clone(),
             parent,
             line: number,
-            session_id: share(
-                &mut recent.session_id,
-                str_field(obj, "sessionId").filter(|s| !s.is_empty()),
-            ),
+            context,
             sidechain: obj.get("isSidechain").and_then(Value::as_bool).unwrap_or(false),
-            agent_id: share(&mut recent.agent_id, str_field(obj, "agentId")),
             timestamp_ms: str_field(obj, "timestamp").and_then(rfc3339_ms).unwrap_or(0),
-            cwd: share(&mut recent.cwd, str_field(obj, "cwd")),
-            git_branch: share(
-                &mut recent.git_branch,
-                str_field(obj, "gitBranch").filter(|b| !b.is_empty()),
-            ),
-            version: share(&mut recent.version, str_field(obj, "version")),
             shape,
             entry,
         };
@@ -610,7 +618,8 @@ struct Plan {
 struct Build<'a> {
     parser: &'a Parser,
     parents: Vec<Option<usize>>,
-    children: Vec<Vec<usize>>,
+    /// Whether a node has a child of the main conversation, of a sidechain.
+    has_child: Vec<[bool; 2]>,
 }
 
 /// Chooses the sessions: which nodes each takes and how it is linked.
@@ -618,8 +627,6 @@ struct Planner<'b, 'a> {
     build: &'b Build<'a>,
     /// The plan (index into `plans`) each node went into.
     owner: Vec<Option<usize>>,
-    /// The `source.id` of the message each node ends up in.
-    node_message: HashMap<usize, String>,
     plans: Vec<Plan>,
 }
 
@@ -634,16 +641,16 @@ impl<'a> Build<'a> {
                 Parent::Later(uuid) => parser.by_uuid.get(&**uuid).copied(),
             })
             .collect();
-        let mut children = vec![Vec::new(); parser.nodes.len()];
+        let mut has_child = vec![[false; 2]; parser.nodes.len()];
         for (i, p) in parents.iter().enumerate() {
             if let Some(p) = p {
-                children[*p].push(i);
+                has_child[*p][usize::from(parser.nodes[i].sidechain)] = true;
             }
         }
         Build {
             parser,
             parents,
-            children,
+            has_child,
         }
     }
 
@@ -651,11 +658,12 @@ impl<'a> Build<'a> {
         self.parents[i]
     }
 
-    /// Leaves of the nodes `keep` selects, newest (written last) first.
-    fn leaves(&self, keep: impl Fn(&Node) -> bool) -> Vec<usize> {
+    /// Leaves of the main conversation's nodes or of the sidechains',
+    /// newest (written last) first.
+    fn leaves(&self, sidechain: bool) -> Vec<usize> {
         let mut leaves: Vec<usize> = (0..self.parser.nodes.len())
-            .filter(|&i| keep(&self.parser.nodes[i]))
-            .filter(|&i| !self.children[i].iter().any(|&c| keep(&self.parser.nodes[c])))
+            .filter(|&i| self.parser.nodes[i].sidechain == sidechain)
+            .filter(|&i| !self.has_child[i][usize::from(sidechain)])
             .collect();
         leaves.sort_by_key(|&i| std::cmp::Reverse(self.parser.nodes[i].line));
         leaves
@@ -665,19 +673,18 @@ impl<'a> Build<'a> {
     /// conversation, its abandoned branches, then the sidechains.
     fn plan(&self) -> Vec<Plan> {
         let nodes = &self.parser.nodes;
-        let Some(session_id) = nodes.iter().find_map(|n| n.session_id.as_deref()) else {
+        let Some(session_id) = nodes.iter().find_map(|n| n.context.session_id.as_deref()) else {
             return Vec::new();
         };
         let session_id = session_id.to_owned();
         let mut planner = Planner {
             build: self,
             owner: vec![None; nodes.len()],
-            node_message: HashMap::new(),
             plans: Vec::new(),
         };
 
         // The main conversation and its abandoned branches.
-        let main_leaves = self.leaves(|n| !n.sidechain);
+        let main_leaves = self.leaves(false);
         for (k, &leaf) in main_leaves.iter().enumerate() {
             let (path, fork) = planner.path(leaf);
             if k == 0 {
@@ -692,7 +699,7 @@ impl<'a> Build<'a> {
                     Some(SourceLink {
                         kind: LinkKind::Branch,
                         parent_source_id: parent.source_id.clone(),
-                        at_message: planner.node_message.get(&f).cloned(),
+                        at_message: nodes[f].message_id(),
                     })
                 });
                 let link = link.or(Some(SourceLink {
@@ -707,7 +714,7 @@ impl<'a> Build<'a> {
         // Sidechains: one session per agent (or per root), its newest path.
         let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, n) in nodes.iter().enumerate().filter(|(_, n)| n.sidechain) {
-            let key = match &n.agent_id {
+            let key = match &n.context.agent_id {
                 Some(a) => format!("agent-{a}"),
                 None => {
                     let mut root = i;
@@ -727,12 +734,10 @@ impl<'a> Build<'a> {
                 None => groups.push((key, vec![i])),
             }
         }
+        let side_leaves = self.leaves(true);
         for (key, members) in groups {
             let member_set: HashSet<usize> = members.iter().copied().collect();
-            let leaf = self
-                .leaves(|n| n.sidechain)
-                .into_iter()
-                .find(|l| member_set.contains(l));
+            let leaf = side_leaves.iter().copied().find(|l| member_set.contains(l));
             let Some(leaf) = leaf else { continue };
             let (path, _) = planner.path(leaf);
             let path: Vec<usize> = path.into_iter().filter(|i| member_set.contains(i)).collect();
@@ -786,10 +791,9 @@ impl<'a> Build<'a> {
         head.source_session_id = session_id;
         head.parent = parent;
         head.title = title;
-        let text = |field: Option<&Arc<str>>| field.map(|s| s.to_string());
-        head.cwd = text(path.iter().find_map(|&i| nodes[i].cwd.as_ref()));
-        head.git_branch = text(path.iter().rev().find_map(|&i| nodes[i].git_branch.as_ref()));
-        head.agent_version = text(path.iter().rev().find_map(|&i| nodes[i].version.as_ref()));
+        head.cwd = path.iter().find_map(|&i| nodes[i].context.cwd.clone());
+        head.git_branch = path.iter().rev().find_map(|&i| nodes[i].context.git_branch.clone());
+        head.agent_version = path.iter().rev().find_map(|&i| nodes[i].context.version.clone());
         head.started_at_ms = path.iter().map(|&i| nodes[i].timestamp_ms).find(|&t| t > 0);
 
         // Where on the path each reply gets its last line and each call
@@ -867,17 +871,8 @@ impl Planner<'_, '_> {
         let mut empty = true;
         for &i in &path {
             self.owner[i] = Some(index);
-            let node = &nodes[i];
-            // A line of only tool results is no message of its own: its
-            // results go into the calls' messages.
-            let message = match &node.shape {
-                Shape::Hidden | Shape::Answers { shown: false, .. } => None,
-                Shape::Shown | Shape::Answers { shown: true, .. } => Some(node.uuid.clone()),
-                Shape::Reply(id) => Some(id.clone().unwrap_or_else(|| node.uuid.clone())),
-            };
-            if let Some(id) = message {
+            if nodes[i].message_id().is_some() {
                 empty = false;
-                self.node_message.insert(i, id);
             }
         }
         // Nodes of an empty plan stay claimed so no other branch stops at them.
