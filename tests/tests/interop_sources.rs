@@ -357,6 +357,10 @@ async fn a_long_rollout_goes_in_parts_and_is_one_whole_session_imported_once() {
         sessions(&mut client, &target).await[0].message_count,
         4 * (turns as u64 + 5)
     );
+    // The index holds every call once, with its result, however many
+    // parts and tails the session took to get there.
+    let calls = 2 * (turns as u64 + 5);
+    search_until(&mut client, request("\"of turn\"", &target), |r| r.total_hits == calls).await;
 }
 
 /// A Claude transcript of `turns` turns (a prompt; a reply written as two

@@ -440,7 +440,13 @@ impl<'a> Indexer<'a> {
                 // A saved session that grew (an import in parts, a follow):
                 // what was added, and the tail an import may have updated.
                 Some(indexed_next) if !is_working && indexed_next != next => {
-                    self.index_tail(id, &project, indexed_next.saturating_sub(UPDATED_TAIL + 1), next, true)?;
+                    self.index_tail(
+                        id,
+                        &project,
+                        indexed_next.saturating_sub(UPDATED_TAIL + 1),
+                        next,
+                        indexed_next,
+                    )?;
                 }
                 Some(_) => {}
             }
@@ -461,19 +467,24 @@ impl<'a> Indexer<'a> {
         self.indexed.remove(&session);
         self.writer
             .delete_term(Term::from_field_u64(self.fields.session, session));
-        self.index_tail(session, project, 0, next, false)
+        self.index_tail(session, project, 0, next, 0)
     }
 
-    /// Writes the messages of one session with ids above `after`;
-    /// `replace`: each may be in the index already.
+    /// Writes the messages of one session with ids above `after`; those
+    /// below `replace_below` may be in the index already and are replaced.
+    /// Only they get a delete: tantivy keeps every pending delete's query
+    /// (about 1 KB each) until the commit, which for a session grown by
+    /// tens of thousands of messages took more memory than the rest of the
+    /// daemon.
     fn index_tail(
         &mut self,
         session: u64,
         project: &str,
         mut after: u64,
         next: u64,
-        replace: bool,
+        replace_below: u64,
     ) -> Result<(), Stop> {
+        let mut indexed_to = next;
         loop {
             if self.shutdown.is_cancelled() {
                 return Err(Stop::Shutdown);
@@ -481,8 +492,9 @@ impl<'a> Indexer<'a> {
             let messages = self.store.session_messages(session, after, READ_CHUNK)?;
             let Some(last) = messages.last() else { break };
             after = last.id;
+            indexed_to = indexed_to.max(last.id + 1);
             for message in &messages {
-                if replace {
+                if message.id < replace_below {
                     self.writer.delete_term(Term::from_field_text(
                         self.fields.key,
                         &schema::key(session, message.id),
@@ -498,7 +510,9 @@ impl<'a> Indexer<'a> {
                 self.commit()?;
             }
         }
-        self.indexed.insert(session, (project.to_owned(), next));
+        // Messages added since the catalog was read are indexed too: the
+        // next tail starts after them, and replaces them when updated.
+        self.indexed.insert(session, (project.to_owned(), indexed_to));
         Ok(())
     }
 
