@@ -363,6 +363,44 @@ async fn a_long_rollout_goes_in_parts_and_is_one_whole_session_imported_once() {
     search_until(&mut client, request("\"of turn\"", &target), |r| r.total_hits == calls).await;
 }
 
+// Two workers: the client's connection winds down while `stop` waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_cache_far_smaller_than_a_session_imports_and_reads_it_whole_across_a_restart() {
+    let sandbox = Sandbox::new();
+    let small_cache = ["--cache-mib", "1"];
+    let daemon = sandbox.start_with(&small_cache);
+    let file = sandbox
+        .project("codex-cache")
+        .join("rollout-2026-03-04T10-00-00-long-1.jsonl");
+    // ~7 MiB of messages through a 1 MiB page cache.
+    let turns = 1000;
+    fs::write(&file, long_rollout(0, turns)).expect("write");
+    let target = path_str(&sandbox.project("target"));
+    let file_arg = path_str(&file);
+    let args = ["-C", target.as_str(), "import", "codex", "--json", file_arg.as_str()];
+    let first = json(sandbox.chronicle(&sandbox.project("here"), &args));
+    assert_eq!(first["messages_imported"], 4 * turns, "{first}");
+
+    let mut client = daemon.client().await;
+    let name = sessions(&mut client, &target).await[0].name.clone();
+    let before = saved(&mut client, &target, &name).await;
+    assert_eq!(before.messages.len(), 4 * turns);
+    drop(client);
+    assert!(daemon.stop().success());
+
+    // A cold cache: every page comes from the file again.
+    let daemon = sandbox.start_with(&small_cache);
+    let mut client = daemon.client().await;
+    let after = saved(&mut client, &target, &name).await;
+    assert_eq!(after, before);
+    let last = after.messages.last().expect("messages");
+    assert!(
+        last.content.starts_with(&format!("reply {}:", turns - 1)),
+        "{}",
+        last.content
+    );
+}
+
 /// A Claude transcript of `turns` turns (a prompt; a reply written as two
 /// lines sharing its message id, the first with a call; the call's result
 /// between them), then a rewind: a prompt under turn `rewind_at`'s reply,

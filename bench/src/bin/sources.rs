@@ -15,7 +15,8 @@
 //!   peak RssAnon meanwhile.
 //! - Follow latency: a followed Claude transcript, and the generated Codex
 //!   rollout once the follow has read it, each get a line every 50 ms; the
-//!   time from its write to the `Watch` event of the project, p50/p99.
+//!   time from its write to the `Watch` event of the project, p50/p99, and
+//!   the daemon's peak RSS over the whole follow (its first read included).
 //!
 //! Run it through `scripts/bench-sources.sh` (release build first).
 //! `CHRONICLE_BENCH_DAEMON_ARGS` adds arguments to every `chronicled` it
@@ -307,7 +308,7 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
 
 /// Line written → `Watch` event, for `samples` lines of a followed
 /// Claude transcript that starts with one line. Sorted milliseconds.
-async fn follow_claude_latency(root: &Path, samples: usize) -> anyhow::Result<Vec<f64>> {
+async fn follow_claude_latency(root: &Path, samples: usize) -> anyhow::Result<FollowFigures> {
     let project = root.join("follow-project");
     fs::create_dir_all(&project)?;
     let cwd = project.to_string_lossy().into_owned();
@@ -347,16 +348,27 @@ struct Followed {
     cwd: String,
 }
 
-/// Line written → `Watch` event, for `samples` lines appended to a followed
-/// file, once the follow has read what the file held. Sorted milliseconds.
+/// What a follow measured: line written → `Watch` event in milliseconds,
+/// sorted, and the daemon's memory over the whole follow (the first read of
+/// what the file held, its indexing, the lines after).
+struct FollowFigures {
+    latencies: Vec<f64>,
+    peak_rss_mib: f64,
+    peak_anon_mib: f64,
+}
+
+/// Follows `followed` and measures `samples` lines appended to it once the
+/// follow has read what the file held.
 async fn follow_latency(
     data: &Path,
     followed: &Followed,
     line: &dyn Fn(usize) -> String,
     samples: usize,
-) -> anyhow::Result<Vec<f64>> {
+) -> anyhow::Result<FollowFigures> {
     fs::create_dir_all(data)?;
     let daemon = Daemon::start(data)?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = daemon.sample_rss(stop.clone());
     let client = Client::connect(&daemon.socket).await?;
     let mut events = client.watch(&followed.cwd).await?;
     events.message().await?; // the snapshot
@@ -396,7 +408,15 @@ async fn follow_latency(
         latencies.push(written.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
-    Ok(latencies)
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (peak_anon_mib, _) = sampler
+        .join()
+        .map_err(|_| anyhow::anyhow!("the RSS sampler panicked"))?;
+    Ok(FollowFigures {
+        latencies,
+        peak_rss_mib: daemon.peak_rss_mib(),
+        peak_anon_mib,
+    })
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -439,7 +459,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     eprintln!("following…");
     let samples = if quick { 40 } else { 200 };
-    let latencies = follow_claude_latency(root, samples).await?;
+    let claude_follow = follow_claude_latency(root, samples).await?;
     eprintln!("following the {mb} MB rollout…");
     let rollout = Followed {
         kind: SourceKind::Codex,
@@ -453,7 +473,7 @@ async fn main() -> anyhow::Result<()> {
         .to_string()
             + "\n"
     };
-    let rollout_latencies = follow_latency(&root.join("data-follow-codex"), &rollout, &rollout_line, samples).await?;
+    let rollout_follow = follow_latency(&root.join("data-follow-codex"), &rollout, &rollout_line, samples).await?;
 
     println!(
         "| import | MB | messages | seconds | MB/s | baseline MB/s (serde_json parse, in-process) | ratio | daemon peak RSS (VmHWM) MiB | peak RssAnon MiB | peak RssFile MiB | searchable after s | peak RssAnon while indexing MiB |"
@@ -478,21 +498,26 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!();
-    println!("| follow latency (line written → Watch event) | samples | p50 ms | p99 ms | max ms |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
-    for (name, latencies) in [
-        ("Claude transcript, a line every 50 ms".to_owned(), &latencies),
+    println!(
+        "| follow latency (line written → Watch event) | samples | p50 ms | p99 ms | max ms | daemon peak RSS (VmHWM) MiB | peak RssAnon MiB |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (name, f) in [
+        ("Claude transcript, a line every 50 ms".to_owned(), &claude_follow),
         (
             format!("the {mb} MB Codex rollout, a line every 50 ms"),
-            &rollout_latencies,
+            &rollout_follow,
         ),
     ] {
+        let latencies = &f.latencies;
         println!(
-            "| {name} | {} | {:.1} | {:.1} | {:.1} |",
+            "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} |",
             latencies.len(),
             percentile(latencies, 50.0),
             percentile(latencies, 99.0),
-            latencies.last().copied().unwrap_or(0.0)
+            latencies.last().copied().unwrap_or(0.0),
+            f.peak_rss_mib,
+            f.peak_anon_mib
         );
     }
     Ok(())
