@@ -2,7 +2,8 @@
 //! dir), open the store, claim the socket (replacing a stale one) or take
 //! the one systemd passed in, serve every service behind the
 //! peer-credential check, tell systemd when ready, and on shutdown (a
-//! signal, or the idle time passing) drain in-flight calls, stop the
+//! signal, or the idle time passing) drain in-flight calls (for at most
+//! [`DRAIN_DEADLINE`]), stop the
 //! writer and remove the socket it bound itself.
 
 use std::{
@@ -447,7 +448,7 @@ async fn serve(
     // Connections queue on the listener until the server polls it, so
     // ready is true from here on.
     tell_systemd(sd_notify::NotifyState::Ready);
-    let result = tonic::transport::Server::builder()
+    let serving = tonic::transport::Server::builder()
         .layer(tower::util::MapResponseLayer::new(stamp_version))
         .layer(InterceptorLayer::new(move |request| {
             let request = check_peer(request)?;
@@ -473,8 +474,24 @@ async fn serve(
                 health.set_not_serving::<SessionsServer<SessionsService>>().await;
                 stop.cancel();
             },
-        )
-        .await;
+        );
+    // A connection closes only once its client acknowledges the goodbye:
+    // a client that never answers again (a stopped process) must not keep
+    // the daemon from exiting. What was acknowledged is durable already.
+    let drained = async {
+        stop_streams.cancelled().await;
+        tokio::time::sleep(DRAIN_DEADLINE).await;
+    };
+    let result = tokio::select! {
+        result = serving => result,
+        () = drained => {
+            tracing::warn!(
+                seconds = DRAIN_DEADLINE.as_secs(),
+                "a client did not close its connection after shutdown began; exiting without it"
+            );
+            Ok(())
+        }
+    };
     purger.abort();
     watcher.abort();
     // The indexer stops at the next event boundary; what it committed last
@@ -483,6 +500,10 @@ async fn serve(
     tokio::task::block_in_place(|| search.join());
     result.map_err(ServerError::from)
 }
+
+/// How long shutdown waits for clients to finish their calls and close
+/// their connections.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Every answer carries the daemon's version, so a client learns it from
 /// its first call instead of asking separately.

@@ -2,7 +2,8 @@
 //! private to the user; one daemon per data directory (a second one exits
 //! non-zero naming the first one's pid and leaves it serving); a stale
 //! socket left by a crash is replaced; SIGTERM ends open streams, exits
-//! with code 0 and removes the socket; GetStatus describes the running
+//! with code 0 and removes the socket, even while a client that stopped
+//! answering holds its connection; GetStatus describes the running
 //! daemon; and the standard grpc.health.v1 service answers on the same
 //! socket.
 
@@ -173,6 +174,47 @@ async fn a_stale_socket_left_by_a_crash_is_replaced() {
         daemon.log_text().contains("stale socket"),
         "the daemon says it replaced the stale socket"
     );
+}
+
+#[test]
+fn sigterm_exits_even_while_a_client_that_stopped_answering_holds_its_connection() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    // A client that made a call and then stopped running (a suspended
+    // process): its connection stays open and never answers the daemon's
+    // goodbye.
+    let (connected, stalled) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let socket = sandbox.socket();
+    let client = thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let client = runtime.block_on(async {
+            let client = chronicle_client::Client::connect(&socket).await.expect("connect");
+            client.status().await.expect("GetStatus");
+            client
+        });
+        connected.send(()).expect("signal");
+        // Nothing polls the connection until the test lets go.
+        let _ = released.recv();
+        drop(client);
+    });
+    stalled.recv().expect("the client connected");
+
+    let asked = Instant::now();
+    let status = daemon.stop();
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean exit, got {status}");
+    assert!(asked.elapsed() < STARTUP_TIMEOUT);
+    assert!(
+        fs::symlink_metadata(sandbox.socket()).is_err(),
+        "the socket file is removed"
+    );
+    let log = fs::read_to_string(sandbox.log()).expect("daemon log");
+    assert!(log.contains("a client did not close its connection"), "{log}");
+    release.send(()).expect("release the client");
+    client.join().expect("client thread");
 }
 
 #[tokio::test(flavor = "multi_thread")]
