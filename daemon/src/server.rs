@@ -3,8 +3,8 @@
 //! the one systemd passed in, serve every service behind the
 //! peer-credential check, tell systemd when ready, and on shutdown (a
 //! signal, or the idle time passing) drain in-flight calls (for at most
-//! [`DRAIN_DEADLINE`]), stop the
-//! writer and remove the socket it bound itself.
+//! [`DRAIN_DEADLINE`]), stop the writer and remove the socket it bound
+//! itself.
 
 use std::{
     fs::{self, File, OpenOptions},
