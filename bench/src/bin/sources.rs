@@ -11,8 +11,9 @@
 //!   on the same files: reading them and parsing every line with
 //!   `serde_json` in this process — the least any JSON Lines importer does.
 //!   Then how long until the search index holds what was imported (it
-//!   takes an import's sessions once the import ends) and the daemon's
-//!   peak RssAnon meanwhile.
+//!   takes an import's sessions once the import ends), the daemon's peak
+//!   RssAnon meanwhile, and its VmHWM once searchable: the peak over the
+//!   import and its indexing.
 //! - Follow latency: a followed Claude transcript, and the generated Codex
 //!   rollout once the follow has read it, each get a line every 50 ms; the
 //!   time from its write to the `Watch` event of the project, p50/p99, and
@@ -248,6 +249,8 @@ struct ImportFigures {
     searchable_seconds: f64,
     /// Peak RssAnon while the index takes them.
     indexing_anon_mib: f64,
+    /// VmHWM once searchable: the peak over the import and its indexing.
+    searchable_peak_rss_mib: f64,
 }
 
 async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes: u64) -> anyhow::Result<ImportFigures> {
@@ -293,6 +296,7 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
     let searchable_seconds = started.elapsed().as_secs_f64();
     stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
     let (indexing_anon_mib, _) = sampler.join().unwrap_or_default();
+    let searchable_peak_rss_mib = daemon.peak_rss_mib();
     Ok(ImportFigures {
         mb: bytes as f64 / MIB as f64,
         seconds,
@@ -303,6 +307,7 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
         messages: summary.messages_imported,
         searchable_seconds,
         indexing_anon_mib,
+        searchable_peak_rss_mib,
     })
 }
 
@@ -476,14 +481,14 @@ async fn main() -> anyhow::Result<()> {
     let rollout_follow = follow_latency(&root.join("data-follow-codex"), &rollout, &rollout_line, samples).await?;
 
     println!(
-        "| import | MB | messages | seconds | MB/s | baseline MB/s (serde_json parse, in-process) | ratio | daemon peak RSS (VmHWM) MiB | peak RssAnon MiB | peak RssFile MiB | searchable after s | peak RssAnon while indexing MiB |"
+        "| import | MB | messages | seconds | MB/s | baseline MB/s (serde_json parse, in-process) | ratio | daemon peak RSS (VmHWM) MiB | peak RssAnon MiB | peak RssFile MiB | searchable after s | peak RssAnon while indexing MiB | daemon peak RSS (VmHWM) once searchable MiB |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (name, f) in [("Claude Code project", &claude), ("Codex rollout (one file)", &codex)] {
         let rate = f.mb / f.seconds;
         let baseline = f.mb / f.baseline_seconds;
         println!(
-            "| {name} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.2} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} |",
+            "| {name} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.2} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} |",
             f.mb,
             f.messages,
             f.seconds,
@@ -494,7 +499,8 @@ async fn main() -> anyhow::Result<()> {
             f.peak_anon_mib,
             f.peak_file_mib,
             f.searchable_seconds,
-            f.indexing_anon_mib
+            f.indexing_anon_mib,
+            f.searchable_peak_rss_mib
         );
     }
     println!();
