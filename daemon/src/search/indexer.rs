@@ -68,9 +68,9 @@ const UPDATED_TAIL: u64 = 64;
 /// loses little.
 const BUILD_COMMIT_DOCS: u64 = 200_000;
 /// Messages indexed between two returns of freed heap to the system while
-/// the index takes an import's sessions: each chunk read from redb and
-/// each document is freed on another thread than the one that made it,
-/// and glibc kept that memory. The daemon's anonymous memory in that phase
+/// the index catches up (an import's sessions, a build): each chunk read
+/// from redb and each document is freed on another thread than the one
+/// that made it, and glibc kept that memory. The daemon's anonymous memory in that phase
 /// peaked at 86–90 MiB with it against 108–114 without
 /// (`chronicle-bench-sources`, 200 MB).
 const TRIM_EVERY_DOCS: u64 = 10_000;
