@@ -312,12 +312,18 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
 }
 
 /// Line written → `Watch` event, for `samples` lines of a followed
-/// Claude transcript that starts with one line. Sorted milliseconds.
-async fn follow_claude_latency(root: &Path, samples: usize) -> anyhow::Result<FollowFigures> {
-    let project = root.join("follow-project");
+/// Claude transcript that starts with `prefill` lines of ~1.5 KiB (one
+/// line when 0), under `name` in `root`.
+async fn follow_claude_latency(
+    root: &Path,
+    name: &str,
+    prefill: usize,
+    samples: usize,
+) -> anyhow::Result<FollowFigures> {
+    let project = root.join(format!("{name}-project"));
     fs::create_dir_all(&project)?;
     let cwd = project.to_string_lossy().into_owned();
-    let dir = root.join("follow-claude/projects/-p");
+    let dir = root.join(format!("{name}-claude/projects/-p"));
     fs::create_dir_all(&dir)?;
     let sid = "11111111-0000-4000-8000-000000000001";
     let file = dir.join(format!("{sid}.jsonl"));
@@ -328,18 +334,26 @@ async fn follow_claude_latency(root: &Path, samples: usize) -> anyhow::Result<Fo
             json!(format!("u{}", n - 1))
         };
         json!({"type": "user", "uuid": format!("u{n}"), "parentUuid": parent, "sessionId": sid, "cwd": cwd,
-            "timestamp": "2026-03-01T10:00:00Z", "message": {"role": "user", "content": format!("line {n}")}})
+            "timestamp": "2026-03-01T10:00:00Z", "message": {"role": "user", "content": format!("line {n}: {}", prose(n as u64))}})
         .to_string()
             + "\n"
     };
-    fs::write(&file, line(0))?;
+    let first: String = (0..prefill.max(1)).map(line).collect();
+    fs::write(&file, first)?;
     let followed = Followed {
         kind: SourceKind::Claude,
-        paths: root.join("follow-claude/projects"),
+        paths: root.join(format!("{name}-claude/projects")),
         file,
         cwd: cwd.clone(),
     };
-    follow_latency(&root.join("data-follow"), &followed, &|n| line(n + 1), samples).await
+    let next = prefill.max(1);
+    follow_latency(
+        &root.join(format!("data-{name}")),
+        &followed,
+        &|n| line(n + next),
+        samples,
+    )
+    .await
 }
 
 /// A file a follow latency is measured on.
@@ -464,7 +478,10 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     eprintln!("following…");
     let samples = if quick { 40 } else { 200 };
-    let claude_follow = follow_claude_latency(root, samples).await?;
+    let claude_follow = follow_claude_latency(root, "follow", 0, samples).await?;
+    eprintln!("following an 8 MB transcript…");
+    // An afternoon's session: ~5,000 lines of ~1.6 KiB.
+    let long_follow = follow_claude_latency(root, "follow-long", 5_000, samples).await?;
     eprintln!("following the {mb} MB rollout…");
     let rollout = Followed {
         kind: SourceKind::Codex,
@@ -510,6 +527,7 @@ async fn main() -> anyhow::Result<()> {
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (name, f) in [
         ("Claude transcript, a line every 50 ms".to_owned(), &claude_follow),
+        ("Claude transcript of 8 MB, a line every 50 ms".to_owned(), &long_follow),
         (
             format!("the {mb} MB Codex rollout, a line every 50 ms"),
             &rollout_follow,
