@@ -70,9 +70,9 @@ const BUILD_COMMIT_DOCS: u64 = 200_000;
 /// Messages indexed between two returns of freed heap to the system while
 /// the index catches up (an import's sessions, a build): each chunk read
 /// from redb and each document is freed on another thread than the one
-/// that made it, and glibc kept that memory. The daemon's anonymous memory in that phase
-/// peaked at 86–90 MiB with it against 108–114 without
-/// (`chronicle-bench-sources`, 200 MB).
+/// that made it, and glibc kept that memory. The daemon's anonymous
+/// memory in that phase peaked at 78–90 MiB with it against 91–110
+/// without (`chronicle-bench-sources`, 200 MB).
 const TRIM_EVERY_DOCS: u64 = 10_000;
 /// Most events folded into one commit.
 const MAX_BATCH_EVENTS: usize = 4096;
