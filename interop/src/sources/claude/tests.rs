@@ -1,6 +1,7 @@
 use chronicle_proto::v1::Role;
 
 use super::*;
+use crate::sources::{LinkKind, SourceLink, meta};
 
 const SESSION: &str = include_str!("../../../tests/fixtures/claude/session.jsonl");
 const SUBAGENT: &str = include_str!("../../../tests/fixtures/claude/agent-ab12.jsonl");
