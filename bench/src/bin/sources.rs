@@ -14,7 +14,8 @@
 //!   takes an import's sessions once the import ends), the daemon's peak
 //!   RssAnon meanwhile, and its VmHWM once searchable: the peak over the
 //!   import and its indexing.
-//! - Follow latency: a followed Claude transcript, and the generated Codex
+//! - Follow latency: a followed Claude transcript (a short one, and one
+//!   that starts at 8 MB), and the generated Codex
 //!   rollout once the follow has read it, each get a line every 50 ms; the
 //!   time from its write to the `Watch` event of the project, p50/p99, and
 //!   the daemon's peak RSS over the whole follow (its first read included).
@@ -28,6 +29,10 @@ use std::{
     io::{BufRead, BufReader, BufWriter, Write},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -84,18 +89,35 @@ impl Daemon {
     }
 
     /// Samples the daemon's anonymous and file-backed RSS every 20 ms
-    /// until `stop`; returns their peaks in MiB.
-    fn sample_rss(&self, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<(f64, f64)> {
+    /// until [`RssSampler::peaks`].
+    fn sample_rss(&self) -> RssSampler {
         let pid = self.child.id();
-        std::thread::spawn(move || {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
             let (mut anon, mut file) = (0.0f64, 0.0f64);
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stopped.load(Ordering::Relaxed) {
                 anon = anon.max(status_mib(pid, "RssAnon:"));
                 file = file.max(status_mib(pid, "RssFile:"));
                 std::thread::sleep(Duration::from_millis(20));
             }
             (anon, file)
-        })
+        });
+        RssSampler { stop, thread }
+    }
+}
+
+/// A daemon's RSS, sampled on a thread of its own.
+struct RssSampler {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<(f64, f64)>,
+}
+
+impl RssSampler {
+    /// Stops sampling: the peaks of RssAnon and RssFile in MiB.
+    fn peaks(self) -> (f64, f64) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
     }
 }
 
@@ -260,8 +282,7 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
     fs::create_dir_all(&data)?;
     let daemon = Daemon::start(&data)?;
     let client = Client::connect(&daemon.socket).await?;
-    let stop_sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = daemon.sample_rss(stop_sampling.clone());
+    let sampler = daemon.sample_rss();
     let started = Instant::now();
     let summary = client
         .import_source_all(
@@ -275,14 +296,12 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
         )
         .await?;
     let seconds = started.elapsed().as_secs_f64();
-    stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (peak_anon_mib, peak_file_mib) = sampler.join().unwrap_or_default();
+    let (peak_anon_mib, peak_file_mib) = sampler.peaks();
     let peak_rss_mib = daemon.peak_rss_mib();
     if !summary.skipped.is_empty() {
         bail!("{name}: the import skipped lines: {:?}", &summary.skipped[..1]);
     }
-    let stop_sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = daemon.sample_rss(stop_sampling.clone());
+    let sampler = daemon.sample_rss();
     let search = SearchRequest {
         query: "expiry".into(),
         project: root.join("project").to_string_lossy().into_owned(),
@@ -294,8 +313,7 @@ async fn import(root: &Path, name: &str, kind: SourceKind, source: &Path, bytes:
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let searchable_seconds = started.elapsed().as_secs_f64();
-    stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (indexing_anon_mib, _) = sampler.join().unwrap_or_default();
+    let (indexing_anon_mib, _) = sampler.peaks();
     let searchable_peak_rss_mib = daemon.peak_rss_mib();
     Ok(ImportFigures {
         mb: bytes as f64 / MIB as f64,
@@ -386,8 +404,7 @@ async fn follow_latency(
 ) -> anyhow::Result<FollowFigures> {
     fs::create_dir_all(data)?;
     let daemon = Daemon::start(data)?;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = daemon.sample_rss(stop.clone());
+    let sampler = daemon.sample_rss();
     let client = Client::connect(&daemon.socket).await?;
     let mut events = client.watch(&followed.cwd).await?;
     events.message().await?; // the snapshot
@@ -427,10 +444,7 @@ async fn follow_latency(
         latencies.push(written.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (peak_anon_mib, _) = sampler
-        .join()
-        .map_err(|_| anyhow::anyhow!("the RSS sampler panicked"))?;
+    let (peak_anon_mib, _) = sampler.peaks();
     Ok(FollowFigures {
         latencies,
         peak_rss_mib: daemon.peak_rss_mib(),
