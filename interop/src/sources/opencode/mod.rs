@@ -314,7 +314,8 @@ fn assemble<R: Records>(
     let revert_at = str_at(info, &["revert", "messageID"]).map(str::to_owned);
     let mut main = Vec::new();
     let mut reverted = Vec::new();
-    for row in rows {
+    let count = rows.len();
+    for (n, row) in rows.into_iter().enumerate() {
         let data = match row.data {
             Ok(d) => d,
             Err(reason) => {
@@ -323,6 +324,12 @@ fn assemble<R: Records>(
             }
         };
         let parts = src.parts(id, &row.id)?;
+        if n + 1 == count && parts.is_empty() && being_written(&data) {
+            // opencode writes a message's row before its parts: the newest
+            // one without any is read once they are there, rather than
+            // shown empty and filled in later.
+            continue;
+        }
         let messages = convert(&row.id, &row.loc, &data, parts, session.cwd.as_deref(), opts, skipped);
         let target = if revert_at.as_deref().is_some_and(|r| row.id.as_str() >= r) {
             &mut reverted
@@ -363,6 +370,12 @@ fn assemble<R: Records>(
         out.push(session);
     }
     Ok(out)
+}
+
+/// Whether a message row with no parts yet may still get some: not one
+/// that failed, nor a reply opencode marked completed.
+fn being_written(data: &Map<String, Value>) -> bool {
+    data.get("error").is_none() && int_at(data, &["time", "completed"]).is_none()
 }
 
 /// The parent's tool message that started the child session, if found.

@@ -403,6 +403,7 @@ fn reading_never_blocks_opencode_writing_the_database() {
         })
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(seen.0, seen.1, "one session is read from one consistent snapshot");
+    part(&writer, "ses_a", "msg_a10", "prt_a10", &text("And the tests."));
     let (after, _) = read(&path, None);
     let a = after
         .iter()
@@ -441,4 +442,34 @@ fn fork_titles_name_the_session_they_forked() {
     assert_eq!(fork_base("Fix it"), None);
     assert_eq!(fork_base("Fix it (fork #x)"), None);
     assert_eq!(fork_base("Fix it (fork #0)"), None);
+}
+
+#[test]
+fn the_newest_message_is_read_once_it_has_parts_unless_it_ended_without() {
+    let dir = temp_dir("parts-later");
+    let (path, writer) = database(&dir);
+    populate(&writer);
+    let last_of_a = |sessions: &[SourceSession]| {
+        let a = sessions.iter().find(|s| s.source_id == "ses_a").expect("ses_a");
+        ids(a).last().map(|id| (*id).to_owned())
+    };
+    let (before, _) = read(&path, None);
+    let last = last_of_a(&before);
+
+    // opencode has written the row, not yet its text: not read as empty.
+    message(&writer, "ses_a", "msg_a9", &user(1100));
+    let (sessions, _) = read(&path, None);
+    assert_eq!(last_of_a(&sessions), last);
+    part(&writer, "ses_a", "msg_a9", "prt_a9", &text("One more thing."));
+    let (sessions, _) = read(&path, None);
+    assert_eq!(last_of_a(&sessions).as_deref(), Some("msg_a9"));
+
+    // A reply that failed before any part is shown with its error.
+    let failed = r#"{"role":"assistant","time":{"created":1101},"modelID":"m","providerID":"p","error":{"name":"APIError","data":{"message":"overloaded"}}}"#;
+    message(&writer, "ses_a", "msg_a10", failed);
+    let (sessions, _) = read(&path, None);
+    let a = sessions.iter().find(|s| s.source_id == "ses_a").expect("ses_a");
+    let shown = a.messages.last().expect("a message");
+    assert_eq!(shown.content, "APIError: overloaded");
+    let _ = std::fs::remove_dir_all(&dir);
 }
