@@ -265,6 +265,80 @@ async fn a_gemini_follow_updates_a_tool_call_when_gemini_writes_its_result() {
     }
 }
 
+/// A Claude Code line of session `sid`: a user prompt, or (`reply` =
+/// the API message id) one line of an assistant reply.
+fn claude_turn(sid: &str, cwd: &str, uuid: &str, parent: &str, reply: Option<&str>, text: &str) -> String {
+    let message = match reply {
+        Some(id) => json!({"role": "assistant", "id": id, "model": "claude-sonnet-4-5",
+            "content": [{"type": "text", "text": text}]}),
+        None => json!({"role": "user", "content": text}),
+    };
+    json!({"type": message["role"], "uuid": uuid, "parentUuid": parent, "sessionId": sid, "cwd": cwd,
+        "timestamp": "2026-03-01T11:00:00Z", "message": message})
+    .to_string()
+}
+
+/// A follow hands the store only what changed since its last batch: a
+/// reply's later line updates the reply, and once the user has purged the
+/// followed session, the next line brings it back whole rather than as a
+/// session of that line alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_followed_reply_grows_in_place_and_a_purged_session_comes_back_whole() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let (project, transcripts, cwd) = setup(&sandbox);
+    let file = transcripts.join("s-grow.jsonl");
+    append(&file, &claude_line("s-grow", &cwd, 0, "Fix the login bug"));
+    append(
+        &file,
+        &claude_turn("s-grow", &cwd, "a1", "s-grow-u0", Some("msg_1"), "Looking."),
+    );
+    let project_arg = path_str(&project);
+    sandbox
+        .chronicle(
+            &project,
+            &["follow", "claude", "--path", &path_str(&transcripts.join(".."))],
+        )
+        .ok();
+    let now = wait_for(&mut client, &project_arg, "the prompt and reply", |s| {
+        s.len() == 1 && s[0].1 == 2
+    })
+    .await;
+    let name = now[0].0.clone();
+    let texts = |content: &chronicle_proto::v1::SessionContent| {
+        content.messages.iter().map(|m| m.content.clone()).collect::<Vec<_>>()
+    };
+
+    append(
+        &file,
+        &claude_turn("s-grow", &cwd, "a2", "a1", Some("msg_1"), "Found it."),
+    );
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let content = saved(&mut client, &project_arg, &name).await;
+        if texts(&content) == ["Fix the login bug", "Looking.\n\nFound it."] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the reply never grew: {:?}", texts(&content));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    sandbox.chronicle(&project, &["rm", &name]).ok();
+    sandbox.chronicle(&project, &["trash", "purge", "--all"]).ok();
+    assert!(counts(&mut client, &project_arg).await.is_empty());
+    append(&file, &claude_turn("s-grow", &cwd, "u1", "a2", None, "now add a test"));
+    wait_for(&mut client, &project_arg, "the purged session, whole", |s| {
+        s.len() == 1 && s[0].1 == 3
+    })
+    .await;
+    let content = saved(&mut client, &project_arg, &name).await;
+    assert_eq!(
+        texts(&content),
+        ["Fix the login bug", "Looking.\n\nFound it.", "now add a test"]
+    );
+}
+
 /// A Codex rollout line of `kind` (`session_meta`, `response_item`,
 /// `event_msg`) written at second `at`.
 fn codex_line(at: u32, kind: &str, payload: serde_json::Value) -> String {

@@ -14,8 +14,8 @@
 //!   takes an import's sessions once the import ends), the daemon's peak
 //!   RssAnon meanwhile, and its VmHWM once searchable: the peak over the
 //!   import and its indexing.
-//! - Follow latency: a followed Claude transcript (a short one, and one
-//!   that starts at 8 MB), and the generated Codex
+//! - Follow latency: a followed Claude transcript (a short one, and ones
+//!   that start at 8 MB and at 80 MB), and the generated Codex
 //!   rollout once the follow has read it, each get a line every 50 ms; the
 //!   time from its write to the `Watch` event of the project, p50/p99, and
 //!   the daemon's peak RSS over the whole follow (its first read included).
@@ -496,6 +496,8 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("following an 8 MB transcript…");
     // An afternoon's session: ~5,000 lines of ~1.6 KiB.
     let long_follow = follow_claude_latency(root, "follow-long", 5_000, samples).await?;
+    eprintln!("following an 80 MB transcript…");
+    let longer_follow = follow_claude_latency(root, "follow-longer", 50_000, samples).await?;
     eprintln!("following the {mb} MB rollout…");
     let rollout = Followed {
         kind: SourceKind::Codex,
@@ -542,6 +544,10 @@ async fn main() -> anyhow::Result<()> {
     for (name, f) in [
         ("Claude transcript, a line every 50 ms".to_owned(), &claude_follow),
         ("Claude transcript of 8 MB, a line every 50 ms".to_owned(), &long_follow),
+        (
+            "Claude transcript of 80 MB, a line every 50 ms".to_owned(),
+            &longer_follow,
+        ),
         (
             format!("the {mb} MB Codex rollout, a line every 50 ms"),
             &rollout_follow,

@@ -45,7 +45,7 @@ use tokio_util::sync::CancellationToken;
 use super::aider::FollowCtx;
 use super::tail::{self, Tail};
 use super::{import, place};
-use crate::store::{FileCursor, FollowKey, Job, ProjectPath, SourceBatch, StoreError};
+use crate::store::{FileCursor, FollowKey, Job, ProjectPath, SourceBatch, SourceCounts, StoreError};
 
 /// How often the files are looked at when no notification came.
 const POLL: Duration = Duration::from_secs(1);
@@ -395,20 +395,49 @@ impl Task {
     /// and the parts stored already are recognised by their source ids
     /// when the file is read again.
     async fn read(&mut self, path: &Path, sig: Vec<u8>, titles: &HashMap<String, String>) -> Result<(), StoreError> {
+        let file = path.to_string_lossy().into_owned();
+        let mut kept = self.tails.take(&file);
+        let (imported, kept) = loop {
+            let whole = kept.is_none();
+            let (stored, kept_now) = self.read_on(path, &sig, titles, kept).await?;
+            if stored.unheld == 0 || whole {
+                break (stored.messages_imported, kept_now);
+            }
+            // The store no longer holds a session the tail had handed it
+            // (purged since): read the file whole to make it anew.
+            kept = None;
+        };
+        if let Some(kept) = kept {
+            // Only once its reading is stored: a failed store reads the
+            // file again from its start.
+            self.tails.keep(file.clone(), kept);
+        }
+        self.cursors.insert(file, sig);
+        lock(&self.info).messages_imported += imported;
+        Ok(())
+    }
+
+    /// [`Task::read`] from `kept` (from the start when `None`): what was
+    /// stored, and the tail to keep.
+    async fn read_on(
+        &self,
+        path: &Path,
+        sig: &[u8],
+        titles: &HashMap<String, String>,
+        kept: Option<Tail>,
+    ) -> Result<(SourceCounts, Option<Tail>), StoreError> {
         let agent = self.key.agent;
         let options = self.options;
         let file = path.to_path_buf();
-        let key = path.to_string_lossy().into_owned();
-        let kept = self.tails.take(&key);
         let (parts_tx, mut parts) = mpsc::channel::<Vec<SourceSession>>(1);
         let reader = tokio::task::spawn_blocking(move || {
             tail::read_on(agent, &file, options, kept, import::PART_BYTES, &mut |sessions| {
                 parts_tx.blocking_send(sessions).is_ok()
             })
         });
-        let mut imported = 0u64;
+        let mut stored = SourceCounts::default();
         while let Some(sessions) = parts.recv().await {
-            imported += self.store(sessions, titles, None).await?;
+            stored.add(&self.store(sessions, titles, None).await?);
         }
         let (parsed, kept) = reader
             .await
@@ -425,32 +454,23 @@ impl Task {
             // record of its tree that is not JSON is skipped like a line.
             return Err(StoreError::InvalidArgument(whole.reason.clone()));
         }
-        let file = path.to_string_lossy().into_owned();
         let cursor = FileCursor {
             follow: self.key.clone(),
-            file: file.clone(),
-            state: sig.clone(),
+            file: path.to_string_lossy().into_owned(),
+            state: sig.to_vec(),
         };
-        imported += self.store(parsed.sessions, titles, Some(cursor)).await?;
-        if let Some(kept) = kept {
-            // Only once its reading is stored: a failed store reads the
-            // file again from its start.
-            self.tails.keep(file.clone(), kept);
-        }
-        self.cursors.insert(file, sig);
-        lock(&self.info).messages_imported += imported;
-        Ok(())
+        stored.add(&self.store(parsed.sessions, titles, Some(cursor)).await?);
+        Ok((stored, kept))
     }
 
     /// Stores sessions read from one file, one job per project they go
-    /// into, `cursor` (when given) with the last; returns the messages
-    /// imported.
+    /// into, `cursor` (when given) with the last.
     async fn store(
         &self,
         sessions: Vec<SourceSession>,
         titles: &HashMap<String, String>,
         cursor: Option<FileCursor>,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<SourceCounts, StoreError> {
         let mut groups: Vec<(ProjectPath, Vec<SourceSession>)> = Vec::new();
         for mut session in sessions {
             if session.title.is_none() {
@@ -474,10 +494,10 @@ impl Task {
             if let Some(cursor) = cursor {
                 self.ctx.store.run(Job::SourceCursor(cursor)).await?;
             }
-            return Ok(0);
+            return Ok(SourceCounts::default());
         }
         let last = groups.len() - 1;
-        let mut imported = 0u64;
+        let mut stored = SourceCounts::default();
         for (n, (project, sessions)) in groups.into_iter().enumerate() {
             let outcome = self
                 .ctx
@@ -488,9 +508,11 @@ impl Task {
                     cursor: if n == last { cursor.clone() } else { None },
                 })))
                 .await?;
-            imported += outcome.sources.map_or(0, |c| c.messages_imported);
+            if let Some(counts) = outcome.sources {
+                stored.add(&counts);
+            }
         }
-        Ok(imported)
+        Ok(stored)
     }
 
     fn error(&self, message: String) {

@@ -315,13 +315,7 @@ fn claude_in_parts(
             true
         },
     );
-    let mut reread = |number: u64| {
-        let at = spans.binary_search_by_key(&number, |s| s.0).ok()?;
-        let (_, start, end) = spans[at];
-        let mut buf = vec![0u8; usize::try_from(end - start).ok()?];
-        f.read_exact_at(&mut buf, start).ok()?;
-        Some(String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_owned())
-    };
+    let mut reread = |number: u64| line_at(&f, &spans, number);
     // Small sessions (branches, subagents) travel together.
     let mut batch: Vec<SourceSession> = Vec::new();
     let mut batch_bytes = 0;
@@ -345,6 +339,16 @@ fn claude_in_parts(
     )
 }
 
+/// Line `number` of `f` as it was fed, found by `spans` (number, start,
+/// end, ordered by number); `None` when it cannot be read.
+pub fn line_at(f: &File, spans: &[(u64, u64, u64)], number: u64) -> Option<String> {
+    let at = spans.binary_search_by_key(&number, |s| s.0).ok()?;
+    let (_, start, end) = spans[at];
+    let mut buf = vec![0u8; usize::try_from(end - start).ok()?];
+    f.read_exact_at(&mut buf, start).ok()?;
+    Some(String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_owned())
+}
+
 /// A JSON Lines format, read line by line into its agent's parser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineFormat {
@@ -366,11 +370,13 @@ impl LineFormat {
         }
     }
 
-    /// A parser of this format for `file`.
+    /// A parser of this format for `file`, to be read on as it grows. A
+    /// Claude transcript's keeps at most [`CLAUDE_KEEP_BYTES`] of texts:
+    /// its [`LineParser::changes`] reads the others again from the file.
     pub fn parser(self, file: &Path, options: ParseOptions) -> Box<dyn LineParser + Send + Sync> {
         let label = file.display().to_string();
         match self {
-            LineFormat::Claude => Box::new(claude::Parser::new(label, options)),
+            LineFormat::Claude => Box::new(claude::Parser::new(label, options).rereading(CLAUDE_KEEP_BYTES)),
             LineFormat::Codex => Box::new(codex::Parser::new(label, options)),
             LineFormat::Gemini => Box::new(gemini::GeminiParser::new(&label, options).with_cwd(gemini_cwd(file))),
         }

@@ -73,6 +73,9 @@ pub struct SourceCounts {
     /// Each source session imported or updated: an import that stores one
     /// session in several parts counts it once.
     pub sessions: Vec<StoredSource>,
+    /// Continued sessions (a follow's changes only) the store holds no
+    /// copy of, purged since: left out, their file is to be read whole.
+    pub unheld: u32,
 }
 
 /// One source session an import stored (or, dry, would store).
@@ -110,6 +113,7 @@ impl SourceCounts {
         self.messages_imported += other.messages_imported;
         self.messages_updated += other.messages_updated;
         self.sessions.extend(other.sessions.iter().cloned());
+        self.unheld += other.unheld;
     }
 }
 
@@ -367,6 +371,12 @@ pub fn apply(
             Some(id) => (id, t.session(id)?, false),
             None => {
                 if session.messages.is_empty() {
+                    continue;
+                }
+                if session.continued {
+                    // Its first messages are not here: a session of the
+                    // rest alone would be named and linked by the wrong one.
+                    counts.unheld += 1;
                     continue;
                 }
                 let name = unique_name(t, project, &session_name(session))?;

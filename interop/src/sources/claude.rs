@@ -29,7 +29,7 @@ use std::sync::Arc;
 use chronicle_proto::v1::Usage;
 use serde_json::{Map, Value};
 
-use super::{LineParser, ParseOptions, Parsed, Skipped, SourceSession, placeholder, rfc3339_ms};
+use super::{LineParser, ParseOptions, Parsed, Skipped, SourceSession, message_bytes, placeholder, rfc3339_ms};
 
 /// Line types that carry nothing a reader of the conversation needs.
 const BOOKKEEPING: &[&str] = &[
@@ -42,6 +42,10 @@ const BOOKKEEPING: &[&str] = &[
     "last-prompt",
     "attachment",
 ];
+
+/// About how much memory the tree keeps for a line besides its texts (its
+/// node, uuid and index entry), as measured importing a 300 MB transcript.
+const SHAPE_BYTES_PER_LINE: usize = 400;
 
 /// Reads one transcript file (a session's own, or a subagent's).
 #[derive(Clone)]
@@ -60,6 +64,17 @@ pub struct Parser {
     /// The last line's context, shared by the lines after it that repeat
     /// it (a transcript names the same cwd and version on every line).
     recent: Option<Arc<Context>>,
+    /// By session (source id): the start of its path whose messages
+    /// [`LineParser::changes`] handed out settled, left out next time.
+    handed: HashMap<String, Settled>,
+}
+
+/// The first `len` nodes of a session's path, from `first` to `last`.
+#[derive(Clone, Copy)]
+struct Settled {
+    first: usize,
+    last: usize,
+    len: usize,
 }
 
 /// Where and by what a line was written: the fields every line repeats.
@@ -229,6 +244,7 @@ impl Parser {
             keep_bytes: None,
             held_bytes: 0,
             recent: None,
+            handed: HashMap::new(),
         }
     }
 
@@ -277,13 +293,11 @@ impl Parser {
             return Ok(());
         }
         let shape = entry.shape();
-        if let Some(budget) = self.keep_bytes {
-            let bytes = entry.bytes();
-            if self.held_bytes + bytes > budget {
-                entry = Entry::Dropped;
-            } else {
-                self.held_bytes += bytes;
-            }
+        let bytes = entry.bytes();
+        if self.keep_bytes.is_some_and(|budget| self.held_bytes + bytes > budget) {
+            entry = Entry::Dropped;
+        } else {
+            self.held_bytes += bytes;
         }
         // A compaction boundary starts a new root; its logical parent is
         // what the conversation had before, which the path keeps.
@@ -536,8 +550,96 @@ impl LineParser for Parser {
         }
     }
 
+    /// Made from the tree as it stands, each entry cloned as its message
+    /// is made: a follow snapshots after every change, and cloning the
+    /// whole parser first (its tree and uuid map) made that grow with the
+    /// transcript for nothing.
     fn snapshot(&self) -> Parsed {
-        Box::new(self.clone()).finish()
+        let mut sessions = Vec::new();
+        let mut lost = Vec::new();
+        let mut fetch = |i: usize| match &self.nodes[i].entry {
+            Entry::Dropped => {
+                lost.extend(self.unread(i, None).err());
+                Entry::Silent
+            }
+            entry => entry.clone(),
+        };
+        self.emit_sessions(&mut fetch, usize::MAX, &mut |s| {
+            sessions.push(s);
+            true
+        });
+        let mut skipped = self.skipped.clone();
+        skipped.extend(lost);
+        Parsed { sessions, skipped }
+    }
+
+    /// Each session's path is remembered up to where its messages had
+    /// settled; next time, while that start is unchanged, it makes no
+    /// messages again. A line appended to a long transcript then costs
+    /// the messages after that point, not the whole conversation.
+    fn changes(
+        &mut self,
+        reread: &mut dyn FnMut(u64) -> Option<String>,
+        part_bytes: usize,
+        part: &mut dyn FnMut(Vec<SourceSession>) -> bool,
+    ) -> Parsed {
+        let mut sessions = Vec::new();
+        let mut held = 0;
+        let mut going = true;
+        let mut handed = HashMap::new();
+        let mut lost = Vec::new();
+        {
+            let build = sessions::Build::new(self);
+            let mut fetch = |i: usize| match &self.nodes[i].entry {
+                Entry::Dropped => self.unread(i, reread(self.nodes[i].line)).unwrap_or_else(|skip| {
+                    lost.push(skip);
+                    Entry::Silent
+                }),
+                entry => entry.clone(),
+            };
+            for plan in build.plan() {
+                let skip = match self.handed.get(plan.source_id()) {
+                    Some(s) if build.still_settled(&plan, s.first, s.last, s.len) => s.len,
+                    _ => 0,
+                };
+                let source_id = plan.source_id().to_owned();
+                let path = plan.path().to_vec();
+                let mut first = true;
+                let emitted = build.emit(plan, &mut fetch, skip, part_bytes, &mut |mut s| {
+                    // A later part continues the part before it.
+                    s.continued = skip > 0 || !first;
+                    first = false;
+                    held += s.messages.iter().map(message_bytes).sum::<usize>();
+                    sessions.push(s);
+                    if held >= part_bytes {
+                        held = 0;
+                        going = part(std::mem::take(&mut sessions));
+                    }
+                    going
+                });
+                if emitted.stopped {
+                    break;
+                }
+                if emitted.settled > 0 {
+                    let settled = Settled {
+                        first: path[0],
+                        last: path[emitted.settled - 1],
+                        len: emitted.settled,
+                    };
+                    handed.insert(source_id, settled);
+                }
+            }
+        }
+        self.handed = handed;
+        let mut skipped = self.skipped.clone();
+        skipped.extend(lost);
+        Parsed { sessions, skipped }
+    }
+
+    /// The texts it keeps, and its tree's shape: about
+    /// [`SHAPE_BYTES_PER_LINE`] a line whatever the line holds.
+    fn held_bytes(&self) -> Option<usize> {
+        Some(self.held_bytes + self.nodes.len() * SHAPE_BYTES_PER_LINE)
     }
 
     fn finish(self: Box<Self>) -> Parsed {
@@ -570,31 +672,43 @@ impl Parser {
             .map(|n| std::mem::replace(&mut n.entry, Entry::Silent))
             .collect();
         let mut lost = Vec::new();
-        {
-            let this = &self;
-            let build = sessions::Build::new(this);
-            let mut fetch = |i: usize| match std::mem::replace(&mut entries[i], Entry::Silent) {
-                Entry::Dropped => {
-                    let node = &this.nodes[i];
-                    this.reread(node, reread(node.line)).unwrap_or_else(|reason| {
-                        lost.push(Skipped {
-                            file: this.file.clone(),
-                            line: node.line,
-                            reason,
-                        });
-                        Entry::Silent
-                    })
-                }
-                entry => entry,
-            };
-            for plan in build.plan() {
-                if !build.emit(plan, &mut fetch, part_bytes, part) {
-                    break;
-                }
-            }
-        }
+        let mut fetch = |i: usize| match std::mem::replace(&mut entries[i], Entry::Silent) {
+            Entry::Dropped => self.unread(i, reread(self.nodes[i].line)).unwrap_or_else(|skip| {
+                lost.push(skip);
+                Entry::Silent
+            }),
+            entry => entry,
+        };
+        self.emit_sessions(&mut fetch, part_bytes, part);
         self.skipped.extend(lost);
         self.skipped
+    }
+
+    /// Node `i`'s dropped entry from its `line` read again, or what to
+    /// report when it cannot be.
+    fn unread(&self, i: usize, line: Option<String>) -> Result<Entry, Skipped> {
+        let node = &self.nodes[i];
+        self.reread(node, line).map_err(|reason| Skipped {
+            file: self.file.clone(),
+            line: node.line,
+            reason,
+        })
+    }
+
+    /// Plans the sessions and makes each one's messages from `entries`,
+    /// handing them to `part`; stops when `part` returns false.
+    fn emit_sessions(
+        &self,
+        entries: &mut dyn FnMut(usize) -> Entry,
+        part_bytes: usize,
+        part: &mut dyn FnMut(SourceSession) -> bool,
+    ) {
+        let build = sessions::Build::new(self);
+        for plan in build.plan() {
+            if build.emit(plan, entries, 0, part_bytes, part).stopped {
+                break;
+            }
+        }
     }
 }
 

@@ -146,6 +146,10 @@ pub struct SourceSession {
     /// from the source (0 when it has none); every one with [`meta::AGENT`],
     /// [`meta::SESSION`] and [`meta::ID`] set.
     pub messages: Vec<Message>,
+    /// Only what changed since a follow last handed this session out: the
+    /// store already holds the rest, and must not make a session of these
+    /// alone if it holds none (the follow then reads the file again whole).
+    pub continued: bool,
 }
 
 impl SourceSession {
@@ -162,6 +166,7 @@ impl SourceSession {
             agent_version: None,
             parent: None,
             messages: Vec::new(),
+            continued: false,
         }
     }
 
@@ -228,6 +233,28 @@ pub trait LineParser {
     /// read on: a follow stores it and feeds the parser only the lines the
     /// agent appends next, instead of reading the file again.
     fn snapshot(&self) -> Parsed;
+    /// What changed since the last call, for a follow: the sessions of a
+    /// snapshot, less what no line since can have changed. A session that
+    /// leaves out messages handed out before is [`SourceSession::continued`].
+    /// `reread` gives back line `n` as it was fed, for the texts a parser
+    /// did not keep. Once sessions of at least `part_bytes` of messages are
+    /// made, they may go to `part` (which returns false to stop) rather
+    /// than wait in what is returned. A parser that cannot tell what
+    /// changed gives its whole snapshot.
+    fn changes(
+        &mut self,
+        reread: &mut dyn FnMut(u64) -> Option<String>,
+        part_bytes: usize,
+        part: &mut dyn FnMut(Vec<SourceSession>) -> bool,
+    ) -> Parsed {
+        let _ = (reread, part_bytes, part);
+        self.snapshot()
+    }
+    /// About how many bytes of texts the parser holds, when it knows
+    /// (else the follow counts those of its snapshot).
+    fn held_bytes(&self) -> Option<usize> {
+        None
+    }
     /// Messages no later line can change, taken out of the parser once it
     /// holds at least `min_bytes` of them, so a long file is stored in parts
     /// and read in bounded memory. A parser that must see its whole input

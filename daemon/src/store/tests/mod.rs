@@ -561,6 +561,33 @@ async fn a_schema_2_database_gets_its_imported_messages_indexed() {
     assert_eq!(listed[0].message_count, 5);
 }
 
+/// A follow hands over only what changed since its last batch. When the
+/// store no longer holds the session those changes continue (purged
+/// since), it makes nothing of them and says so; the whole session then
+/// comes back as it was.
+#[tokio::test]
+async fn a_continued_source_session_the_store_no_longer_holds_is_left_for_a_whole_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    let mut tail = codex_session(3);
+    tail.messages.drain(..2);
+    tail.continued = true;
+    let counts = import(&store, tail.clone()).await;
+    assert_eq!(
+        (counts.unheld, counts.sessions_imported, counts.messages_imported),
+        (1, 0, 0),
+        "{counts:?}"
+    );
+    assert!(store.list_sessions(&pp(P)).expect("list").is_empty());
+
+    // Held, the same continuation is taken as any later part is.
+    import(&store, codex_session(2)).await;
+    let counts = import(&store, tail).await;
+    assert_eq!((counts.unheld, counts.messages_imported), (0, 1), "{counts:?}");
+    let listed = store.list_sessions(&pp(P)).expect("list");
+    assert_eq!(listed[0].message_count, 3);
+}
+
 /// A disk whose next sync can be held: the writer stops inside a commit,
 /// so every job queued meanwhile lands in the next batch together.
 #[derive(Debug, Clone)]

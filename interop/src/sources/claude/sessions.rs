@@ -24,6 +24,27 @@ pub(super) struct Plan {
     empty: bool,
 }
 
+impl Plan {
+    pub(super) fn source_id(&self) -> &str {
+        &self.source_id
+    }
+
+    /// Its nodes in conversation order.
+    pub(super) fn path(&self) -> &[usize] {
+        &self.path
+    }
+}
+
+/// What [`Build::emit`] did.
+pub(super) struct Emitted {
+    /// `part` asked for no more.
+    pub stopped: bool,
+    /// How many of the path's first nodes made messages no later line
+    /// can change as the path stands: every reply has all the lines it
+    /// has so far and every call its result. Never fewer than it skipped.
+    pub settled: usize,
+}
+
 /// Turns the tree of one file into sessions: [`Build::plan`] chooses them
 /// from the tree's shape, [`Build::emit`] makes each one's messages.
 pub(super) struct Build<'a> {
@@ -180,15 +201,17 @@ impl<'a> Build<'a> {
     /// Makes the messages of one planned session, handing them to `part`
     /// in parts of at least `part_bytes`. A part ends only where none of
     /// its messages can change: every reply has all its lines and every
-    /// tool call the result the path holds for it. Returns false when
-    /// `part` asked to stop.
+    /// tool call the result the path holds for it. The first `skip` nodes
+    /// of its path make no messages (they were handed out before, and
+    /// [`Build::still_settled`] says they are as they were).
     pub(super) fn emit(
         &self,
         plan: Plan,
         entries: &mut dyn FnMut(usize) -> Entry,
+        skip: usize,
         part_bytes: usize,
         part: &mut dyn FnMut(SourceSession) -> bool,
-    ) -> bool {
+    ) -> Emitted {
         let nodes = &self.parser.nodes;
         let Plan {
             source_id,
@@ -234,8 +257,10 @@ impl<'a> Build<'a> {
             results: HashMap::new(),
             bytes: 0,
             settles_at: 0,
+            unanswered: false,
         };
-        for (at, &i) in path.iter().enumerate() {
+        let mut settled = skip.min(path.len());
+        for (at, &i) in path.iter().enumerate().skip(settled) {
             let mut entry = entries(i);
             out.bytes += entry.bytes();
             if let Entry::User(u) = &mut entry {
@@ -244,12 +269,54 @@ impl<'a> Build<'a> {
                 }
             }
             out.add(i, entry, &reply_end, &result_at);
+            // A reply's next line, when it has one, is usually the very
+            // next line written: a reply at the end settles once any other
+            // line follows it.
+            let last_is_reply = matches!(nodes[i].shape, Shape::Reply(_));
+            if out.settles_at <= at && !out.unanswered && !last_is_reply {
+                settled = at + 1;
+            }
             if out.bytes >= part_bytes && out.settles_at <= at && !part(out.take()) {
-                return false;
+                return Emitted { stopped: true, settled };
             }
         }
         let rest = out.take();
-        rest.messages.is_empty() || part(rest)
+        let stopped = !rest.messages.is_empty() && !part(rest);
+        Emitted { stopped, settled }
+    }
+
+    /// Whether the first `len` nodes of `plan`'s path, from `first` to
+    /// `last`, are still its start and still make the messages they made:
+    /// no later node on the path is another line of one of their replies
+    /// or a result for one of their calls.
+    pub(super) fn still_settled(&self, plan: &Plan, first: usize, last: usize, len: usize) -> bool {
+        let path = &plan.path;
+        if len == 0 || path.len() < len || path[0] != first || path[len - 1] != last {
+            return false;
+        }
+        let nodes = &self.parser.nodes;
+        let mut later_replies = HashSet::new();
+        let mut later_results = HashSet::new();
+        for &i in &path[len..] {
+            match &nodes[i].shape {
+                Shape::Reply(Some(id)) => {
+                    later_replies.insert(id.as_str());
+                }
+                Shape::Answers { calls, .. } => later_results.extend(calls.iter().map(String::as_str)),
+                _ => {}
+            }
+        }
+        if later_replies.is_empty() && later_results.is_empty() {
+            return true;
+        }
+        path[..len].iter().all(|&i| {
+            let replied = matches!(&nodes[i].shape, Shape::Reply(Some(id)) if later_replies.contains(id.as_str()));
+            let called = match &nodes[i].entry {
+                Entry::Assistant(a) => a.tools.iter().any(|t| later_results.contains(t.id.as_str())),
+                _ => false,
+            };
+            !replied && !called
+        })
     }
 }
 
@@ -313,6 +380,9 @@ struct Output<'h> {
     bytes: usize,
     /// The path position after which nothing in `pending` changes.
     settles_at: usize,
+    /// A call made so far has no result on the path yet: a later line may
+    /// bring one, so nothing from there on is settled.
+    unanswered: bool,
 }
 
 enum Out {
@@ -388,8 +458,9 @@ impl Output<'_> {
                     self.settles_at = self.settles_at.max(end);
                 }
                 for t in &a.tools {
-                    if let Some(&answered) = result_at.get(t.id.as_str()) {
-                        self.settles_at = self.settles_at.max(answered);
+                    match result_at.get(t.id.as_str()) {
+                        Some(&answered) => self.settles_at = self.settles_at.max(answered),
+                        None => self.unanswered = true,
                     }
                 }
                 if let Out::Reply {

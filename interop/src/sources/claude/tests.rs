@@ -1,4 +1,4 @@
-use chronicle_proto::v1::Role;
+use chronicle_proto::v1::{Message, Role};
 
 use super::*;
 use crate::sources::{LinkKind, SourceLink, meta};
@@ -322,4 +322,154 @@ fn a_parser_finished_without_its_input_reports_what_it_dropped() {
         "{:?}",
         parsed.skipped
     );
+}
+
+/// What the store holds after taking sessions as the daemon does: by
+/// session, each message by source id in the order first seen, a later
+/// copy replacing what an update replaces (texts, call, usage, model).
+#[derive(Debug, Default, PartialEq)]
+struct Stored(std::collections::BTreeMap<String, Vec<(String, Message)>>);
+
+impl Stored {
+    /// Takes `parsed`; returns how many messages it carried.
+    fn take(&mut self, parsed: Parsed) -> usize {
+        let mut carried = 0;
+        for s in parsed.sessions.into_iter().filter(|s| !s.messages.is_empty()) {
+            assert!(
+                !s.continued || self.0.contains_key(&s.source_id),
+                "{} continues a session never handed out",
+                s.source_id
+            );
+            let held = self.0.entry(s.source_id).or_default();
+            for m in s.messages {
+                carried += 1;
+                let seen = Message {
+                    content: m.content,
+                    reasoning: m.reasoning,
+                    tool: m.tool,
+                    usage: m.usage,
+                    model: m.model,
+                    ..Message::default()
+                };
+                let id = m.metadata[meta::ID].clone();
+                match held.iter_mut().find(|(i, _)| *i == id) {
+                    Some(slot) => slot.1 = seen,
+                    None => held.push((id, seen)),
+                }
+            }
+        }
+        carried
+    }
+}
+
+/// Feeds `text` a line at a time, taking after each line both a whole
+/// snapshot and the changes since the last (from a parser that keeps no
+/// texts and reads each line again when it needs it): the two leave the
+/// store holding the same. Returns the messages each carried, line by line.
+fn follow_both_ways(text: &str) -> Vec<(usize, usize)> {
+    let mut whole_parser = Parser::new("session.jsonl", small());
+    let mut parser = Parser::new("session.jsonl", small()).rereading(0);
+    let (mut whole, mut changes) = (Stored::default(), Stored::default());
+    let mut carried = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        whole_parser.line(i as u64 + 1, line);
+        parser.line(i as u64 + 1, line);
+        let by_snapshot = whole.take(whole_parser.snapshot());
+        // Parts of one byte: every session that can goes out in parts.
+        let mut parts = Vec::new();
+        let mut rest = parser.changes(&mut line_of(text), 1, &mut |s| {
+            parts.extend(s);
+            true
+        });
+        parts.append(&mut rest.sessions);
+        rest.sessions = parts;
+        let by_changes = changes.take(rest);
+        assert_eq!(changes, whole, "after line {}", i + 1);
+        carried.push((by_snapshot, by_changes));
+    }
+    carried
+}
+
+#[test]
+fn changes_line_by_line_leave_the_store_as_whole_snapshots_do() {
+    // Replies over several lines, a call answered lines later, a rewind,
+    // a compaction, a sidechain and a summary.
+    let carried = follow_both_ways(SESSION);
+    let (whole, changes): (usize, usize) = carried.iter().fold((0, 0), |(w, c), (a, b)| (w + a, c + b));
+    assert!(
+        changes * 2 < whole,
+        "changes carried {changes} messages, snapshots {whole}"
+    );
+}
+
+/// A transcript of `turns` turns: a prompt, then a reply whose text and
+/// call are two lines, a progress line while the call runs, the call's
+/// result, and a closing reply. In turn `interleaved`, a progress line
+/// comes before more of the reply's text.
+fn linear_transcript(turns: usize, interleaved: usize) -> String {
+    let mut out = String::new();
+    let mut parent = serde_json::Value::Null;
+    let mut line = |uuid: String, parent: &mut serde_json::Value, kind: &str, message: serde_json::Value| {
+        out += &serde_json::json!({"type": kind, "uuid": uuid, "parentUuid": parent, "sessionId": "s",
+            "cwd": "/w", "timestamp": "2026-03-02T09:00:00.000Z", "message": message})
+        .to_string();
+        out.push('\n');
+        *parent = serde_json::Value::String(uuid);
+    };
+    for t in 0..turns {
+        let user = |content: serde_json::Value| serde_json::json!({"role": "user", "content": content});
+        let reply = |id: String, block: serde_json::Value| serde_json::json!({"role": "assistant", "id": id, "content": [block]});
+        let progress = serde_json::json!({"role": "progress"});
+        line(format!("u{t}"), &mut parent, "user", user(format!("step {t}").into()));
+        let call = format!("toolu_{t}");
+        let text = serde_json::json!({"type": "text", "text": "Reading."});
+        line(
+            format!("a{t}-0"),
+            &mut parent,
+            "assistant",
+            reply(format!("msg_{t}"), text),
+        );
+        if t == interleaved {
+            line(format!("p{t}-0"), &mut parent, "progress", progress.clone());
+            let more = serde_json::json!({"type": "text", "text": "And more."});
+            line(
+                format!("a{t}-2"),
+                &mut parent,
+                "assistant",
+                reply(format!("msg_{t}"), more),
+            );
+        }
+        let block = serde_json::json!({"type": "tool_use", "id": call, "name": "Read", "input": {"n": t}});
+        line(
+            format!("a{t}-1"),
+            &mut parent,
+            "assistant",
+            reply(format!("msg_{t}"), block),
+        );
+        line(format!("p{t}-1"), &mut parent, "progress", progress);
+        let result = serde_json::json!({"type": "tool_result", "tool_use_id": call, "content": "ok"});
+        line(format!("r{t}"), &mut parent, "user", user(serde_json::json!([result])));
+        let done = serde_json::json!({"type": "text", "text": "Done."});
+        line(
+            format!("b{t}"),
+            &mut parent,
+            "assistant",
+            reply(format!("msg_{t}b"), done),
+        );
+    }
+    out
+}
+
+#[test]
+fn a_line_appended_to_a_long_conversation_carries_its_own_messages_not_the_rest() {
+    let carried = follow_both_ways(&linear_transcript(40, 20));
+    // By the end a snapshot carries the whole conversation each line;
+    // the changes carry what that line made or changed (the reply a call
+    // waits in, with its call) and no more, but for the one line of a
+    // reply written after another line: that takes the whole again.
+    let (last_whole, _) = carried[carried.len() - 1];
+    assert!(last_whole >= 40 * 4, "{last_whole}");
+    let large: Vec<(usize, usize)> = carried.iter().copied().filter(|&(_, c)| c > 3).collect();
+    assert_eq!(large.len(), 1, "{carried:?}");
+    assert_eq!(large[0].0, large[0].1, "{carried:?}");
 }
