@@ -5,7 +5,9 @@
 //! that catches up on what was written meanwhile, `chronicle follow`
 //! listing it and `--stop` ending it; and a follow whose daemon is killed
 //! again and again while the agent writes, which ends with every line
-//! imported exactly once. Codex CLI rollouts followed as Codex appends
+//! imported exactly once; and a conversation followed line by line, through
+//! two kills, that ends as an import of the finished file makes it. Codex
+//! CLI rollouts followed as Codex appends
 //! to them (a call and its later output, a partial last line, a token
 //! count after the reply, a new rollout file) and an opencode database
 //! written by another connection in WAL mode (a running tool call
@@ -337,6 +339,149 @@ async fn a_followed_reply_grows_in_place_and_a_purged_session_comes_back_whole()
         texts(&content),
         ["Fix the login bug", "Looking.\n\nFound it.", "now add a test"]
     );
+}
+
+/// The lines of `turns` turns of a Claude Code session as Claude writes
+/// them: a prompt; a reply whose text and tool call are two lines of one
+/// API message; a progress line while the tool runs; its result; and a
+/// closing reply with its reasoning.
+fn claude_turns(sid: &str, cwd: &str, turns: u32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut parent = serde_json::Value::Null;
+    let mut push = |uuid: String, kind: &str, message: serde_json::Value| {
+        lines.push(
+            json!({"type": kind, "uuid": uuid, "parentUuid": parent, "sessionId": sid, "cwd": cwd,
+                "timestamp": "2026-03-01T12:00:00Z", "message": message})
+            .to_string(),
+        );
+        parent = json!(uuid);
+    };
+    for t in 0..turns {
+        push(
+            format!("p{t}"),
+            "user",
+            json!({"role": "user", "content": format!("Step {t}: check the logs")}),
+        );
+        let call = format!("toolu_{t}");
+        let reply = |block: serde_json::Value| json!({"role": "assistant", "id": format!("msg_{t}a"), "model": "claude-sonnet-4-5", "content": [block]});
+        push(
+            format!("a{t}"),
+            "assistant",
+            reply(json!({"type": "text", "text": format!("Reading log {t}.")})),
+        );
+        let input = json!({"file_path": format!("/var/log/{t}.log")});
+        push(
+            format!("c{t}"),
+            "assistant",
+            reply(json!({"type": "tool_use", "id": call, "name": "Read", "input": input})),
+        );
+        push(format!("g{t}"), "progress", json!({"role": "progress"}));
+        let result = json!({"type": "tool_result", "tool_use_id": call, "content": format!("{t} errors")});
+        push(format!("r{t}"), "user", json!({"role": "user", "content": [result]}));
+        let blocks = json!([{"type": "thinking", "thinking": format!("Log {t} is fine.")},
+            {"type": "text", "text": format!("Log {t} has {t} errors.")}]);
+        push(
+            format!("b{t}"),
+            "assistant",
+            json!({"role": "assistant", "id": format!("msg_{t}b"),
+            "model": "claude-sonnet-4-5", "content": blocks,
+            "usage": {"input_tokens": 10, "output_tokens": t, "cache_read_input_tokens": 100}}),
+        );
+    }
+    lines
+}
+
+/// What a reader of a session sees of each message.
+fn seen(content: &chronicle_proto::v1::SessionContent) -> Vec<String> {
+    content
+        .messages
+        .iter()
+        .map(|m| {
+            let tool = m.tool.as_ref().map(|t| (&t.name, &t.args_json, &t.result_json));
+            format!(
+                "{} {:?} {:?} {:?} {:?} {:?}",
+                m.role, m.content, m.reasoning, tool, m.usage, m.model
+            )
+        })
+        .collect()
+}
+
+/// A follow hands the store only what each write changed. Followed line
+/// by line while Claude writes (a reply over two lines, a call answered
+/// lines later) and through two kills of the daemon, the session ends
+/// holding exactly what importing the finished file makes.
+#[tokio::test]
+async fn a_conversation_followed_as_it_is_written_ends_as_an_import_of_the_finished_file() {
+    let _heavy = common::heavy().await;
+    let sandbox = Sandbox::new();
+    let mut daemon = sandbox.start();
+    let (project, transcripts, cwd) = setup(&sandbox);
+    let file = transcripts.join("s-live.jsonl");
+    let lines = claude_turns("s-live", &cwd, 60);
+    append(&file, &lines[0]);
+    sandbox
+        .chronicle(
+            &project,
+            &["follow", "claude", "--path", &path_str(&transcripts.join(".."))],
+        )
+        .ok();
+    let writer = {
+        let file = file.clone();
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for line in &lines[1..] {
+                append(&file, line);
+                std::thread::sleep(Duration::from_millis(3));
+            }
+        })
+    };
+    for pause in [300u64, 450] {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        daemon.crash();
+        daemon = sandbox.start();
+    }
+    writer.join().expect("writer");
+
+    // The finished file, imported by another daemon.
+    let fresh = Sandbox::new();
+    let fresh_daemon = fresh.start();
+    let other = fresh.project("fresh");
+    fs::create_dir_all(other.join(".git")).expect("git dir");
+    let other_arg = path_str(&other);
+    fresh
+        .chronicle(&other, &["import", "claude", &path_str(&file), "-C", &other_arg])
+        .ok();
+    let mut fresh_client = fresh_daemon.client().await;
+    let imported = counts(&mut fresh_client, &other_arg).await;
+    assert_eq!(imported.len(), 1, "{imported:?}");
+    let expected = seen(&saved(&mut fresh_client, &other_arg, &imported[0].0).await);
+    assert_eq!(
+        expected.len(),
+        60 * 4,
+        "a prompt, a reply, its call and a closing reply a turn"
+    );
+
+    let mut client = daemon.client().await;
+    let project_arg = path_str(&project);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let now = counts(&mut client, &project_arg).await;
+        if let [(name, _)] = now.as_slice() {
+            let followed = seen(&saved(&mut client, &project_arg, name).await);
+            if followed == expected {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the followed session differs from the import: {} against {} messages, first difference {:?}",
+                followed.len(),
+                expected.len(),
+                followed.iter().zip(&expected).find(|(a, b)| a != b)
+            );
+        }
+        assert!(Instant::now() < deadline, "still {now:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A Codex rollout line of `kind` (`session_meta`, `response_item`,
