@@ -116,10 +116,25 @@ impl<'a> Build<'a> {
         };
 
         // The main conversation and its abandoned branches.
-        let main_leaves = self.leaves(false);
-        for (k, &leaf) in main_leaves.iter().enumerate() {
+        let mut main_leaves = self.leaves(false);
+        let mut looped = nodes.len();
+        let mut k = 0;
+        loop {
+            if k == main_leaves.len() {
+                // Lines whose parents loop (a damaged file) have no leaf:
+                // the newest of them stands for one, until every line is
+                // in a session.
+                let unowned = (0..looped)
+                    .rev()
+                    .find(|&i| !nodes[i].sidechain && planner.owner[i].is_none());
+                let Some(i) = unowned else { break };
+                looped = i;
+                main_leaves.push(i);
+            }
+            let leaf = main_leaves[k];
+            k += 1;
             let (path, fork) = planner.path(leaf);
-            if k == 0 {
+            if k == 1 {
                 planner.claim(path, session_id.clone(), session_id.clone(), None);
             } else if let Some(start) = path.first() {
                 let id = format!("{session_id}/branch/{}", nodes[*start].uuid);
@@ -231,10 +246,13 @@ impl<'a> Build<'a> {
         head.started_at_ms = path.iter().map(|&i| nodes[i].timestamp_ms).find(|&t| t > 0);
 
         // Where on the path each reply gets its last line and each call
-        // its result: a part ends only after them.
+        // its result: a part ends only after them. Nothing skipped has a
+        // line or a result after it (`still_settled`), so only the rest
+        // of the path is looked at.
+        let skip = skip.min(path.len());
         let mut reply_end: HashMap<&str, usize> = HashMap::new();
         let mut result_at: HashMap<&str, usize> = HashMap::new();
-        for (at, &i) in path.iter().enumerate() {
+        for (at, &i) in path.iter().enumerate().skip(skip) {
             match &nodes[i].shape {
                 Shape::Reply(Some(id)) => {
                     reply_end.insert(id, at);
@@ -259,7 +277,7 @@ impl<'a> Build<'a> {
             settles_at: 0,
             unanswered: false,
         };
-        let mut settled = skip.min(path.len());
+        let mut settled = skip;
         for (at, &i) in path.iter().enumerate().skip(settled) {
             let mut entry = entries(i);
             out.bytes += entry.bytes();
@@ -324,22 +342,32 @@ impl Planner<'_, '_> {
     /// From `leaf` up to (not including) the first node already in a
     /// session, in conversation order, and that node.
     fn path(&self, leaf: usize) -> (Vec<usize>, Option<usize>) {
-        let mut path = Vec::new();
-        let mut seen = HashSet::new();
-        let mut at = Some(leaf);
-        while let Some(i) = at {
-            if self.owner[i].is_some() {
-                path.reverse();
-                return (path, Some(i));
+        // Parents form a chain, but a damaged file may loop: a walk longer
+        // than the tree has nodes is one, walked again stopping where it
+        // comes back (the common case pays no set of visited nodes).
+        let nodes = self.build.parser.nodes.len();
+        let mut seen: Option<HashSet<usize>> = None;
+        'walk: loop {
+            let mut path = Vec::new();
+            let mut at = Some(leaf);
+            while let Some(i) = at {
+                if self.owner[i].is_some() {
+                    path.reverse();
+                    return (path, Some(i));
+                }
+                if seen.is_none() && path.len() > nodes {
+                    seen = Some(HashSet::new());
+                    continue 'walk;
+                }
+                if seen.as_mut().is_some_and(|seen| !seen.insert(i)) {
+                    break;
+                }
+                path.push(i);
+                at = self.build.parent(i);
             }
-            if !seen.insert(i) {
-                break;
-            }
-            path.push(i);
-            at = self.build.parent(i);
+            path.reverse();
+            return (path, None);
         }
-        path.reverse();
-        (path, None)
     }
 
     /// Plans one session of the nodes of `path` (in order).

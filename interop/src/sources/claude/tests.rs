@@ -473,3 +473,23 @@ fn a_line_appended_to_a_long_conversation_carries_its_own_messages_not_the_rest(
     assert_eq!(large.len(), 1, "{carried:?}");
     assert_eq!(large[0].0, large[0].1, "{carried:?}");
 }
+
+#[test]
+fn lines_whose_parents_loop_are_each_read_once() {
+    // A damaged file: each line names the other as its parent.
+    let line = |uuid: &str, parent: &str, text: &str| {
+        serde_json::json!({"type": "user", "uuid": uuid, "parentUuid": parent, "sessionId": "s",
+            "cwd": "/w", "timestamp": "2026-03-02T09:00:00.000Z", "message": {"role": "user", "content": text}})
+        .to_string()
+    };
+    let text = format!("{}\n{}\n", line("u1", "u2", "first"), line("u2", "u1", "second"));
+    let parsed = parse("s.jsonl", &text, small());
+    let mut texts: Vec<&str> = parsed
+        .sessions
+        .iter()
+        .flat_map(|s| &s.messages)
+        .map(|m| m.content.as_str())
+        .collect();
+    texts.sort_unstable();
+    assert_eq!(texts, ["first", "second"]);
+}
