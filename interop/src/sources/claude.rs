@@ -48,7 +48,6 @@ const BOOKKEEPING: &[&str] = &[
 const SHAPE_BYTES_PER_LINE: usize = 400;
 
 /// Reads one transcript file (a session's own, or a subagent's).
-#[derive(Clone)]
 pub struct Parser {
     file: String,
     options: ParseOptions,
@@ -101,7 +100,6 @@ impl Context {
 }
 
 /// The line a node follows.
-#[derive(Clone)]
 enum Parent {
     None,
     /// Read before it (the usual case): its index.
@@ -110,7 +108,6 @@ enum Parent {
     Later(Box<str>),
 }
 
-#[derive(Clone)]
 struct Node {
     uuid: String,
     parent: Parent,
@@ -124,7 +121,6 @@ struct Node {
 
 /// What a line will show as, known without its texts: enough to choose
 /// the sessions, link them and cut them into parts.
-#[derive(Clone)]
 enum Shape {
     /// No message (a bookkeeping line, an empty text).
     Hidden,
