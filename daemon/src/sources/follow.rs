@@ -51,10 +51,10 @@ use crate::store::{FileCursor, FollowKey, Job, ProjectPath, SourceBatch, SourceC
 const POLL: Duration = Duration::from_secs(1);
 /// Changes closer together than this are handled as one look.
 const SETTLE: Duration = Duration::from_millis(20);
-/// How many bytes of messages a follow's kept parsers may hold together
-/// (a Claude transcript's parser holds its whole tree; a rollout's, its
-/// last reply): past it the least recently changed file's is dropped, and
-/// that file is read from its start when it changes next.
+/// How many bytes a follow's kept parsers may hold together (a Claude
+/// transcript's: its tree's shape and up to 4 MiB of texts; a rollout's:
+/// its last reply): past it the least recently changed file's is dropped,
+/// and that file is read from its start when it changes next.
 pub const TAILS_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 
 /// The proto's name for an agent.
@@ -397,11 +397,13 @@ impl Task {
     async fn read(&mut self, path: &Path, sig: Vec<u8>, titles: &HashMap<String, String>) -> Result<(), StoreError> {
         let file = path.to_string_lossy().into_owned();
         let mut kept = self.tails.take(&file);
-        let (imported, kept) = loop {
+        let mut imported = 0;
+        let kept = loop {
             let whole = kept.is_none();
             let (stored, kept_now) = self.read_on(path, &sig, titles, kept).await?;
+            imported += stored.messages_imported;
             if stored.unheld == 0 || whole {
-                break (stored.messages_imported, kept_now);
+                break kept_now;
             }
             // The store no longer holds a session the tail had handed it
             // (purged since): read the file whole to make it anew.

@@ -2,12 +2,11 @@
 //! Agents only ever append to these files, so a follow keeps the parser
 //! that read a file up to its last whole line, and the next change is
 //! read from there: a line appended to a gigabyte rollout costs that
-//! line, not the gigabyte. The parser's [`LineParser::snapshot`] gives
-//! the sessions as a full read would, so what the store gets is the same
-//! either way, except that a snapshot's messages already handed out
-//! unchanged are left out of it: a line appended to a Claude transcript
-//! sends the store that line's message, not the whole conversation again
-//! for the store to compare.
+//! line, not the gigabyte. What the store is handed after each read,
+//! [`LineParser::changes`] less every message handed out before
+//! unchanged, leaves it holding what a read from the start would: a line
+//! appended to a Claude transcript sends the store that line's message,
+//! not the whole conversation again for the store to compare.
 //!
 //! A [`Tail`] is only continued while the file is plainly the one it read
 //! with more appended: the same device and inode, no shorter, and the
@@ -50,8 +49,8 @@ pub struct Tail {
     lines: u64,
     /// The file's bytes just before `offset`.
     before: Vec<u8>,
-    /// About how many bytes of messages the parser holds (its last
-    /// snapshot's), for the follow's memory budget.
+    /// About how many bytes the parser and [`Tail::handed`] hold, for the
+    /// follow's memory budget.
     held: usize,
     /// By session (source id), the digests of the messages handed out
     /// last, by [`message_key`].

@@ -306,7 +306,9 @@ impl<'a> Build<'a> {
     /// Whether the first `len` nodes of `plan`'s path, from `first` to
     /// `last`, are still its start and still make the messages they made:
     /// no later node on the path is another line of one of their replies
-    /// or a result for one of their calls.
+    /// or a result for one of their calls. (Their calls all had a result
+    /// among them when they settled; a second one is looked for in the
+    /// texts the parser kept, which is all of them unless it rereads.)
     pub(super) fn still_settled(&self, plan: &Plan, first: usize, last: usize, len: usize) -> bool {
         let path = &plan.path;
         if len == 0 || path.len() < len || path[0] != first || path[len - 1] != last {
