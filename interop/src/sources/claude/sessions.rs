@@ -69,8 +69,8 @@ impl<'a> Build<'a> {
             .iter()
             .map(|node| match &node.parent {
                 Parent::None => None,
-                Parent::Read(i) => Some(*i),
-                Parent::Later(uuid) => parser.by_uuid.get(&**uuid).copied(),
+                Parent::Read(i) => Some(*i as usize),
+                Parent::Later(k) => parser.find(&parser.later[*k as usize]),
             })
             .collect();
         let mut has_child = vec![[false; 2]; parser.nodes.len()];
@@ -200,7 +200,7 @@ impl<'a> Build<'a> {
         // title names the file's own session.
         let Planner { owner, mut plans, .. } = planner;
         for (leaf, title) in self.parser.titles.iter().rev() {
-            if let Some(s) = self.parser.by_uuid.get(leaf).and_then(|&i| owner[i]) {
+            if let Some(s) = self.parser.find(leaf).and_then(|i| owner[i]) {
                 plans[s].title.get_or_insert_with(|| title.clone());
             }
         }
@@ -320,9 +320,9 @@ impl<'a> Build<'a> {
         for &i in &path[len..] {
             match &nodes[i].shape {
                 Shape::Reply(Some(id)) => {
-                    later_replies.insert(id.as_str());
+                    later_replies.insert(&**id);
                 }
-                Shape::Answers { calls, .. } => later_results.extend(calls.iter().map(String::as_str)),
+                Shape::Answers { calls, .. } => later_results.extend(calls.iter().map(|c| &**c)),
                 _ => {}
             }
         }
@@ -330,7 +330,7 @@ impl<'a> Build<'a> {
             return true;
         }
         path[..len].iter().all(|&i| {
-            let replied = matches!(&nodes[i].shape, Shape::Reply(Some(id)) if later_replies.contains(id.as_str()));
+            let replied = matches!(&nodes[i].shape, Shape::Reply(Some(id)) if later_replies.contains(&**id));
             let called = match &nodes[i].entry {
                 Entry::Assistant(a) => a.tools.iter().any(|t| later_results.contains(t.id.as_str())),
                 _ => false,
@@ -435,7 +435,7 @@ impl Output<'_> {
                 ..Message::default()
             };
             m.metadata.insert(meta::ID.into(), id.to_owned());
-            m.metadata.insert(meta::UUID.into(), node.uuid.clone());
+            m.metadata.insert(meta::UUID.into(), node.uuid.to_string());
             m
         };
         match entry {
@@ -470,7 +470,7 @@ impl Output<'_> {
                 let index = match existing {
                     Some(index) => index,
                     None => {
-                        let id = a.message_id.clone().unwrap_or_else(|| node.uuid.clone());
+                        let id = a.message_id.clone().unwrap_or_else(|| node.uuid.to_string());
                         let mut m = base(Role::Assistant, &id);
                         m.model = a.model.clone();
                         if let Some(mid) = &a.message_id {
@@ -508,7 +508,7 @@ impl Output<'_> {
                         message.model = a.model;
                     }
                     *last_node = i;
-                    message.metadata.insert(meta::UUID.into(), node.uuid.clone());
+                    message.metadata.insert(meta::UUID.into(), node.uuid.to_string());
                     for t in a.tools {
                         tools.push((t.id, t.name, t.input));
                     }
