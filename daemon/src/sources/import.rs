@@ -301,8 +301,7 @@ fn claude_in_parts(
         Err(e) => return (whole_file_skipped(label, format!("cannot be read: {e}")), 0),
     };
     let mut parser = claude::Parser::new(label.clone(), options).rereading(CLAUDE_KEEP_BYTES);
-    // Where each line fed sits: (number, start, end).
-    let mut spans: Vec<(u64, u64, u64)> = Vec::new();
+    let mut spans = LineSpans::default();
     let mut skipped = Vec::new();
     let bytes = feed(
         BufReader::with_capacity(1 << 20, &f),
@@ -311,11 +310,11 @@ fn claude_in_parts(
         &mut skipped,
         &mut 0,
         &mut |_, fed| {
-            spans.push((fed.number, fed.start, fed.end));
+            spans.push(fed, 0);
             true
         },
     );
-    let mut reread = |number: u64| line_at(&f, &spans, number);
+    let mut reread = |number: u64| spans.read(&f, number);
     // Small sessions (branches, subagents) travel together.
     let mut batch: Vec<SourceSession> = Vec::new();
     let mut batch_bytes = 0;
@@ -339,14 +338,42 @@ fn claude_in_parts(
     )
 }
 
-/// Line `number` of `f` as it was fed, found by `spans` (number, start,
-/// end, ordered by number); `None` when it cannot be read.
-pub fn line_at(f: &File, spans: &[(u64, u64, u64)], number: u64) -> Option<String> {
-    let at = spans.binary_search_by_key(&number, |s| s.0).ok()?;
-    let (_, start, end) = spans[at];
-    let mut buf = vec![0u8; usize::try_from(end - start).ok()?];
-    f.read_exact_at(&mut buf, start).ok()?;
-    Some(String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_owned())
+/// Where each line of a file sits, for reading lines again by number:
+/// eight bytes a line (its start; it ends where the next starts), as a
+/// transcript of any length keeps one for every line.
+#[derive(Default)]
+pub struct LineSpans {
+    /// The number of the line `starts[0]` is the start of.
+    first: u64,
+    starts: Vec<u64>,
+    /// Where the last line pushed ends.
+    end: u64,
+}
+
+impl LineSpans {
+    /// Notes where line `fed` sits, its offsets counted from `base`.
+    /// Lines skipped before it (too long to feed) start where the line
+    /// before them ended, so that line ends there too.
+    pub fn push(&mut self, fed: &Fed, base: u64) {
+        if self.starts.is_empty() {
+            self.first = fed.number;
+        }
+        while self.first + (self.starts.len() as u64) < fed.number {
+            self.starts.push(self.end);
+        }
+        self.starts.push(base + fed.start);
+        self.end = base + fed.end;
+    }
+
+    /// Line `number` of `f` as it was fed; `None` when it cannot be read.
+    pub fn read(&self, f: &File, number: u64) -> Option<String> {
+        let at = usize::try_from(number.checked_sub(self.first)?).ok()?;
+        let start = *self.starts.get(at)?;
+        let end = self.starts.get(at + 1).copied().unwrap_or(self.end);
+        let mut buf = vec![0u8; usize::try_from(end.checked_sub(start)?).ok()?];
+        f.read_exact_at(&mut buf, start).ok()?;
+        Some(String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_owned())
+    }
 }
 
 /// A JSON Lines format, read line by line into its agent's parser.
@@ -606,6 +633,46 @@ mod tests {
         let (got, _) = lines("{\"a\":1}\r\n{\"b\":2}");
         assert_eq!(got.len(), 2);
         assert_eq!(got[1], (2, "{\"b\":2}".to_owned()));
+    }
+
+    #[test]
+    fn a_line_is_read_again_by_number_past_a_line_too_long_to_feed_and_across_reads() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("t.jsonl");
+        // Line 2 stands for one too long to feed: it was never pushed.
+        fs::write(&path, "{\"a\":1}\nxxxxxxxxxxx\n{\"c\":3}\n{\"d\":4}\n").unwrap_or_else(|e| panic!("{e}"));
+        let f = File::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut spans = LineSpans::default();
+        spans.push(
+            &Fed {
+                number: 1,
+                start: 0,
+                end: 8,
+            },
+            0,
+        );
+        spans.push(
+            &Fed {
+                number: 3,
+                start: 20,
+                end: 28,
+            },
+            0,
+        );
+        // A later read of the file starts where the first stopped.
+        spans.push(
+            &Fed {
+                number: 4,
+                start: 0,
+                end: 8,
+            },
+            28,
+        );
+        let read = |n| spans.read(&f, n);
+        assert_eq!(read(1).as_deref(), Some("{\"a\":1}"));
+        assert_eq!(read(3).as_deref(), Some("{\"c\":3}"));
+        assert_eq!(read(4).as_deref(), Some("{\"d\":4}"));
+        assert_eq!((read(0), read(5)), (None, None));
     }
 
     #[test]

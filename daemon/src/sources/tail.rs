@@ -55,9 +55,9 @@ pub struct Tail {
     /// By session (source id), the digests of the messages handed out
     /// last, by [`message_key`].
     handed: HashMap<String, HashMap<u64, u64>>,
-    /// Where each line fed sits, (number, start, end), for a parser that
-    /// reads lines again (a Claude transcript's); empty for the others.
-    spans: Vec<(u64, u64, u64)>,
+    /// Where each line fed sits, for a parser that reads lines again (a
+    /// Claude transcript's); empty for the others.
+    spans: import::LineSpans,
 }
 
 impl Tail {
@@ -118,7 +118,7 @@ pub fn read_on(
             before: Vec::new(),
             held: 0,
             handed: HashMap::new(),
-            spans: Vec::new(),
+            spans: import::LineSpans::default(),
         },
     };
     let mut reader = BufReader::with_capacity(1 << 20, &f);
@@ -132,7 +132,7 @@ pub fn read_on(
     let rereads = format == import::LineFormat::Claude;
     let mut settled = |parser: &mut dyn LineParser, fed: &import::Fed| {
         if rereads {
-            tail.spans.push((fed.number, base + fed.start, base + fed.end));
+            tail.spans.push(fed, base);
         }
         let sessions = parser.take_settled(part_bytes);
         going = sessions.is_empty() || part(sessions);
@@ -161,7 +161,7 @@ pub fn read_on(
     }
     let spans = &tail.spans;
     let handed = &mut tail.handed;
-    let mut reread = |number| import::line_at(&f, spans, number);
+    let mut reread = |number| spans.read(&f, number);
     let mut parsed = tail.parser.changes(&mut reread, part_bytes, &mut |mut sessions| {
         leave_out_handed(&mut sessions, handed);
         going = going && (sessions.is_empty() || part(sessions));
