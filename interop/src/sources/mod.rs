@@ -250,8 +250,9 @@ pub trait LineParser {
         let _ = (reread, part_bytes, part);
         self.snapshot()
     }
-    /// About how many bytes of texts the parser holds, when it knows
-    /// (else the follow counts those of its snapshot).
+    /// About how many bytes the parser holds (texts and what it keeps of
+    /// their structure), when it knows; else the follow counts those of
+    /// the messages its snapshot makes.
     fn held_bytes(&self) -> Option<usize> {
         None
     }

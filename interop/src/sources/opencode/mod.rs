@@ -110,6 +110,11 @@ trait Records {
     fn messages(&mut self, session: &str) -> Result<Vec<Row>, OpencodeError>;
     /// A message's parts in order.
     fn parts(&mut self, session: &str, message: &str) -> Result<Vec<Row>, OpencodeError>;
+    /// Whether opencode may still be writing these records (its database
+    /// or storage tree; not an export, which is finished).
+    fn live(&self) -> bool {
+        true
+    }
     /// Runs `f` on a consistent snapshot, where the form has snapshots.
     fn snapshot<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, OpencodeError>) -> Result<T, OpencodeError>
     where
@@ -324,7 +329,7 @@ fn assemble<R: Records>(
             }
         };
         let parts = src.parts(id, &row.id)?;
-        if n + 1 == count && parts.is_empty() && being_written(&data) {
+        if n + 1 == count && parts.is_empty() && src.live() && being_written(&data) {
             // opencode writes a message's row before its parts: the newest
             // one without any is read once they are there, rather than
             // shown empty and filled in later.
@@ -802,6 +807,10 @@ struct Export {
 }
 
 impl Records for Export {
+    fn live(&self) -> bool {
+        false
+    }
+
     fn sessions(&mut self, _since_ms: Option<i64>) -> Result<Vec<Row>, OpencodeError> {
         Ok(self.info.take().into_iter().collect())
     }

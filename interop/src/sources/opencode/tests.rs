@@ -473,3 +473,15 @@ fn the_newest_message_is_read_once_it_has_parts_unless_it_ended_without() {
     assert_eq!(shown.content, "APIError: overloaded");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_export_keeps_a_last_message_without_parts() {
+    // An export is finished: nothing will add the parts later.
+    let export = serde_json::json!({
+        "info": {"id": "ses_x", "title": "t", "directory": "/w", "time": {"created": 1000, "updated": 1001}},
+        "messages": [{"info": {"id": "msg_x1", "sessionID": "ses_x", "role": "user", "time": {"created": 1000}}, "parts": []}]
+    });
+    let parsed = parse_export("x.json", &export.to_string(), ParseOptions::default());
+    let ids: Vec<&str> = parsed.sessions.iter().flat_map(ids).collect();
+    assert_eq!(ids, ["msg_x1"], "{parsed:?}");
+}
