@@ -76,6 +76,8 @@ struct Entry {
     /// the content: the same calls a `toolCalls` list usually records, so
     /// they are dropped at the end when one does.
     echoes: Vec<bool>,
+    /// When it was read (or read again), in [`GeminiParser::version`]s.
+    version: u64,
 }
 
 /// Records a rewind cut off the conversation.
@@ -106,6 +108,11 @@ pub struct GeminiParser {
     /// (record id, reason) already reported: a record appended again
     /// would report the same problem once per version.
     reported: HashSet<(String, String)>,
+    /// Counts the records read, so each entry says when it last changed.
+    version: u64,
+    /// [`LineParser::changes`] last handed out the entries up to this
+    /// version and the branches before this one.
+    handed: (u64, usize),
 }
 
 impl GeminiParser {
@@ -133,6 +140,8 @@ impl GeminiParser {
             branches: Vec::new(),
             skipped: Vec::new(),
             reported: HashSet::new(),
+            version: 0,
+            handed: (0, 0),
         }
     }
 
@@ -265,10 +274,12 @@ impl GeminiParser {
         if messages.is_empty() {
             return;
         }
+        self.version += 1;
         let entry = Entry {
             id: id.clone(),
             messages,
             echoes,
+            version: self.version,
         };
         match self.index.get(&id) {
             Some(&at) => self.entries[at] = entry,
@@ -505,27 +516,56 @@ impl GeminiParser {
 
     fn into_parsed(mut self) -> Parsed {
         let Some(session_id) = self.session_id.clone() else {
-            if !self.entries.is_empty() || !self.branches.is_empty() {
-                self.skip(
-                    0,
-                    "no metadata line with a sessionId: not a Gemini CLI recording".into(),
-                );
-            }
-            return Parsed {
-                sessions: Vec::new(),
-                skipped: self.skipped,
-            };
+            return self.without_session();
         };
-        // Every call a toolCalls list recorded, in any session of the file.
-        let recorded: HashSet<String> = self
-            .entries
+        let recorded = self.recorded();
+        let ids = self.branch_ids(&session_id);
+        let mut main = self.head(&session_id);
+        let entries = std::mem::take(&mut self.entries);
+        main.messages = self.flatten(entries, &recorded, &session_id);
+        let mut sessions = vec![main];
+        for (branch, source_id) in std::mem::take(&mut self.branches).into_iter().zip(ids) {
+            let mut s = self.branch_head(&session_id, &branch, source_id);
+            s.messages = self.flatten(branch.entries, &recorded, &session_id);
+            if !s.messages.is_empty() {
+                sessions.push(s);
+            }
+        }
+        Parsed {
+            sessions,
+            skipped: self.skipped,
+        }
+    }
+
+    /// A recording without a metadata line: nothing to import, and said
+    /// so when it had records.
+    fn without_session(mut self) -> Parsed {
+        if !self.entries.is_empty() || !self.branches.is_empty() {
+            self.skip(
+                0,
+                "no metadata line with a sessionId: not a Gemini CLI recording".into(),
+            );
+        }
+        Parsed {
+            sessions: Vec::new(),
+            skipped: self.skipped,
+        }
+    }
+
+    /// Every call a toolCalls list recorded, in any session of the file.
+    fn recorded(&self) -> HashSet<String> {
+        self.entries
             .iter()
             .chain(self.branches.iter().flat_map(|b| b.entries.iter()))
             .flat_map(|e| e.messages.iter().zip(&e.echoes))
             .filter(|(_, echo)| !**echo)
             .filter_map(|(m, _)| m.tool.as_ref().map(|t| t.call_id.clone()))
-            .collect();
-        let mut main = SourceSession::new(Agent::Gemini, &session_id);
+            .collect()
+    }
+
+    /// The main session, without its messages.
+    fn head(&self, session_id: &str) -> SourceSession {
+        let mut main = SourceSession::new(Agent::Gemini, session_id);
         main.cwd = self.cwd.clone();
         main.title = self.title.clone();
         if let Some(parent) = self.parent.clone().filter(|p| *p != session_id) {
@@ -535,37 +575,49 @@ impl GeminiParser {
                 at_message: None,
             });
         }
-        let entries = std::mem::take(&mut self.entries);
-        main.messages = self.flatten(entries, &recorded, &session_id);
-        main.started_at_ms = self
-            .started
-            .or_else(|| main.messages.iter().map(|m| m.created_at_ms).find(|&t| t > 0));
-        let mut sessions = vec![main];
+        main.started_at_ms = self.started.or_else(|| {
+            self.entries
+                .iter()
+                .flat_map(|e| &e.messages)
+                .map(|m| m.created_at_ms)
+                .find(|&t| t > 0)
+        });
+        main
+    }
+
+    /// Each branch's source id, in order (a rewind to the same record
+    /// twice gets its number appended).
+    fn branch_ids(&self, session_id: &str) -> Vec<String> {
         let mut seen = HashSet::new();
-        for (n, branch) in std::mem::take(&mut self.branches).into_iter().enumerate() {
+        let mut ids = Vec::new();
+        for (n, branch) in self.branches.iter().enumerate() {
             let mut source_id = format!("{session_id}/branch/{}", branch.first);
             if !seen.insert(source_id.clone()) {
                 source_id = format!("{source_id}-{n}");
             }
-            let mut s = SourceSession::new(Agent::Gemini, &source_id);
-            s.source_session_id = session_id.clone();
-            s.cwd = self.cwd.clone();
-            s.title = self.title.clone();
-            s.parent = Some(SourceLink {
-                kind: LinkKind::Branch,
-                parent_source_id: session_id.clone(),
-                at_message: branch.after,
-            });
-            s.messages = self.flatten(branch.entries, &recorded, &session_id);
-            s.started_at_ms = s.messages.iter().map(|m| m.created_at_ms).find(|&t| t > 0);
-            if !s.messages.is_empty() {
-                sessions.push(s);
-            }
+            ids.push(source_id);
         }
-        Parsed {
-            sessions,
-            skipped: self.skipped,
-        }
+        ids
+    }
+
+    /// A branch's session, without its messages.
+    fn branch_head(&self, session_id: &str, branch: &Branch, source_id: String) -> SourceSession {
+        let mut s = SourceSession::new(Agent::Gemini, &source_id);
+        s.source_session_id = session_id.to_owned();
+        s.cwd = self.cwd.clone();
+        s.title = self.title.clone();
+        s.parent = Some(SourceLink {
+            kind: LinkKind::Branch,
+            parent_source_id: session_id.to_owned(),
+            at_message: branch.after.clone(),
+        });
+        s.started_at_ms = branch
+            .entries
+            .iter()
+            .flat_map(|e| &e.messages)
+            .map(|m| m.created_at_ms)
+            .find(|&t| t > 0);
+        s
     }
 
     fn flatten(&self, entries: Vec<Entry>, recorded: &HashSet<String>, session_id: &str) -> Vec<Message> {
@@ -600,6 +652,40 @@ impl LineParser for GeminiParser {
 
     fn snapshot(&self) -> Parsed {
         self.clone().into_parsed()
+    }
+
+    /// The records read or read again since the last call, and the
+    /// branches rewound since, rather than a copy of the whole recording:
+    /// a line appended to a long session costs that line.
+    fn changes(
+        &mut self,
+        _reread: &mut dyn FnMut(u64) -> Option<String>,
+        _part_bytes: usize,
+        _part: &mut dyn FnMut(Vec<SourceSession>) -> bool,
+    ) -> Parsed {
+        let Some(session_id) = self.session_id.clone() else {
+            return self.snapshot();
+        };
+        let (version, branches) = self.handed;
+        self.handed = (self.version, self.branches.len());
+        let recorded = self.recorded();
+        let ids = self.branch_ids(&session_id);
+        let mut main = self.head(&session_id);
+        let changed: Vec<Entry> = self.entries.iter().filter(|e| e.version > version).cloned().collect();
+        main.continued = changed.len() < self.entries.len();
+        main.messages = self.flatten(changed, &recorded, &session_id);
+        let mut sessions = vec![main];
+        for (branch, source_id) in self.branches.iter().zip(ids).skip(branches) {
+            let mut s = self.branch_head(&session_id, branch, source_id);
+            s.messages = self.flatten(branch.entries.clone(), &recorded, &session_id);
+            if !s.messages.is_empty() {
+                sessions.push(s);
+            }
+        }
+        Parsed {
+            sessions,
+            skipped: self.skipped.clone(),
+        }
     }
 
     fn finish(self: Box<Self>) -> Parsed {

@@ -311,10 +311,48 @@ pub fn rfc3339_ms(text: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+    /// What the store holds after taking sessions as the daemon does: by
+    /// session, each message by source id in the order first seen, a later
+    /// copy replacing what an update replaces (texts, call, usage, model).
+    #[derive(Debug, Default, PartialEq)]
+    pub(crate) struct Stored(std::collections::BTreeMap<String, Vec<(String, Message)>>);
+
+    impl Stored {
+        /// Takes `parsed`; returns how many messages it carried.
+        pub(crate) fn take(&mut self, parsed: Parsed) -> usize {
+            let mut carried = 0;
+            for s in parsed.sessions.into_iter().filter(|s| !s.messages.is_empty()) {
+                assert!(
+                    !s.continued || self.0.contains_key(&s.source_id),
+                    "{} continues a session never handed out",
+                    s.source_id
+                );
+                let held = self.0.entry(s.source_id).or_default();
+                for m in s.messages {
+                    carried += 1;
+                    let seen = Message {
+                        content: m.content,
+                        reasoning: m.reasoning,
+                        tool: m.tool,
+                        usage: m.usage,
+                        model: m.model,
+                        ..Message::default()
+                    };
+                    let id = m.metadata[meta::ID].clone();
+                    match held.iter_mut().find(|(i, _)| *i == id) {
+                        Some(slot) => slot.1 = seen,
+                        None => held.push((id, seen)),
+                    }
+                }
+            }
+            carried
+        }
+    }
 
     /// Makes a fresh parser of one format.
     type NewParser = Box<dyn Fn() -> Box<dyn LineParser>>;
@@ -365,6 +403,30 @@ mod tests {
                     parser.line(i as u64 + 1, line);
                 }
                 assert_eq!(parser.finish(), whole, "the whole read on after a snapshot at {split}");
+            }
+        }
+    }
+
+    #[test]
+    fn changes_after_every_line_leave_a_store_as_snapshots_do() {
+        for (new, text) in cases() {
+            let line_of = |n: u64| text.lines().nth(usize::try_from(n).ok()? - 1).map(str::to_owned);
+            let (mut whole_parser, mut parser) = (new(), new());
+            let (mut whole, mut changed) = (Stored::default(), Stored::default());
+            for (i, line) in text.lines().enumerate() {
+                whole_parser.line(i as u64 + 1, line);
+                parser.line(i as u64 + 1, line);
+                whole.take(whole_parser.snapshot());
+                // Parts of one byte: whatever can goes out in parts.
+                let mut parts = Vec::new();
+                let mut rest = parser.changes(&mut |n| line_of(n), 1, &mut |s| {
+                    parts.extend(s);
+                    true
+                });
+                parts.append(&mut rest.sessions);
+                rest.sessions = parts;
+                changed.take(rest);
+                assert_eq!(changed, whole, "after line {}", i + 1);
             }
         }
     }

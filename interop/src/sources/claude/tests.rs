@@ -1,6 +1,7 @@
-use chronicle_proto::v1::{Message, Role};
+use chronicle_proto::v1::Role;
 
 use super::*;
+use crate::sources::tests::Stored;
 use crate::sources::{LinkKind, SourceLink, meta};
 
 const SESSION: &str = include_str!("../../../tests/fixtures/claude/session.jsonl");
@@ -322,44 +323,6 @@ fn a_parser_finished_without_its_input_reports_what_it_dropped() {
         "{:?}",
         parsed.skipped
     );
-}
-
-/// What the store holds after taking sessions as the daemon does: by
-/// session, each message by source id in the order first seen, a later
-/// copy replacing what an update replaces (texts, call, usage, model).
-#[derive(Debug, Default, PartialEq)]
-struct Stored(std::collections::BTreeMap<String, Vec<(String, Message)>>);
-
-impl Stored {
-    /// Takes `parsed`; returns how many messages it carried.
-    fn take(&mut self, parsed: Parsed) -> usize {
-        let mut carried = 0;
-        for s in parsed.sessions.into_iter().filter(|s| !s.messages.is_empty()) {
-            assert!(
-                !s.continued || self.0.contains_key(&s.source_id),
-                "{} continues a session never handed out",
-                s.source_id
-            );
-            let held = self.0.entry(s.source_id).or_default();
-            for m in s.messages {
-                carried += 1;
-                let seen = Message {
-                    content: m.content,
-                    reasoning: m.reasoning,
-                    tool: m.tool,
-                    usage: m.usage,
-                    model: m.model,
-                    ..Message::default()
-                };
-                let id = m.metadata[meta::ID].clone();
-                match held.iter_mut().find(|(i, _)| *i == id) {
-                    Some(slot) => slot.1 = seen,
-                    None => held.push((id, seen)),
-                }
-            }
-        }
-        carried
-    }
 }
 
 /// Feeds `text` a line at a time, taking after each line both a whole

@@ -295,3 +295,39 @@ fn recording_paths_are_recognised_and_lead_to_their_project_root_file() {
     let root = std::fs::read_to_string(format!("{DIR}/.project_root")).unwrap_or_default();
     assert_eq!(root.trim(), "/home/dev/src/weather-app");
 }
+
+#[test]
+fn a_record_appended_to_a_long_recording_carries_its_own_messages_not_the_rest() {
+    let mut parser = GeminiParser::new("g.jsonl", ParseOptions::default());
+    parser.line(
+        1,
+        r#"{"sessionId":"s","projectHash":"p","startTime":"2026-03-15T10:00:00.000Z"}"#,
+    );
+    let call = |n: usize, result: bool| {
+        let result = if result { r#","result":"done""# } else { "" };
+        format!(
+            r#"{{"id":"g{n}","timestamp":"2026-03-15T10:00:01.000Z","type":"gemini","content":"Step {n}.","toolCalls":[{{"id":"c{n}","name":"run","args":{{}}{result}}}]}}"#
+        )
+    };
+    let mut carried = Vec::new();
+    for n in 0..50 {
+        let prompt =
+            format!(r#"{{"id":"u{n}","timestamp":"2026-03-15T10:00:01.000Z","type":"user","content":"Do {n}"}}"#);
+        // The reply, then the same record again once its call returned.
+        for (k, line) in [prompt, call(n, false), call(n, true)].iter().enumerate() {
+            parser.line(2 + 3 * n as u64 + k as u64, line);
+            let changes = parser.changes(&mut |_| None, usize::MAX, &mut |_| true);
+            let messages: Vec<&str> = changes.sessions.iter().flat_map(|s| &s.messages).map(id).collect();
+            carried.push(messages.len());
+            if n > 0 {
+                assert!(changes.sessions[0].continued, "after {n} turns");
+            }
+        }
+    }
+    // A prompt is one message; a reply with its call two, again when the
+    // call's result rewrites the record.
+    let expected: Vec<usize> = (0..50).flat_map(|_| [1, 2, 2]).collect();
+    assert_eq!(carried, expected);
+    let whole = Box::new(parser).finish();
+    assert_eq!(whole.sessions[0].messages.len(), 150);
+}
