@@ -15,7 +15,8 @@
 //!   RssAnon meanwhile, and its VmHWM once searchable: the peak over the
 //!   import and its indexing.
 //! - Follow latency: a followed Claude transcript (a short one, and ones
-//!   that start at 8 MB and at 80 MB), and the generated Codex
+//!   that start at 8 MB and at 80 MB), a Gemini CLI recording that starts
+//!   at 8 MB, and the generated Codex
 //!   rollout once the follow has read it, each get a line every 50 ms; the
 //!   time from its write to the `Watch` event of the project, p50/p99, and
 //!   the daemon's peak RSS over the whole follow (its first read included).
@@ -374,6 +375,50 @@ async fn follow_claude_latency(
     .await
 }
 
+/// Line written → `Watch` event for a followed Gemini CLI recording that
+/// starts with `prefill` records of ~1.5 KiB, under `name` in `root`.
+async fn follow_gemini_latency(
+    root: &Path,
+    name: &str,
+    prefill: usize,
+    samples: usize,
+) -> anyhow::Result<FollowFigures> {
+    let project = root.join(format!("{name}-project"));
+    fs::create_dir_all(&project)?;
+    let cwd = project.to_string_lossy().into_owned();
+    let tmp = root.join(format!("{name}-gemini"));
+    let chats = tmp.join("p/chats");
+    fs::create_dir_all(&chats)?;
+    fs::write(tmp.join("p/.project_root"), &cwd)?;
+    let file = chats.join("session-2026-03-15T10-00-bench0001.jsonl");
+    let record = |n: usize| {
+        let kind = if n % 2 == 0 { "user" } else { "gemini" };
+        json!({"id": format!("r{n}"), "timestamp": "2026-03-15T10:00:00.000Z", "type": kind,
+            "content": format!("record {n}: {}", prose(n as u64))})
+        .to_string()
+            + "\n"
+    };
+    let meta = json!({"sessionId": "bench-0001", "projectHash": "p", "startTime": "2026-03-15T10:00:00.000Z"});
+    let first: String = std::iter::once(meta.to_string() + "\n")
+        .chain((0..prefill.max(1)).map(record))
+        .collect();
+    fs::write(&file, first)?;
+    let followed = Followed {
+        kind: SourceKind::Gemini,
+        paths: tmp,
+        file,
+        cwd,
+    };
+    let next = prefill.max(1);
+    follow_latency(
+        &root.join(format!("data-{name}")),
+        &followed,
+        &|n| record(n + next),
+        samples,
+    )
+    .await
+}
+
 /// A file a follow latency is measured on.
 struct Followed {
     kind: SourceKind,
@@ -498,6 +543,8 @@ async fn main() -> anyhow::Result<()> {
     let long_follow = follow_claude_latency(root, "follow-long", 5_000, samples).await?;
     eprintln!("following an 80 MB transcript…");
     let longer_follow = follow_claude_latency(root, "follow-longer", 50_000, samples).await?;
+    eprintln!("following an 8 MB Gemini recording…");
+    let gemini_follow = follow_gemini_latency(root, "follow-gemini", 5_000, samples).await?;
     eprintln!("following the {mb} MB rollout…");
     let rollout = Followed {
         kind: SourceKind::Codex,
@@ -547,6 +594,10 @@ async fn main() -> anyhow::Result<()> {
         (
             "Claude transcript of 80 MB, a line every 50 ms".to_owned(),
             &longer_follow,
+        ),
+        (
+            "Gemini CLI recording of 8 MB, a record every 50 ms".to_owned(),
+            &gemini_follow,
         ),
         (
             format!("the {mb} MB Codex rollout, a line every 50 ms"),
