@@ -392,7 +392,7 @@ async fn follow_gemini_latency(
     fs::write(tmp.join("p/.project_root"), &cwd)?;
     let file = chats.join("session-2026-03-15T10-00-bench0001.jsonl");
     let record = |n: usize| {
-        let kind = if n % 2 == 0 { "user" } else { "gemini" };
+        let kind = if n.is_multiple_of(2) { "user" } else { "gemini" };
         json!({"id": format!("r{n}"), "timestamp": "2026-03-15T10:00:00.000Z", "type": kind,
             "content": format!("record {n}: {}", prose(n as u64))})
         .to_string()
