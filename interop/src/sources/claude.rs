@@ -74,15 +74,7 @@ pub struct Parser {
     recent: Option<Arc<Context>>,
     /// By session (source id): the start of its path whose messages
     /// [`LineParser::changes`] handed out settled, left out next time.
-    handed: HashMap<String, Settled>,
-}
-
-/// The first `len` nodes of a session's path, from `first` to `last`.
-#[derive(Clone, Copy)]
-struct Settled {
-    first: usize,
-    last: usize,
-    len: usize,
+    handed: HashMap<String, sessions::Settled>,
 }
 
 /// Where and by what a line was written: the fields every line repeats.
@@ -587,10 +579,7 @@ impl LineParser for Parser {
         let mut sessions = Vec::new();
         let mut lost = Vec::new();
         let mut fetch = |i: usize| match &self.nodes[i].entry {
-            Entry::Dropped => {
-                lost.extend(self.unread(i, None).err());
-                Entry::Silent
-            }
+            Entry::Dropped => self.unread(i, None, &mut lost),
             entry => entry.clone(),
         };
         self.emit_sessions(&mut fetch, usize::MAX, &mut |s| {
@@ -620,19 +609,15 @@ impl LineParser for Parser {
         {
             let build = sessions::Build::new(self);
             let mut fetch = |i: usize| match &self.nodes[i].entry {
-                Entry::Dropped => self.unread(i, reread(self.nodes[i].line)).unwrap_or_else(|skip| {
-                    lost.push(skip);
-                    Entry::Silent
-                }),
+                Entry::Dropped => self.unread(i, reread(self.nodes[i].line), &mut lost),
                 entry => entry.clone(),
             };
             for plan in build.plan() {
                 let skip = match self.handed.get(plan.source_id()) {
-                    Some(s) if build.still_settled(&plan, s.first, s.last, s.len) => s.len,
+                    Some(s) if build.still_settled(&plan, s) => s.len,
                     _ => 0,
                 };
                 let source_id = plan.source_id().to_owned();
-                let path = plan.path().to_vec();
                 let mut first = true;
                 let emitted = build.emit(plan, &mut fetch, skip, part_bytes, &mut |mut s| {
                     // A later part continues the part before it.
@@ -649,12 +634,7 @@ impl LineParser for Parser {
                 if emitted.stopped {
                     break;
                 }
-                if emitted.settled > 0 {
-                    let settled = Settled {
-                        first: path[0],
-                        last: path[emitted.settled - 1],
-                        len: emitted.settled,
-                    };
+                if let Some(settled) = emitted.settled {
                     handed.insert(source_id, settled);
                 }
             }
@@ -702,10 +682,7 @@ impl Parser {
             .collect();
         let mut lost = Vec::new();
         let mut fetch = |i: usize| match std::mem::replace(&mut entries[i], Entry::Silent) {
-            Entry::Dropped => self.unread(i, reread(self.nodes[i].line)).unwrap_or_else(|skip| {
-                lost.push(skip);
-                Entry::Silent
-            }),
+            Entry::Dropped => self.unread(i, reread(self.nodes[i].line), &mut lost),
             entry => entry,
         };
         self.emit_sessions(&mut fetch, part_bytes, part);
@@ -713,14 +690,17 @@ impl Parser {
         self.skipped
     }
 
-    /// Node `i`'s dropped entry from its `line` read again, or what to
-    /// report when it cannot be.
-    fn unread(&self, i: usize, line: Option<String>) -> Result<Entry, Skipped> {
+    /// Node `i`'s dropped entry from its `line` read again; when it cannot
+    /// be, nothing shows for it and `lost` says why.
+    fn unread(&self, i: usize, line: Option<String>, lost: &mut Vec<Skipped>) -> Entry {
         let node = &self.nodes[i];
-        self.reread(node, line).map_err(|reason| Skipped {
-            file: self.file.clone(),
-            line: node.line,
-            reason,
+        self.reread(node, line).unwrap_or_else(|reason| {
+            lost.push(Skipped {
+                file: self.file.clone(),
+                line: node.line,
+                reason,
+            });
+            Entry::Silent
         })
     }
 

@@ -28,21 +28,24 @@ impl Plan {
     pub(super) fn source_id(&self) -> &str {
         &self.source_id
     }
+}
 
-    /// Its nodes in conversation order.
-    pub(super) fn path(&self) -> &[usize] {
-        &self.path
-    }
+/// The first `len` nodes of a session's path, from `first` to `last`.
+#[derive(Clone, Copy)]
+pub(super) struct Settled {
+    first: usize,
+    last: usize,
+    pub len: usize,
 }
 
 /// What [`Build::emit`] did.
 pub(super) struct Emitted {
     /// `part` asked for no more.
     pub stopped: bool,
-    /// How many of the path's first nodes made messages no later line
-    /// can change as the path stands: every reply has all the lines it
-    /// has so far and every call its result. Never fewer than it skipped.
-    pub settled: usize,
+    /// The start of the path whose nodes made messages no later line can
+    /// change as the path stands: every reply has all the lines it has so
+    /// far and every call its result. Never shorter than it skipped.
+    pub settled: Option<Settled>,
 }
 
 /// Turns the tree of one file into sessions: [`Build::plan`] chooses them
@@ -295,21 +298,30 @@ impl<'a> Build<'a> {
                 settled = at + 1;
             }
             if out.bytes >= part_bytes && out.settles_at <= at && !part(out.take()) {
-                return Emitted { stopped: true, settled };
+                return Emitted {
+                    stopped: true,
+                    settled: None,
+                };
             }
         }
         let rest = out.take();
         let stopped = !rest.messages.is_empty() && !part(rest);
+        let settled = (settled > 0).then(|| Settled {
+            first: path[0],
+            last: path[settled - 1],
+            len: settled,
+        });
         Emitted { stopped, settled }
     }
 
-    /// Whether the first `len` nodes of `plan`'s path, from `first` to
-    /// `last`, are still its start and still make the messages they made:
+    /// Whether `settled` is still the start of `plan`'s path and its nodes
+    /// still make the messages they made:
     /// no later node on the path is another line of one of their replies
     /// or a result for one of their calls. (Their calls all had a result
     /// among them when they settled; a second one is looked for in the
     /// texts the parser kept, which is all of them unless it rereads.)
-    pub(super) fn still_settled(&self, plan: &Plan, first: usize, last: usize, len: usize) -> bool {
+    pub(super) fn still_settled(&self, plan: &Plan, settled: &Settled) -> bool {
+        let Settled { first, last, len } = *settled;
         let path = &plan.path;
         if len == 0 || path.len() < len || path[0] != first || path[len - 1] != last {
             return false;
