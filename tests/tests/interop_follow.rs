@@ -20,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chronicle_tests::Sandbox;
+use chronicle_tests::{Daemon, Sandbox};
 use serde_json::json;
 
 use crate::common::{self, path_str, saved, sessions};
@@ -80,6 +80,35 @@ async fn wait_for(
         assert!(Instant::now() < deadline, "{what}: still {now:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Appends `lines` to `file` from another thread, `gap` apart, as an agent
+/// writes, while the daemon is killed and started again after each of
+/// `pauses` (ms); returns the daemon running once every line is written.
+async fn write_through_kills(
+    sandbox: &Sandbox,
+    mut daemon: Daemon,
+    file: &Path,
+    lines: Vec<String>,
+    gap: Duration,
+    pauses: &[u64],
+) -> Daemon {
+    let writer = {
+        let file = file.to_path_buf();
+        std::thread::spawn(move || {
+            for line in &lines {
+                append(&file, line);
+                std::thread::sleep(gap);
+            }
+        })
+    };
+    for &pause in pauses {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        daemon.crash();
+        daemon = sandbox.start();
+    }
+    writer.join().expect("writer");
+    daemon
 }
 
 fn setup(sandbox: &Sandbox) -> (PathBuf, PathBuf, String) {
@@ -181,23 +210,17 @@ async fn a_follow_whose_daemon_is_killed_again_and_again_imports_every_line_exac
         .ok();
 
     const LINES: u32 = 400;
-    let writer = {
-        let file = file.clone();
-        let cwd = cwd.clone();
-        std::thread::spawn(move || {
-            for n in 1..LINES {
-                append(&file, &claude_line("s-crash", &cwd, n, &format!("line {n}")));
-                std::thread::sleep(Duration::from_millis(4));
-            }
-        })
-    };
+    let lines = (1..LINES).map(|n| claude_line("s-crash", &cwd, n, &format!("line {n}")));
     // Kill the daemon at uneven moments while the agent writes.
-    for pause in [170u64, 260, 90, 330, 140] {
-        tokio::time::sleep(Duration::from_millis(pause)).await;
-        daemon.crash();
-        daemon = sandbox.start();
-    }
-    writer.join().expect("writer");
+    daemon = write_through_kills(
+        &sandbox,
+        daemon,
+        &file,
+        lines.collect(),
+        Duration::from_millis(4),
+        &[170, 260, 90, 330, 140],
+    )
+    .await;
     let mut client = daemon.client().await;
     let project_arg = path_str(&project);
     let done = wait_for(&mut client, &project_arg, "every line", |s| {
@@ -425,22 +448,15 @@ async fn a_conversation_followed_as_it_is_written_ends_as_an_import_of_the_finis
             &["follow", "claude", "--path", &path_str(&transcripts.join(".."))],
         )
         .ok();
-    let writer = {
-        let file = file.clone();
-        let lines = lines.clone();
-        std::thread::spawn(move || {
-            for line in &lines[1..] {
-                append(&file, line);
-                std::thread::sleep(Duration::from_millis(3));
-            }
-        })
-    };
-    for pause in [300u64, 450] {
-        tokio::time::sleep(Duration::from_millis(pause)).await;
-        daemon.crash();
-        daemon = sandbox.start();
-    }
-    writer.join().expect("writer");
+    daemon = write_through_kills(
+        &sandbox,
+        daemon,
+        &file,
+        lines[1..].to_vec(),
+        Duration::from_millis(3),
+        &[300, 450],
+    )
+    .await;
 
     // The finished file, imported by another daemon.
     let fresh = Sandbox::new();

@@ -397,6 +397,12 @@ impl LineFormat {
         }
     }
 
+    /// Whether its [`LineFormat::parser`] reads lines again (by their
+    /// [`LineSpans`]) for the texts it did not keep.
+    pub fn rereads(self) -> bool {
+        self == LineFormat::Claude
+    }
+
     /// A parser of this format for `file`, to be read on as it grows. A
     /// Claude transcript's keeps at most [`CLAUDE_KEEP_BYTES`] of texts:
     /// its [`LineParser::changes`] reads the others again from the file.

@@ -82,8 +82,8 @@ impl Tail {
 /// Reads `file` for a follow: on from where `tail` stopped when the file
 /// only grew since, else from its start. Each part of at least `part_bytes`
 /// the parser settles goes to `part` (which returns false to stop), then
-/// whatever else it settled; returns the rest (the parser's snapshot: every
-/// session, with the messages not handed out yet) and the tail to keep.
+/// whatever else it settled; returns the rest (the parser's changes, less
+/// the messages handed out before unchanged) and the tail to keep.
 /// A format that is not JSON Lines is read whole as an import reads it,
 /// and keeps no tail.
 pub fn read_on(
@@ -129,7 +129,7 @@ pub fn read_on(
     }
     let mut going = true;
     let base = tail.offset;
-    let rereads = format == import::LineFormat::Claude;
+    let rereads = format.rereads();
     let mut settled = |parser: &mut dyn LineParser, fed: &import::Fed| {
         if rereads {
             tail.spans.push(fed, base);
