@@ -320,11 +320,11 @@ pub(crate) mod tests {
     /// session, each message by source id in the order first seen, a later
     /// copy replacing what an update replaces (texts, call, usage, model).
     #[derive(Debug, Default, PartialEq)]
-    pub(crate) struct Stored(std::collections::BTreeMap<String, Vec<(String, Message)>>);
+    struct Stored(std::collections::BTreeMap<String, Vec<(String, Message)>>);
 
     impl Stored {
         /// Takes `parsed`; returns how many messages it carried.
-        pub(crate) fn take(&mut self, parsed: Parsed) -> usize {
+        fn take(&mut self, parsed: Parsed) -> usize {
             let mut carried = 0;
             for s in parsed.sessions.into_iter().filter(|s| !s.messages.is_empty()) {
                 assert!(
@@ -407,27 +407,46 @@ pub(crate) mod tests {
         }
     }
 
+    /// Feeds `text` a line at a time to both parsers, taking after each
+    /// line a whole snapshot of `whole_parser` and the changes of `parser`
+    /// since the last (in parts of one byte, so whatever can goes out in
+    /// parts; its dropped texts read again from `text`): the two must leave
+    /// the store holding the same. Returns the messages each carried, line
+    /// by line.
+    pub(crate) fn follow_both_ways(
+        whole_parser: &mut dyn LineParser,
+        parser: &mut dyn LineParser,
+        text: &str,
+    ) -> Vec<(usize, usize)> {
+        let line_of = |n: u64| {
+            text.lines()
+                .nth(usize::try_from(n).ok()?.checked_sub(1)?)
+                .map(str::to_owned)
+        };
+        let (mut whole, mut changed) = (Stored::default(), Stored::default());
+        let mut carried = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            whole_parser.line(i as u64 + 1, line);
+            parser.line(i as u64 + 1, line);
+            let by_snapshot = whole.take(whole_parser.snapshot());
+            let mut parts = Vec::new();
+            let mut rest = parser.changes(&mut |n| line_of(n), 1, &mut |s| {
+                parts.extend(s);
+                true
+            });
+            parts.append(&mut rest.sessions);
+            rest.sessions = parts;
+            let by_changes = changed.take(rest);
+            assert_eq!(changed, whole, "after line {}", i + 1);
+            carried.push((by_snapshot, by_changes));
+        }
+        carried
+    }
+
     #[test]
     fn changes_after_every_line_leave_a_store_as_snapshots_do() {
         for (new, text) in cases() {
-            let line_of = |n: u64| text.lines().nth(usize::try_from(n).ok()? - 1).map(str::to_owned);
-            let (mut whole_parser, mut parser) = (new(), new());
-            let (mut whole, mut changed) = (Stored::default(), Stored::default());
-            for (i, line) in text.lines().enumerate() {
-                whole_parser.line(i as u64 + 1, line);
-                parser.line(i as u64 + 1, line);
-                whole.take(whole_parser.snapshot());
-                // Parts of one byte: whatever can goes out in parts.
-                let mut parts = Vec::new();
-                let mut rest = parser.changes(&mut |n| line_of(n), 1, &mut |s| {
-                    parts.extend(s);
-                    true
-                });
-                parts.append(&mut rest.sessions);
-                rest.sessions = parts;
-                changed.take(rest);
-                assert_eq!(changed, whole, "after line {}", i + 1);
-            }
+            follow_both_ways(new().as_mut(), new().as_mut(), &text);
         }
     }
 }

@@ -1,7 +1,7 @@
 use chronicle_proto::v1::Role;
 
 use super::*;
-use crate::sources::tests::Stored;
+use crate::sources::tests::follow_both_ways;
 use crate::sources::{LinkKind, SourceLink, meta};
 
 const SESSION: &str = include_str!("../../../tests/fixtures/claude/session.jsonl");
@@ -325,39 +325,19 @@ fn a_parser_finished_without_its_input_reports_what_it_dropped() {
     );
 }
 
-/// Feeds `text` a line at a time, taking after each line both a whole
-/// snapshot and the changes since the last (from a parser that keeps no
-/// texts and reads each line again when it needs it): the two leave the
-/// store holding the same. Returns the messages each carried, line by line.
-fn follow_both_ways(text: &str) -> Vec<(usize, usize)> {
-    let mut whole_parser = Parser::new("session.jsonl", small());
+/// [`follow_both_ways`] with a parser that keeps no texts and reads each
+/// line again when it needs it.
+fn follow_rereading(text: &str) -> Vec<(usize, usize)> {
+    let mut whole = Parser::new("session.jsonl", small());
     let mut parser = Parser::new("session.jsonl", small()).rereading(0);
-    let (mut whole, mut changes) = (Stored::default(), Stored::default());
-    let mut carried = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        whole_parser.line(i as u64 + 1, line);
-        parser.line(i as u64 + 1, line);
-        let by_snapshot = whole.take(whole_parser.snapshot());
-        // Parts of one byte: every session that can goes out in parts.
-        let mut parts = Vec::new();
-        let mut rest = parser.changes(&mut line_of(text), 1, &mut |s| {
-            parts.extend(s);
-            true
-        });
-        parts.append(&mut rest.sessions);
-        rest.sessions = parts;
-        let by_changes = changes.take(rest);
-        assert_eq!(changes, whole, "after line {}", i + 1);
-        carried.push((by_snapshot, by_changes));
-    }
-    carried
+    follow_both_ways(&mut whole, &mut parser, text)
 }
 
 #[test]
 fn changes_line_by_line_leave_the_store_as_whole_snapshots_do() {
     // Replies over several lines, a call answered lines later, a rewind,
     // a compaction, a sidechain and a summary.
-    let carried = follow_both_ways(SESSION);
+    let carried = follow_rereading(SESSION);
     let (whole, changes): (usize, usize) = carried.iter().fold((0, 0), |(w, c), (a, b)| (w + a, c + b));
     assert!(
         changes * 2 < whole,
@@ -425,7 +405,7 @@ fn linear_transcript(turns: usize, interleaved: usize) -> String {
 
 #[test]
 fn a_line_appended_to_a_long_conversation_carries_its_own_messages_not_the_rest() {
-    let carried = follow_both_ways(&linear_transcript(40, 20));
+    let carried = follow_rereading(&linear_transcript(40, 20));
     // By the end a snapshot carries the whole conversation each line;
     // the changes carry what that line made or changed (the reply a call
     // waits in, with its call) and no more, but for the one line of a
