@@ -339,15 +339,10 @@ async fn a_followed_reply_grows_in_place_and_a_purged_session_comes_back_whole()
         &file,
         &claude_turn("s-grow", &cwd, "a2", "a1", Some("msg_1"), "Found it."),
     );
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let content = saved(&mut client, &project_arg, &name).await;
-        if texts(&content) == ["Fix the login bug", "Looking.\n\nFound it."] {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the reply never grew: {:?}", texts(&content));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_content(&mut client, &project_arg, &name, "the reply, grown", |content| {
+        texts(content) == ["Fix the login bug", "Looking.\n\nFound it."]
+    })
+    .await;
 
     sandbox.chronicle(&project, &["rm", &name]).ok();
     sandbox.chronicle(&project, &["trash", "purge", "--all"]).ok();
@@ -479,25 +474,11 @@ async fn a_conversation_followed_as_it_is_written_ends_as_an_import_of_the_finis
 
     let mut client = daemon.client().await;
     let project_arg = path_str(&project);
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let now = counts(&mut client, &project_arg).await;
-        if let [(name, _)] = now.as_slice() {
-            let followed = seen(&saved(&mut client, &project_arg, name).await);
-            if followed == expected {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the followed session differs from the import: {} against {} messages, first difference {:?}",
-                followed.len(),
-                expected.len(),
-                followed.iter().zip(&expected).find(|(a, b)| a != b)
-            );
-        }
-        assert!(Instant::now() < deadline, "still {now:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let now = wait_for(&mut client, &project_arg, "the followed session", |s| s.len() == 1).await;
+    let what = "the followed session, as the import made it";
+    wait_for_content(&mut client, &project_arg, &now[0].0, what, |c| seen(c) == expected).await;
+    let sessions = counts(&mut client, &project_arg).await;
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
 }
 
 /// A Codex rollout line of `kind` (`session_meta`, `response_item`,
