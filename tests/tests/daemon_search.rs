@@ -424,3 +424,54 @@ async fn updates_deletes_and_clears_leave_the_index_matching_the_database() {
         in_trash.hits[0]
     );
 }
+
+/// The index's files the daemon has mapped into its memory, by extension
+/// (from `/proc/PID/maps`).
+fn mapped_index_files(pid: u32, data_dir: &std::path::Path) -> Vec<String> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("read /proc/PID/maps");
+    let index_dir = data_dir.join("search");
+    let index_dir = index_dir.to_string_lossy();
+    maps.lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .filter(|path| path.starts_with(index_dir.as_ref()))
+        .filter_map(|path| path.rsplit_once('.').map(|(_, ext)| ext.to_owned()))
+        .collect()
+}
+
+/// A merge reads every term's postings and positions; mapped, they stood
+/// resident in the daemon (issue #13's memory bound). Read by range, the
+/// searches still find words and phrases, and the daemon maps none of
+/// those files, while the term dictionaries stay mapped.
+#[tokio::test]
+async fn postings_and_positions_are_read_without_mapping_them_into_the_daemon() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let p = path_str(&sandbox.project("maps"));
+    for n in 0..40 {
+        let text = format!("the parser fails on line {n} when the token expires");
+        append_message(&mut client, &p, message(Role::User, &text)).await;
+    }
+    append_message(
+        &mut client,
+        &p,
+        message(Role::Assistant, "renew the token before it expires"),
+    )
+    .await;
+    let words = search_until(&mut client, request("expires", &p), |r| r.total_hits == 41).await;
+    assert_eq!(words.total_hits, 41);
+    let phrase = search(&mut client, request("\"renew the token\"", &p)).await;
+    assert_eq!(phrase.total_hits, 1, "{phrase:?}");
+    let none = search(&mut client, request("\"the renew token\"", &p)).await;
+    assert_eq!(none.total_hits, 0, "{none:?}");
+
+    let mapped = mapped_index_files(daemon.pid(), &sandbox.data_dir());
+    assert!(
+        mapped.iter().any(|ext| ext == "term"),
+        "no term dictionary is mapped: {mapped:?}"
+    );
+    assert!(
+        !mapped.iter().any(|ext| ext == "pos" || ext == "idx"),
+        "postings or positions are mapped: {mapped:?}"
+    );
+}

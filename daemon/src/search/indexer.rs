@@ -18,13 +18,11 @@ use std::{
 
 use chronicle_proto::v1::{Event, EventKind, Message};
 use serde_json::{Value, json};
-use tantivy::{
-    Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, directory::MmapDirectory,
-    indexer::IndexWriterOptions,
-};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, indexer::IndexWriterOptions};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
+use super::directory::IndexDirectory;
 use super::queue::{Queue, QueuedDoc};
 use super::schema::{self, FORMAT, Fields};
 use super::{IndexError, Shared};
@@ -563,7 +561,7 @@ fn open_index(dir: &Path, wipe: bool) -> Result<(Index, Payload), IndexError> {
     }
     create_dir(dir)?;
     let (schema, _) = schema::build();
-    let directory = MmapDirectory::open(dir).map_err(|err| IndexError::Index(err.into()))?;
+    let directory = IndexDirectory::open(dir).map_err(|err| IndexError::Index(err.into()))?;
     let index = prepare(Index::create(directory, schema, tantivy::IndexSettings::default())?)?;
     Ok((index, (HashMap::new(), HashMap::new())))
 }
@@ -574,7 +572,9 @@ fn try_open(dir: &Path) -> Result<Option<(Index, Payload)>, String> {
     if !dir.join("meta.json").exists() {
         return Ok(None);
     }
-    let index = Index::open_in_dir(dir)
+    let index = IndexDirectory::open(dir)
+        .map_err(tantivy::TantivyError::from)
+        .and_then(Index::open)
         .and_then(prepare)
         .map_err(|err| format!("cannot open it: {err}"))?;
     let (expected, _) = schema::build();

@@ -7,6 +7,7 @@
 //! docs/SEARCH.md ([`query`]) and read the index through the last commit,
 //! with session kinds and names from the catalog that commit saw.
 
+mod directory;
 mod indexer;
 pub mod query;
 mod queue;
