@@ -53,11 +53,14 @@ use records::{
 const MIN_FREE_BYTES: u64 = 1024 * 1024;
 
 /// redb's page cache unless configured (`chronicled --cache-mib`): enough
-/// for the hot pages of many projects and sessions of a few thousand
-/// messages. During an import it is full of the pages just written, and
-/// it is then the largest part of the daemon: at 64 MiB an import peaked
-/// well above the 100 MB the daemon is allowed (docs/BENCHMARKS.md).
-pub const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// for the hot pages of many projects and the B-tree's upper levels. An
+/// import fills it with the pages just written and the search index's
+/// catch-up with every message it reads, so it is the largest part of the
+/// daemon then: at 32 MiB the peak once a 1 GB import was searchable was
+/// 103–119 MiB, above the 100 MB the daemon is allowed; at 16 MiB it was
+/// within it, and reading a session of 6,000 or 10,000 messages took about
+/// as long (docs/BENCHMARKS.md).
+pub const DEFAULT_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Messages per page when the client asks for the default (limit 0).
 pub const DEFAULT_PAGE_MESSAGES: u32 = 1000;
