@@ -55,8 +55,9 @@ fn new_writer(index: &Index, threads: usize, heap: usize) -> Result<IndexWriter<
     Ok(index.writer_with_options(options)?)
 }
 
-/// Messages read from redb at a time while indexing a session.
-const READ_CHUNK: usize = 1000;
+/// Messages read from redb at a time while indexing a session: about as
+/// many as tantivy may hold queued ([`super::queue::MAX_QUEUED_DOCS`]).
+const READ_CHUNK: usize = 250;
 /// When a saved session grows, its last messages from before are indexed
 /// again too: an import or a follow updates the few messages at the end
 /// of what it stored before (a call completed by its output, a reply's

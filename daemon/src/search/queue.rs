@@ -14,8 +14,10 @@ use std::sync::{
 use tantivy::{TantivyDocument, schema::document::Document};
 
 /// Documents queued and not yet indexed, at most: enough to keep two
-/// indexing threads busy between two looks of the indexer (~4 MB).
-pub const MAX_QUEUED_DOCS: usize = 1000;
+/// indexing threads busy between two looks of the indexer (~1 MB; at
+/// 1,000 a 1 GB import's catch-up peaked about 9 MiB higher, with
+/// `READ_CHUNK` at 1,000 too, and indexed no faster: docs/BENCHMARKS.md).
+pub const MAX_QUEUED_DOCS: usize = 250;
 
 /// Counts the documents handed to tantivy and not yet indexed.
 #[derive(Clone, Default)]
