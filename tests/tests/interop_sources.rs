@@ -462,12 +462,34 @@ async fn a_long_claude_transcript_is_read_back_in_parts_with_its_branch_and_impo
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();
     let mut client = daemon.client().await;
-    let dir = sandbox.project("claude-long");
-    let file = dir.join("long-claude.jsonl");
-    // ~10 MiB: more than the texts the parser keeps (4 MiB) and than two parts.
+    let file = sandbox.project("claude-long").join("long-claude.jsonl");
     let (turns, rewind_at) = (3000, 9);
     fs::write(&file, long_transcript(turns, rewind_at)).expect("write");
-    assert!(fs::metadata(&file).expect("size").len() > 9 << 20);
+    let target = path_str(&sandbox.project("target"));
+    // Both lines of each reply in one message.
+    let reply_ends = |turn: usize| format!("\n\ndone {turn}");
+    imports_long_file_with_branch(&sandbox, &mut client, "claude", &file, (turns, rewind_at), &reply_ends).await;
+    search_until(&mut client, request("\"done 2999\"", &target), |r| {
+        r.hits.iter().any(|hit| hit.snippet.contains("done 2999"))
+    })
+    .await;
+}
+
+/// Imports `file` of `agent` (~10 MiB: more than the 4 MiB of texts its
+/// parser keeps, and than two parts) into the sandbox's `target` project
+/// twice, as a long file of `turns` turns (a prompt, a reply whose text
+/// ends as `reply_ends` says, a call with its result) rewound after turn
+/// `rewind_at` to one last prompt, and checks both sessions it makes and
+/// that the second import brings nothing new.
+async fn imports_long_file_with_branch(
+    sandbox: &Sandbox,
+    client: &mut common::Client,
+    agent: &str,
+    file: &Path,
+    (turns, rewind_at): (usize, usize),
+    reply_ends: &dyn Fn(usize) -> String,
+) {
+    assert!(fs::metadata(file).expect("size").len() > 9 << 20);
     let cwd = sandbox.project("here");
     let target = path_str(&sandbox.project("target"));
     let import = || {
@@ -477,7 +499,7 @@ async fn a_long_claude_transcript_is_read_back_in_parts_with_its_branch_and_impo
                 "-C",
                 &target,
                 "import",
-                "claude",
+                agent,
                 "--json",
                 file.to_str().expect("utf-8 path"),
             ],
@@ -487,20 +509,20 @@ async fn a_long_claude_transcript_is_read_back_in_parts_with_its_branch_and_impo
     let first = import();
     assert_eq!(first["sessions_imported"], 2, "{first}");
     assert_eq!(first["skipped"], serde_json::json!([]), "{first}");
-    // Each turn: the prompt, the reply, its call.
+    // Each turn: the prompt, the reply, its call; and the last prompt.
     assert_eq!(first["messages_imported"], 3 * turns + 1, "{first}");
-    let listed = sessions(&mut client, &target).await;
+    let listed = sessions(client, &target).await;
     assert_eq!(listed.len(), 2, "{listed:?}");
     let (branch, main): (Vec<_>, Vec<_>) = listed.iter().partition(|s| s.name.ends_with("(branch)"));
     let (main, branch) = (&main[0].name, &branch[0].name);
 
-    let main = saved(&mut client, &target, main).await;
+    let main = saved(client, &target, main).await;
     assert_eq!(main.messages.len(), 3 * (rewind_at + 1) + 1);
     assert_eq!(
         main.messages.last().map(|m| m.content.as_str()),
         Some("Start over from here")
     );
-    let branch = saved(&mut client, &target, branch).await;
+    let branch = saved(client, &target, branch).await;
     let kept = turns - rewind_at - 1;
     assert_eq!(branch.messages.len(), 3 * kept);
     for (k, turn) in (rewind_at + 1..turns).enumerate() {
@@ -509,17 +531,10 @@ async fn a_long_claude_transcript_is_read_back_in_parts_with_its_branch_and_impo
         };
         assert_eq!(prompt.content, format!("turn {turn}"));
         assert!(reply.content.starts_with(&format!("reply {turn}: ")), "turn {turn}");
-        assert!(
-            reply.content.ends_with(&format!("\n\ndone {turn}")),
-            "turn {turn}: both lines in one reply"
-        );
+        assert!(reply.content.ends_with(&reply_ends(turn)), "turn {turn}");
         let tool = call.tool.as_ref().expect("the call");
         assert_eq!(tool.result_json, format!("result of turn {turn}"));
     }
-    search_until(&mut client, request("\"done 2999\"", &target), |r| {
-        r.hits.iter().any(|hit| hit.snippet.contains("done 2999"))
-    })
-    .await;
 
     let again = import();
     assert_nothing_new(&again);
@@ -836,4 +851,44 @@ async fn gemini_recordings_import_into_the_project_root_they_name_and_again_only
         .expect("the answer");
     assert_eq!(corrected.content, "The cache keeps entries for 24 hours (TTL_HOURS).");
     assert_eq!(corrected.usage.as_ref().map(|u| u.received_tokens), Some(17));
+}
+
+/// A Gemini CLI recording of `turns` turns (a prompt; a reply of ~3 KiB
+/// with a tool call and its result), then a `$rewindTo` the prompt of turn
+/// `rewind_at + 1` and a last prompt.
+fn long_recording(turns: usize, rewind_at: usize) -> String {
+    let filler = "The recording keeps this reply and the store keeps it too. ".repeat(50);
+    let at = |n: usize| format!("2026-11-01T{:02}:{:02}:{:02}.000Z", 8 + n / 3600, (n / 60) % 60, n % 60);
+    let mut out = serde_json::json!({"sessionId": "long-gemini", "projectHash": "p", "startTime": at(0)}).to_string();
+    out.push('\n');
+    for n in 0..turns {
+        let prompt = serde_json::json!({"id": format!("u{n}"), "timestamp": at(n), "type": "user",
+            "content": [{"text": format!("turn {n}")}]});
+        let reply = serde_json::json!({"id": format!("g{n}"), "timestamp": at(n), "type": "gemini",
+            "content": format!("reply {n}: {filler}done {n}"), "model": "gemini-2.5-pro",
+            "toolCalls": [{"id": format!("call-{n}"), "name": "read_file", "args": {"path": format!("f{n}.txt")},
+                "result": format!("result of turn {n}"), "status": "success"}]});
+        out.push_str(&format!("{prompt}\n{reply}\n"));
+    }
+    let rewind = serde_json::json!({"$rewindTo": format!("u{}", rewind_at + 1)});
+    let last = serde_json::json!({"id": "last", "timestamp": at(turns), "type": "user",
+        "content": [{"text": "Start over from here"}]});
+    out.push_str(&format!("{rewind}\n{last}\n"));
+    out
+}
+
+/// More than the 4 MiB of texts the parser keeps: the records are read
+/// back from their lines once the rewind at the end is known, in parts.
+#[tokio::test]
+async fn a_long_gemini_recording_is_read_back_in_parts_with_its_branch_and_imported_once() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let chats = sandbox.project("gemini-long").join("tmp/p/chats");
+    fs::create_dir_all(&chats).expect("mkdir");
+    let file = chats.join("session-2026-11-01T08-00-long.jsonl");
+    let (turns, rewind_at) = (3000, 9);
+    fs::write(&file, long_recording(turns, rewind_at)).expect("write");
+    let reply_ends = |turn: usize| format!("done {turn}");
+    imports_long_file_with_branch(&sandbox, &mut client, "gemini", &file, (turns, rewind_at), &reply_ends).await;
 }

@@ -24,7 +24,8 @@ use std::{
 };
 
 use chronicle_interop::sources::{
-    Agent, LineParser, ParseOptions, Parsed, Skipped, SourceSession, claude, codex, gemini, message_bytes, opencode,
+    Agent, LineParser, ParseOptions, Parsed, RereadingParser, Skipped, SourceSession, claude, codex, gemini,
+    message_bytes, opencode,
 };
 
 /// Largest whole-file JSON read (Gemini's older `.json` recordings,
@@ -245,8 +246,18 @@ pub fn parse_file_in_parts(
             ),
         };
     };
-    if format == LineFormat::Claude {
-        return claude_in_parts(file, label, options, part_bytes, part);
+    match format {
+        LineFormat::Claude => {
+            let parser = claude::Parser::new(label.clone(), options).rereading(KEEP_BYTES);
+            return in_parts_rereading(file, label, Box::new(parser), part_bytes, part);
+        }
+        LineFormat::Gemini => {
+            let parser = gemini::GeminiParser::new(&label, options)
+                .with_cwd(gemini_cwd(file))
+                .rereading(KEEP_BYTES);
+            return in_parts_rereading(file, label, Box::new(parser), part_bytes, part);
+        }
+        LineFormat::Codex => {}
     }
     let mut parser = format.parser(file, options);
     let mut extra = Vec::new();
@@ -280,19 +291,20 @@ pub fn parse_file_in_parts(
     (parsed, bytes)
 }
 
-/// How many bytes of a Claude transcript's texts its parser keeps while
-/// it reads; the texts of later lines are read again from the file once
-/// the tree is known.
-pub const CLAUDE_KEEP_BYTES: usize = 4 * 1024 * 1024;
+/// How many bytes of texts a Claude transcript's or a Gemini recording's
+/// parser keeps while it reads; the texts of later lines are read again
+/// from the file once the whole is known.
+pub const KEEP_BYTES: usize = 4 * 1024 * 1024;
 
-/// A Claude transcript: its conversations are known only once the whole
-/// tree is read, so the parser keeps the tree's shape and at most
-/// [`CLAUDE_KEEP_BYTES`] of texts, then reads the other lines again to make
-/// the messages, handed to `part` in parts as [`parse_file_in_parts`] does.
-fn claude_in_parts(
+/// A Claude transcript or a Gemini recording: its conversations are known
+/// only once the whole file is read (a later line may rewind into any
+/// earlier one), so the parser keeps their shape and at most
+/// [`KEEP_BYTES`] of texts, then reads the other lines again to make the
+/// messages, handed to `part` in parts as [`parse_file_in_parts`] does.
+fn in_parts_rereading(
     file: &Path,
     label: String,
-    options: ParseOptions,
+    mut parser: Box<dyn RereadingParser>,
     part_bytes: usize,
     part: &mut dyn FnMut(Vec<SourceSession>, u64) -> bool,
 ) -> (Parsed, u64) {
@@ -300,13 +312,12 @@ fn claude_in_parts(
         Ok(f) => f,
         Err(e) => return (whole_file_skipped(label, format!("cannot be read: {e}")), 0),
     };
-    let mut parser = claude::Parser::new(label.clone(), options).rereading(CLAUDE_KEEP_BYTES);
     let mut spans = LineSpans::default();
     let mut skipped = Vec::new();
     let bytes = feed(
         BufReader::with_capacity(1 << 20, &f),
         &label,
-        &mut parser,
+        parser.as_mut(),
         &mut skipped,
         &mut 0,
         &mut |_, fed| {
@@ -318,7 +329,7 @@ fn claude_in_parts(
     // Small sessions (branches, subagents) travel together.
     let mut batch: Vec<SourceSession> = Vec::new();
     let mut batch_bytes = 0;
-    let lost = parser.finish_rereading(&mut reread, part_bytes, &mut |session| {
+    let lost = parser.finish_in_parts(&mut reread, part_bytes, &mut |session| {
         batch_bytes += session.messages.iter().map(message_bytes).sum::<usize>();
         batch.push(session);
         if batch_bytes < part_bytes {
@@ -404,12 +415,12 @@ impl LineFormat {
     }
 
     /// A parser of this format for `file`, to be read on as it grows. A
-    /// Claude transcript's keeps at most [`CLAUDE_KEEP_BYTES`] of texts:
+    /// Claude transcript's keeps at most [`KEEP_BYTES`] of texts:
     /// its [`LineParser::changes`] reads the others again from the file.
     pub fn parser(self, file: &Path, options: ParseOptions) -> Box<dyn LineParser + Send + Sync> {
         let label = file.display().to_string();
         match self {
-            LineFormat::Claude => Box::new(claude::Parser::new(label, options).rereading(CLAUDE_KEEP_BYTES)),
+            LineFormat::Claude => Box::new(claude::Parser::new(label, options).rereading(KEEP_BYTES)),
             LineFormat::Codex => Box::new(codex::Parser::new(label, options)),
             LineFormat::Gemini => Box::new(gemini::GeminiParser::new(&label, options).with_cwd(gemini_cwd(file))),
         }

@@ -32,7 +32,9 @@ use hashbrown::HashTable;
 use chronicle_proto::v1::Usage;
 use serde_json::{Map, Value};
 
-use super::{LineParser, ParseOptions, Parsed, Skipped, SourceSession, message_bytes, placeholder, rfc3339_ms};
+use super::{
+    LineParser, ParseOptions, Parsed, RereadingParser, Skipped, SourceSession, message_bytes, placeholder, rfc3339_ms,
+};
 
 /// Line types that carry nothing a reader of the conversation needs.
 const BOOKKEEPING: &[&str] = &[
@@ -552,6 +554,17 @@ fn push_para(into: &mut String, text: String) {
     }
     into.push_str("\n\n");
     into.push_str(&text);
+}
+
+impl RereadingParser for Parser {
+    fn finish_in_parts(
+        self: Box<Self>,
+        reread: &mut dyn FnMut(u64) -> Option<String>,
+        part_bytes: usize,
+        part: &mut dyn FnMut(SourceSession) -> bool,
+    ) -> Vec<Skipped> {
+        self.finish_rereading(reread, part_bytes, part)
+    }
 }
 
 impl LineParser for Parser {

@@ -32,8 +32,8 @@ use chronicle_proto::v1::{Message, Role, ToolCall, Usage};
 use serde_json::{Map, Value};
 
 use super::{
-    Agent, LineParser, LinkKind, ParseOptions, Parsed, Skipped, SourceLink, SourceSession, cut, meta, placeholder,
-    rfc3339_ms,
+    Agent, LineParser, LinkKind, ParseOptions, Parsed, RereadingParser, Skipped, SourceLink, SourceSession, cut,
+    message_bytes, meta, placeholder, rfc3339_ms,
 };
 
 /// Where Gemini CLI keeps its per-project temp dirs, relative to the home
@@ -71,13 +71,56 @@ pub fn is_recording(path: &std::path::Path) -> bool {
 #[derive(Clone, Debug)]
 struct Entry {
     id: String,
+    /// The line the record had to itself; 0 when it came in a line of many
+    /// (a checkpoint, the legacy metadata), which is never read again.
+    line: u64,
+    /// Empty when [`Entry::dropped`].
     messages: Vec<Message>,
     /// Tool messages made from `functionCall`/`functionResponse` parts of
     /// the content: the same calls a `toolCalls` list usually records, so
     /// they are dropped at the end when one does.
     echoes: Vec<bool>,
+    /// The calls its `toolCalls` list recorded (kept when its messages are
+    /// not, for every echo of the file to be checked against).
+    calls: Vec<String>,
+    /// Its first message's time (0 when none has one), and its last
+    /// message's id: what the session's start and a rewind's fork point
+    /// need when its messages were not kept.
+    first_ms: i64,
+    last_id: Option<String>,
+    /// A parser that keeps only some texts ([`GeminiParser::rereading`])
+    /// dropped its messages: they are made again from [`Entry::line`].
+    dropped: bool,
     /// When it was read (or read again), in [`GeminiParser::version`]s.
     version: u64,
+}
+
+impl Entry {
+    fn new(id: String, line: u64, messages: Vec<Message>, echoes: Vec<bool>, version: u64) -> Entry {
+        let calls = messages
+            .iter()
+            .zip(&echoes)
+            .filter(|(_, echo)| !**echo)
+            .filter_map(|(m, _)| m.tool.as_ref().map(|t| t.call_id.clone()))
+            .collect();
+        let first_ms = messages.iter().map(|m| m.created_at_ms).find(|&t| t > 0).unwrap_or(0);
+        let last_id = messages.last().and_then(|m| m.metadata.get(meta::ID)).cloned();
+        Entry {
+            id,
+            line,
+            messages,
+            echoes,
+            calls,
+            first_ms,
+            last_id,
+            dropped: false,
+            version,
+        }
+    }
+
+    fn held_bytes(&self) -> usize {
+        self.messages.iter().map(message_bytes).sum()
+    }
 }
 
 /// Records a rewind cut off the conversation.
@@ -113,6 +156,11 @@ pub struct GeminiParser {
     /// [`LineParser::changes`] last handed out the entries up to this
     /// version and the branches before this one.
     handed: (u64, usize),
+    /// Bytes of messages to keep while reading; past them, a record on a
+    /// line of its own keeps only its place ([`GeminiParser::rereading`]).
+    keep_bytes: Option<usize>,
+    /// Bytes of messages held.
+    held_bytes: usize,
 }
 
 impl GeminiParser {
@@ -142,7 +190,20 @@ impl GeminiParser {
             reported: HashSet::new(),
             version: 0,
             handed: (0, 0),
+            keep_bytes: None,
+            held_bytes: 0,
         }
+    }
+
+    /// Keeps at most `keep_bytes` of messages while reading: a later record
+    /// on a line of its own keeps its place, calls and times, and its
+    /// messages are made again from its line by
+    /// [`RereadingParser::finish_in_parts`], so a recording of any length is
+    /// not held in memory. Only for a parser read to its end: its
+    /// snapshots and changes would lack those messages.
+    pub fn rereading(mut self, keep_bytes: usize) -> Self {
+        self.keep_bytes = Some(keep_bytes);
+        self
     }
 
     /// The project directory (the content of `.project_root`), which the
@@ -175,7 +236,7 @@ impl GeminiParser {
                 _ => self.skip(line, "$set is not an object".into()),
             }
         } else if record.get("id").is_some_and(Value::is_string) {
-            self.message(line, &record, false);
+            self.message(line, &record, false, true);
         } else if record.get("sessionId").is_some_and(Value::is_string) {
             self.metadata(line, &record);
         } else {
@@ -200,7 +261,9 @@ impl GeminiParser {
         if let Some(Value::Array(messages)) = record.get("messages") {
             for message in messages {
                 match message {
-                    Value::Object(m) if m.get("id").is_some_and(Value::is_string) => self.message(line, m, false),
+                    Value::Object(m) if m.get("id").is_some_and(Value::is_string) => {
+                        self.message(line, m, false, false)
+                    }
                     other => self.skip(line, format!("a message of the metadata is {}", kind_of(other))),
                 }
             }
@@ -229,7 +292,7 @@ impl GeminiParser {
             // What was already read stays as first written: a checkpoint
             // holds the model's (possibly masked) context, not history.
             if !self.index.contains_key(id) {
-                self.message(line, record, drops);
+                self.message(line, record, drops, false);
             }
         }
     }
@@ -241,12 +304,7 @@ impl GeminiParser {
             return;
         }
         let entries = self.entries.split_off(at);
-        let after = self
-            .entries
-            .last()
-            .and_then(|e| e.messages.last())
-            .and_then(|m| m.metadata.get(meta::ID))
-            .cloned();
+        let after = self.entries.last().and_then(|e| e.last_id.clone());
         self.index.retain(|_, i| *i < at);
         self.branches.push(Branch {
             first: entries[0].id.clone(),
@@ -255,7 +313,9 @@ impl GeminiParser {
         });
     }
 
-    fn message(&mut self, line: u64, record: &Map<String, Value>, summary: bool) {
+    /// Takes one record; `own_line` when `line` holds it alone (so it can
+    /// be read again from there).
+    fn message(&mut self, line: u64, record: &Map<String, Value>, summary: bool, own_line: bool) {
         let Some(id) = str_of(record, "id").map(str::to_owned) else {
             return;
         };
@@ -275,14 +335,26 @@ impl GeminiParser {
             return;
         }
         self.version += 1;
-        let entry = Entry {
-            id: id.clone(),
+        let mut entry = Entry::new(
+            id.clone(),
+            if own_line { line } else { 0 },
             messages,
             echoes,
-            version: self.version,
-        };
+            self.version,
+        );
+        let bytes = entry.held_bytes();
+        if own_line && self.keep_bytes.is_some_and(|keep| self.held_bytes + bytes > keep) {
+            entry.messages = Vec::new();
+            entry.echoes = Vec::new();
+            entry.dropped = true;
+        } else {
+            self.held_bytes += bytes;
+        }
         match self.index.get(&id) {
-            Some(&at) => self.entries[at] = entry,
+            Some(&at) => {
+                self.held_bytes = self.held_bytes.saturating_sub(self.entries[at].held_bytes());
+                self.entries[at] = entry;
+            }
             None => {
                 self.index.insert(id, self.entries.len());
                 self.entries.push(entry);
@@ -518,6 +590,16 @@ impl GeminiParser {
         let Some(session_id) = self.session_id.clone() else {
             return self.without_session();
         };
+        let dropped: Vec<u64> = self
+            .entries
+            .iter()
+            .chain(self.branches.iter().flat_map(|b| b.entries.iter()))
+            .filter(|e| e.dropped)
+            .map(|e| e.line)
+            .collect();
+        for line in dropped {
+            self.skip(line, "its text was not kept and the file was not read again".into());
+        }
         let recorded = self.recorded();
         let ids = self.branch_ids(&session_id);
         let mut main = self.head(&session_id);
@@ -557,9 +639,7 @@ impl GeminiParser {
         self.entries
             .iter()
             .chain(self.branches.iter().flat_map(|b| b.entries.iter()))
-            .flat_map(|e| e.messages.iter().zip(&e.echoes))
-            .filter(|(_, echo)| !**echo)
-            .filter_map(|(m, _)| m.tool.as_ref().map(|t| t.call_id.clone()))
+            .flat_map(|e| e.calls.iter().cloned())
             .collect()
     }
 
@@ -575,13 +655,9 @@ impl GeminiParser {
                 at_message: None,
             });
         }
-        main.started_at_ms = self.started.or_else(|| {
-            self.entries
-                .iter()
-                .flat_map(|e| &e.messages)
-                .map(|m| m.created_at_ms)
-                .find(|&t| t > 0)
-        });
+        main.started_at_ms = self
+            .started
+            .or_else(|| self.entries.iter().map(|e| e.first_ms).find(|&t| t > 0));
         main
     }
 
@@ -611,12 +687,7 @@ impl GeminiParser {
             parent_source_id: session_id.to_owned(),
             at_message: branch.after.clone(),
         });
-        s.started_at_ms = branch
-            .entries
-            .iter()
-            .flat_map(|e| &e.messages)
-            .map(|m| m.created_at_ms)
-            .find(|&t| t > 0);
+        s.started_at_ms = branch.entries.iter().map(|e| e.first_ms).find(|&t| t > 0);
         s
     }
 
@@ -635,6 +706,129 @@ impl GeminiParser {
             }
         }
         out
+    }
+
+    /// A dropped entry's messages, made again from its line.
+    fn reread_entry(&self, mut entry: Entry, line: Option<String>) -> Result<Entry, String> {
+        let line = line.ok_or("cannot be read again")?;
+        let line = line.strip_prefix('\u{feff}').unwrap_or(&line);
+        let changed = |what: String| format!("changed since it was read: {what}");
+        let record = match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(record)) => record,
+            Ok(other) => return Err(changed(format!("now {}", kind_of(&other)))),
+            Err(err) => return Err(changed(format!("not JSON now: {err}"))),
+        };
+        if str_of(&record, "id") != Some(entry.id.as_str()) {
+            return Err(changed(format!("it no longer holds record {:?}", entry.id)));
+        }
+        // Its problems were reported when it was first read.
+        let (messages, echoes, _) = self.convert(&entry.id, &record);
+        entry.messages = messages;
+        entry.echoes = echoes;
+        entry.dropped = false;
+        Ok(entry)
+    }
+}
+
+/// Hands sessions out in parts for [`RereadingParser::finish_in_parts`].
+struct Emit<'a> {
+    parser: &'a GeminiParser,
+    recorded: &'a HashSet<String>,
+    session_id: &'a str,
+    reread: &'a mut dyn FnMut(u64) -> Option<String>,
+    part_bytes: usize,
+    part: &'a mut dyn FnMut(SourceSession) -> bool,
+    lost: Vec<Skipped>,
+}
+
+impl Emit<'_> {
+    /// Hands `head` out with the messages of `entries`, in parts; `always`
+    /// hands it out even without messages (the main session). Returns
+    /// false when `part` said to stop.
+    fn session(&mut self, head: SourceSession, entries: Vec<Entry>, always: bool) -> bool {
+        let mut messages = Vec::new();
+        let mut bytes = 0;
+        let mut handed = false;
+        for entry in entries {
+            let entry = if entry.dropped {
+                let line = entry.line;
+                match self.parser.reread_entry(entry, (self.reread)(line)) {
+                    Ok(entry) => entry,
+                    Err(reason) => {
+                        self.lost.push(Skipped {
+                            file: self.parser.file.clone(),
+                            line,
+                            reason,
+                        });
+                        continue;
+                    }
+                }
+            } else {
+                entry
+            };
+            let made = self.parser.flatten(vec![entry], self.recorded, self.session_id);
+            bytes += made.iter().map(message_bytes).sum::<usize>();
+            messages.extend(made);
+            if bytes >= self.part_bytes {
+                let mut s = head.clone();
+                s.messages = std::mem::take(&mut messages);
+                bytes = 0;
+                handed = true;
+                if !(self.part)(s) {
+                    return false;
+                }
+            }
+        }
+        if messages.is_empty() && (handed || !always) {
+            return true;
+        }
+        let mut s = head;
+        s.messages = messages;
+        (self.part)(s)
+    }
+}
+
+impl RereadingParser for GeminiParser {
+    /// Ends the input: hands the main session, then each branch, to `part`
+    /// (in parts of at least `part_bytes` of messages; `part` returns false
+    /// to stop), making the messages a [`GeminiParser::rereading`] parser
+    /// dropped from their lines, which `reread` gives back as they were
+    /// fed. Returns what was skipped, with the records whose line could not
+    /// be read again, or now holds something else.
+    fn finish_in_parts(
+        mut self: Box<Self>,
+        reread: &mut dyn FnMut(u64) -> Option<String>,
+        part_bytes: usize,
+        part: &mut dyn FnMut(SourceSession) -> bool,
+    ) -> Vec<Skipped> {
+        let Some(session_id) = self.session_id.clone() else {
+            return self.without_session().skipped;
+        };
+        let recorded = self.recorded();
+        let ids = self.branch_ids(&session_id);
+        let main = self.head(&session_id);
+        let entries = std::mem::take(&mut self.entries);
+        let branches = std::mem::take(&mut self.branches);
+        let mut emit = Emit {
+            parser: &self,
+            recorded: &recorded,
+            session_id: &session_id,
+            reread,
+            part_bytes,
+            part,
+            lost: Vec::new(),
+        };
+        let mut go_on = emit.session(main, entries, true);
+        for (branch, source_id) in branches.into_iter().zip(ids) {
+            if !go_on {
+                break;
+            }
+            let head = self.branch_head(&session_id, &branch, source_id);
+            go_on = emit.session(head, branch.entries, false);
+        }
+        let lost = emit.lost;
+        self.skipped.extend(lost);
+        self.skipped
     }
 }
 

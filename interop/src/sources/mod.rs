@@ -267,6 +267,23 @@ pub trait LineParser {
     }
 }
 
+/// A parser that keeps only some of its texts while it reads
+/// ([`claude::Parser::rereading`], [`gemini::GeminiParser::rereading`])
+/// and, once the input ends, makes the other messages from their lines
+/// read again: a file of any length is never held whole.
+pub trait RereadingParser: LineParser {
+    /// Ends the input: hands every session to `part`, each in parts of at
+    /// least `part_bytes` of messages (`part` returns false to stop), and
+    /// returns what was skipped. `reread` gives back line `n` of the input
+    /// as it was fed.
+    fn finish_in_parts(
+        self: Box<Self>,
+        reread: &mut dyn FnMut(u64) -> Option<String>,
+        part_bytes: usize,
+        part: &mut dyn FnMut(SourceSession) -> bool,
+    ) -> Vec<Skipped>;
+}
+
 /// About how many bytes a message holds, for [`LineParser::take_settled`].
 pub fn message_bytes(m: &Message) -> usize {
     let tool = m.tool.as_ref().map_or(0, |t| t.args_json.len() + t.result_json.len());
@@ -352,6 +369,30 @@ pub(crate) mod tests {
             }
             carried
         }
+    }
+
+    /// Line `n` of `text`, as an importer reads it again.
+    pub(crate) fn line_of(text: &str) -> impl FnMut(u64) -> Option<String> + '_ {
+        move |n| {
+            text.lines()
+                .nth(usize::try_from(n).ok()?.checked_sub(1)?)
+                .map(str::to_owned)
+        }
+    }
+
+    /// Parts of one session joined back into one (every part must carry
+    /// the same session).
+    pub(crate) fn joined(parts: &[SourceSession], source_id: &str) -> SourceSession {
+        let mut of = parts.iter().filter(|p| p.source_id == source_id);
+        let mut whole = of.next().unwrap_or_else(|| panic!("no part of {source_id}")).clone();
+        for p in of {
+            let (mut head, mut first) = (p.clone(), whole.clone());
+            head.messages.clear();
+            first.messages.clear();
+            assert_eq!(head, first, "every part of {source_id} carries the same session");
+            whole.messages.extend(p.messages.iter().cloned());
+        }
+        whole
     }
 
     /// Makes a fresh parser of one format.

@@ -1,7 +1,7 @@
 use chronicle_proto::v1::Role;
 
 use super::*;
-use crate::sources::tests::follow_both_ways;
+use crate::sources::tests::{follow_both_ways, joined, line_of};
 use crate::sources::{LinkKind, SourceLink, meta};
 
 const SESSION: &str = include_str!("../../../tests/fixtures/claude/session.jsonl");
@@ -218,26 +218,6 @@ fn parse_rereading(
         true
     });
     (parts, skipped)
-}
-
-/// The lines of `text` by 1-based number, as a reader of the file gives them.
-fn line_of(text: &str) -> impl FnMut(u64) -> Option<String> + '_ {
-    move |n| text.lines().nth(usize::try_from(n).ok()? - 1).map(str::to_owned)
-}
-
-/// Parts of one session joined back into one.
-fn joined(parts: &[SourceSession], id: &str) -> SourceSession {
-    let mut of = parts.iter().filter(|p| p.source_id == id);
-    let mut whole = of.next().unwrap_or_else(|| panic!("no part of {id}")).clone();
-    for p in of {
-        let mut head = p.clone();
-        head.messages.clear();
-        let mut first = whole.clone();
-        first.messages.clear();
-        assert_eq!(head, first, "every part of {id} carries the same session");
-        whole.messages.extend(p.messages.iter().cloned());
-    }
-    whole
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::sources::tests::{joined, line_of};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemini/tmp/myproj");
 
@@ -330,4 +331,99 @@ fn a_record_appended_to_a_long_recording_carries_its_own_messages_not_the_rest()
     assert_eq!(carried, expected);
     let whole = Box::new(parser).finish();
     assert_eq!(whole.sessions[0].messages.len(), 150);
+}
+
+const RECORDINGS: [&str; 5] = [
+    "chats/session-2026-03-14T09-12-3f0c9e52.jsonl",
+    "chats/session-2026-03-15T10-00-9a8b7c6d.jsonl",
+    "chats/session-2026-03-16T08-30-5e5e5e5e.jsonl",
+    "chats/session-2026-03-17T12-00-b4d11e55.jsonl",
+    "chats/3f0c9e52-7d1a-4b8e-9c61-2a5d8e4f1b07/c0ffee00-1111-4a2b-8c3d-5e6f7a8b9c0d.jsonl",
+];
+
+/// `rel` read by a parser keeping `keep` bytes of messages, ended by
+/// [`RereadingParser::finish_in_parts`] in parts of `part_bytes`.
+fn parse_rereading(
+    rel: &str,
+    keep: usize,
+    part_bytes: usize,
+    reread: &mut dyn FnMut(u64) -> Option<String>,
+) -> (Vec<SourceSession>, Vec<Skipped>) {
+    let (path, text) = fixture(rel);
+    let mut parser = GeminiParser::new(&path, ParseOptions::default())
+        .with_cwd(Some("/home/dev/src/weather-app".into()))
+        .rereading(keep);
+    for (i, line) in text.lines().enumerate() {
+        parser.line(i as u64 + 1, line);
+    }
+    let mut parts = Vec::new();
+    let skipped = Box::new(parser).finish_in_parts(reread, part_bytes, &mut |s| {
+        parts.push(s);
+        true
+    });
+    (parts, skipped)
+}
+
+#[test]
+fn records_read_back_from_their_lines_in_parts_give_the_same_sessions() {
+    for rel in RECORDINGS {
+        let whole = parse(rel, ParseOptions::default());
+        let (_, text) = fixture(rel);
+        for keep in [0, 200, usize::MAX] {
+            // One byte per part: each record's messages go out on their own.
+            let (parts, skipped) = parse_rereading(rel, keep, 1, &mut line_of(&text));
+            assert_eq!(skipped, whole.skipped, "{rel}, keep {keep}");
+            let mut ids: Vec<&str> = parts.iter().map(|p| p.source_id.as_str()).collect();
+            ids.dedup();
+            let expected: Vec<&str> = whole.sessions.iter().map(|s| s.source_id.as_str()).collect();
+            assert_eq!(
+                ids, expected,
+                "{rel}, keep {keep}: the same sessions in order, each in consecutive parts"
+            );
+            for session in &whole.sessions {
+                assert_eq!(&joined(&parts, &session.source_id), session, "{rel}, keep {keep}");
+            }
+        }
+    }
+    // With nothing kept, the rewound recording's branch still forks after
+    // r-g1 (compared above), and each record went out in a part of its own.
+    let rel = RECORDINGS[1];
+    let (_, text) = fixture(rel);
+    let (parts, _) = parse_rereading(rel, 0, 1, &mut line_of(&text));
+    assert!(parts.len() >= 6, "{} parts", parts.len());
+}
+
+#[test]
+fn a_record_whose_line_cannot_be_read_again_or_changed_is_reported_and_the_rest_kept() {
+    let rel = RECORDINGS[1];
+    let (_, text) = fixture(rel);
+    // Line 2 (r-u1) is gone; line 3 (r-g1) now holds another record.
+    let mut reread = |n: u64| match n {
+        2 => None,
+        3 => Some(r#"{"id":"someone-else","type":"gemini","content":"x"}"#.to_owned()),
+        n => line_of(&text)(n),
+    };
+    let (parts, skipped) = parse_rereading(rel, 0, usize::MAX, &mut reread);
+    let reasons: Vec<(u64, &str)> = skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        [
+            (2, "cannot be read again"),
+            (3, "changed since it was read: it no longer holds record \"r-g1\"")
+        ]
+    );
+    let main = joined(&parts, "9a8b7c6d-0000-4e5f-8a9b-0c1d2e3f4a5b");
+    let ids: Vec<&str> = main.messages.iter().map(id).collect();
+    assert_eq!(ids, ["r-u3", "r-g3"]);
+}
+
+#[test]
+fn a_rereading_parser_ended_without_its_file_reports_what_it_dropped() {
+    let (path, text) = fixture(RECORDINGS[1]);
+    let mut parser = GeminiParser::new(&path, ParseOptions::default()).rereading(0);
+    feed(&mut parser, &text, true);
+    let parsed = Box::new(parser).finish();
+    let lines: Vec<u64> = parsed.skipped.iter().map(|s| s.line).collect();
+    assert_eq!(lines, [2, 3, 7, 8, 4, 5], "{:?}", parsed.skipped);
+    assert!(parsed.skipped.iter().all(|s| s.reason.contains("not kept")));
 }
