@@ -892,3 +892,71 @@ async fn a_long_gemini_recording_is_read_back_in_parts_with_its_branch_and_impor
     let reply_ends = |turn: usize| format!("done {turn}");
     imports_long_file_with_branch(&sandbox, &mut client, "gemini", &file, (turns, rewind_at), &reply_ends).await;
 }
+
+/// An opencode database of more sessions than one part holds (4 MiB of
+/// messages): its reader hands them on as it assembles them, every one
+/// arrives once, whole, and a second import brings nothing new.
+#[tokio::test]
+async fn an_opencode_database_larger_than_a_part_goes_in_parts_each_session_whole() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let dir = sandbox.project("opencode-big");
+    let db = dir.join("opencode.db");
+    let conn = opencode_db(&db, &path_str(&sandbox.project("shop")));
+    let (sessions_made, each): (i64, i64) = (40, 60);
+    let filler = "opencode keeps this text and so does Chronicle. ".repeat(40);
+    for s in 2..=sessions_made {
+        conn.execute(
+            "INSERT INTO session (id, project_id, slug, directory, title, version, time_created, time_updated)
+             VALUES (?1, 'prj_1', 'calm-fox', '/elsewhere', ?2, '1.2.4', 1772359200000, 1772359200000)",
+            [format!("ses_{s}"), format!("Session {s}")],
+        )
+        .expect("session");
+    }
+    for s in 1..=sessions_made {
+        for m in 0..each {
+            let id = format!("msg_{s}_{m:03}");
+            conn.execute(
+                "INSERT INTO message (id, session_id, time_created, time_updated, data) VALUES (?1, ?2, ?3, ?3, ?4)",
+                rusqlite::params![
+                    id,
+                    format!("ses_{s}"),
+                    1772359201000i64 + m,
+                    opencode_user(1772359201000 + m)
+                ],
+            )
+            .expect("message");
+            conn.execute(
+                "INSERT INTO part (id, message_id, session_id, time_created, time_updated, data) VALUES (?1, ?2, ?3, 0, 0, ?4)",
+                rusqlite::params![format!("prt_{s}_{m:03}"), id, format!("ses_{s}"), opencode_text(&format!("{s}/{m}: {filler}"))],
+            )
+            .expect("part");
+        }
+    }
+    drop(conn);
+    assert!(fs::metadata(&db).expect("size").len() > 4 << 20);
+    let target = path_str(&sandbox.project("target"));
+    let import = || json(sandbox.chronicle(&dir, &["-C", &target, "import", "opencode", "--json", &path_str(&db)]));
+
+    let first = import();
+    assert_eq!(first["sessions_imported"], sessions_made, "{first}");
+    assert_eq!(first["messages_imported"], sessions_made * each, "{first}");
+    assert_eq!(first["skipped"], serde_json::json!([]), "{first}");
+    let listed = sessions(&mut client, &target).await;
+    assert_eq!(listed.len(), sessions_made as usize);
+    for info in &listed {
+        let content = saved(&mut client, &target, &info.name).await;
+        assert_eq!(content.messages.len(), each as usize, "{}", info.name);
+        let s = content.messages[0]
+            .content
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        for (m, message) in content.messages.iter().enumerate() {
+            assert!(message.content.starts_with(&format!("{s}/{m}: ")), "{}: {m}", info.name);
+        }
+    }
+    assert_nothing_new(&import());
+}

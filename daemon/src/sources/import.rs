@@ -239,7 +239,7 @@ pub fn parse_file_in_parts(
                 }
                 Err(reason) => (whole_file_skipped(label, reason), 0),
             },
-            Agent::Opencode => parse_opencode(file, options, None),
+            Agent::Opencode => parse_opencode(file, options, part_bytes, part),
             _ => (
                 whole_file_skipped(label, "aider's history imports with `chronicle import aider`".into()),
                 0,
@@ -463,18 +463,39 @@ pub fn gemini_cwd(recording: &Path) -> Option<String> {
 }
 
 /// One of opencode's forms: its database, its older JSON tree (a
-/// directory) or an `opencode export` file. `since_ms` keeps only sessions
-/// updated at or after it. A database or tree that cannot be read as a
-/// whole is one skipped entry (line 0).
-pub fn parse_opencode(path: &Path, options: ParseOptions, since_ms: Option<i64>) -> (Parsed, u64) {
+/// directory) or an `opencode export` file (read whole), its sessions
+/// handed to `part` in parts of `part_bytes` as [`parse_file_in_parts`]
+/// does. A database or tree that cannot be read as a whole is one skipped
+/// entry (line 0).
+fn parse_opencode(
+    path: &Path,
+    options: ParseOptions,
+    part_bytes: usize,
+    part: &mut dyn FnMut(Vec<SourceSession>, u64) -> bool,
+) -> (Parsed, u64) {
     let label = path.display().to_string();
     let mut parsed = Parsed::default();
-    let mut take = |s: SourceSession| parsed.sessions.push(s);
+    // The readers hand over one session at a time: they go on in parts,
+    // so a database of any size is never held whole. Parts report no
+    // bytes read: a database is not read front to back.
+    let mut batch_bytes = 0;
+    let mut stopped = false;
+    let mut take = |s: SourceSession| {
+        if stopped {
+            return;
+        }
+        batch_bytes += s.messages.iter().map(message_bytes).sum::<usize>();
+        parsed.sessions.push(s);
+        if batch_bytes >= part_bytes {
+            batch_bytes = 0;
+            stopped = !part(std::mem::take(&mut parsed.sessions), 0);
+        }
+    };
     let result = if path.is_dir() {
-        opencode::read_storage(path, options, since_ms, &mut take).map(|skipped| (skipped, 0))
+        opencode::read_storage(path, options, None, &mut take).map(|skipped| (skipped, 0))
     } else if is_sqlite(path) {
         let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        opencode::read_database(path, options, since_ms, &mut take).map(|skipped| (skipped, bytes))
+        opencode::read_database(path, options, None, &mut take).map(|skipped| (skipped, bytes))
     } else {
         return match read_whole(path) {
             Ok(text) => {
