@@ -5,7 +5,7 @@
 //! broken gRPC frames (not protobuf, truncated, cut-off header, a bogus
 //! compression flag, a 4 GiB length, an unknown method). The daemon keeps
 //! serving a well-behaved client throughout, gives each broken gRPC call a
-//! status, changes nothing, gives back every file descriptor, and its
+//! status, changes nothing, gives back every socket, and its
 //! memory stays bounded. Everything runs on the sandbox's Unix socket, in
 //! loops bounded by count.
 
@@ -13,7 +13,7 @@ use crate::common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::common::{Client, append, open, open_fds, path_str, raw_grpc_call, rss_kib, snapshot};
+use crate::common::{Client, append, open, open_sockets, path_str, raw_grpc_call, rss_kib, snapshot};
 use chronicle_proto::v1::Role;
 use chronicle_tests::{Daemon, Sandbox};
 use tokio::{io::AsyncWriteExt as _, net::UnixStream};
@@ -83,12 +83,12 @@ async fn still_serving(client: &mut Client, project: &str, what: &str) {
     assert!(ack.into_inner().revision > 0);
 }
 
-/// Waits until the daemon holds at most `limit` descriptors, or the
+/// Waits until the daemon holds at most `limit` sockets, or the
 /// deadline passes; returns the last count.
-async fn fds_settle(daemon: &Daemon, limit: usize) -> usize {
+async fn sockets_settle(daemon: &Daemon, limit: usize) -> usize {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let fds = open_fds(daemon.pid());
+        let fds = open_sockets(daemon.pid());
         if fds <= limit || Instant::now() > deadline {
             return fds;
         }
@@ -158,7 +158,7 @@ async fn half_open_http2_connections_do_not_block_other_clients() {
     let project = path_str(&sandbox.project("app"));
     still_serving(&mut client, &project, "before").await;
     let rss_before = rss_kib(daemon.pid());
-    let fds_before = open_fds(daemon.pid());
+    let sockets_before = open_sockets(daemon.pid());
 
     let mut held = Vec::new();
     for i in 0..EACH * 4 {
@@ -194,9 +194,9 @@ async fn half_open_http2_connections_do_not_block_other_clients() {
     still_serving(&mut fresh, &project, "a new client beside half-open connections").await;
     let rss_held = rss_kib(daemon.pid());
     drop(held);
-    let fds_after = fds_settle(&daemon, fds_before + 4).await;
+    let sockets_after = sockets_settle(&daemon, sockets_before + 4).await;
     eprintln!(
-        "half-open: {} held connections, RSS {rss_before} → {rss_held} KiB, fds {fds_before} → {fds_after} after dropping them",
+        "half-open: {} held connections, RSS {rss_before} → {rss_held} KiB, sockets {sockets_before} → {sockets_after} after dropping them",
         EACH * 4
     );
     assert!(
@@ -204,8 +204,8 @@ async fn half_open_http2_connections_do_not_block_other_clients() {
         "memory grew from {rss_before} to {rss_held} KiB"
     );
     assert!(
-        fds_after <= fds_before + 4,
-        "the daemon kept {fds_after} descriptors (had {fds_before})"
+        sockets_after <= sockets_before + 4,
+        "the daemon kept {sockets_after} sockets (had {sockets_before})"
     );
 }
 
@@ -217,13 +217,13 @@ async fn a_thousand_connections_opened_and_dropped_leak_nothing() {
     let mut client = daemon.client().await;
     let project = path_str(&sandbox.project("app"));
     still_serving(&mut client, &project, "before").await;
-    let fds_before = open_fds(daemon.pid());
+    let sockets_before = open_sockets(daemon.pid());
     // Warm up, so what the allocator keeps after the first connections is
     // not counted as growth.
     for _ in 0..50 {
         drop(daemon.client().await);
     }
-    fds_settle(&daemon, fds_before).await;
+    sockets_settle(&daemon, sockets_before).await;
     let rss_before = rss_kib(daemon.pid());
 
     for i in 0..CONNECTIONS {
@@ -239,14 +239,14 @@ async fn a_thousand_connections_opened_and_dropped_leak_nothing() {
         }
     }
     still_serving(&mut client, &project, "after 1,000 connections").await;
-    let fds_after = fds_settle(&daemon, fds_before + 4).await;
+    let sockets_after = sockets_settle(&daemon, sockets_before + 4).await;
     let rss_after = rss_kib(daemon.pid());
     eprintln!(
-        "open-and-drop: {CONNECTIONS} connections, RSS {rss_before} → {rss_after} KiB, fds {fds_before} → {fds_after}"
+        "open-and-drop: {CONNECTIONS} connections, RSS {rss_before} → {rss_after} KiB, sockets {sockets_before} → {sockets_after}"
     );
     assert!(
-        fds_after <= fds_before + 4,
-        "the daemon kept {fds_after} descriptors (had {fds_before})"
+        sockets_after <= sockets_before + 4,
+        "the daemon kept {sockets_after} sockets (had {sockets_before})"
     );
     assert!(
         rss_after <= rss_before + RSS_SLACK_KIB,

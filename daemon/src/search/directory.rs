@@ -9,7 +9,9 @@
 //! term's range at a time — with positioned reads through the kernel's
 //! page cache instead, which the daemon does not hold; every other file
 //! (term dictionaries, fast fields, norms, the document store) stays
-//! mapped, as tantivy reads those in place.
+//! mapped, as tantivy reads those in place. The price is two open files
+//! per open segment (a mapping needs none): the daemon's descriptors grow
+//! with the index's segment count, which merges keep to a few dozen.
 
 use std::{
     fs::File,
