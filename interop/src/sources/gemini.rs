@@ -25,6 +25,10 @@
 //! checkpoint keeps everything already read (the full history); records it
 //! brings that were never seen, while it drops others, are the compression
 //! summary and become system messages (`source.kind` = `compaction-summary`).
+//!
+//! An import of a long recording keeps only some texts
+//! ([`GeminiParser::rereading`]) and makes the rest from their lines once
+//! the file is read (`rereading`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -32,8 +36,8 @@ use chronicle_proto::v1::{Message, Role, ToolCall, Usage};
 use serde_json::{Map, Value};
 
 use super::{
-    Agent, LineParser, LinkKind, ParseOptions, Parsed, RereadingParser, Skipped, SourceLink, SourceSession, cut,
-    message_bytes, meta, placeholder, rfc3339_ms,
+    Agent, LineParser, LinkKind, ParseOptions, Parsed, Skipped, SourceLink, SourceSession, cut, message_bytes, meta,
+    placeholder, rfc3339_ms,
 };
 
 /// Where Gemini CLI keeps its per-project temp dirs, relative to the home
@@ -74,7 +78,8 @@ struct Entry {
     /// The line the record had to itself; 0 when it came in a line of many
     /// (a checkpoint, the legacy metadata), which is never read again.
     line: u64,
-    /// Empty when [`Entry::dropped`].
+    /// Empty only when a [`GeminiParser::rereading`] parser dropped them
+    /// ([`Entry::dropped`]): a record that makes no message is not kept.
     messages: Vec<Message>,
     /// Tool messages made from `functionCall`/`functionResponse` parts of
     /// the content: the same calls a `toolCalls` list usually records, so
@@ -88,9 +93,6 @@ struct Entry {
     /// need when its messages were not kept.
     first_ms: i64,
     last_id: Option<String>,
-    /// A parser that keeps only some texts ([`GeminiParser::rereading`])
-    /// dropped its messages: they are made again from [`Entry::line`].
-    dropped: bool,
     /// When it was read (or read again), in [`GeminiParser::version`]s.
     version: u64,
 }
@@ -113,9 +115,14 @@ impl Entry {
             calls,
             first_ms,
             last_id,
-            dropped: false,
             version,
         }
+    }
+
+    /// Whether a [`GeminiParser::rereading`] parser dropped its messages:
+    /// they are made again from [`Entry::line`].
+    fn dropped(&self) -> bool {
+        self.messages.is_empty()
     }
 
     fn held_bytes(&self) -> usize {
@@ -342,19 +349,19 @@ impl GeminiParser {
             echoes,
             self.version,
         );
+        // A record written again replaces its earlier copy, and its bytes.
+        if let Some(&at) = self.index.get(&id) {
+            self.held_bytes -= self.entries[at].held_bytes();
+        }
         let bytes = entry.held_bytes();
         if own_line && self.keep_bytes.is_some_and(|keep| self.held_bytes + bytes > keep) {
             entry.messages = Vec::new();
             entry.echoes = Vec::new();
-            entry.dropped = true;
         } else {
             self.held_bytes += bytes;
         }
         match self.index.get(&id) {
-            Some(&at) => {
-                self.held_bytes = self.held_bytes.saturating_sub(self.entries[at].held_bytes());
-                self.entries[at] = entry;
-            }
+            Some(&at) => self.entries[at] = entry,
             None => {
                 self.index.insert(id, self.entries.len());
                 self.entries.push(entry);
@@ -594,7 +601,7 @@ impl GeminiParser {
             .entries
             .iter()
             .chain(self.branches.iter().flat_map(|b| b.entries.iter()))
-            .filter(|e| e.dropped)
+            .filter(|e| e.dropped())
             .map(|e| e.line)
             .collect();
         for line in dropped {
@@ -706,129 +713,6 @@ impl GeminiParser {
             }
         }
         out
-    }
-
-    /// A dropped entry's messages, made again from its line.
-    fn reread_entry(&self, mut entry: Entry, line: Option<String>) -> Result<Entry, String> {
-        let line = line.ok_or("cannot be read again")?;
-        let line = line.strip_prefix('\u{feff}').unwrap_or(&line);
-        let changed = |what: String| format!("changed since it was read: {what}");
-        let record = match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(record)) => record,
-            Ok(other) => return Err(changed(format!("now {}", kind_of(&other)))),
-            Err(err) => return Err(changed(format!("not JSON now: {err}"))),
-        };
-        if str_of(&record, "id") != Some(entry.id.as_str()) {
-            return Err(changed(format!("it no longer holds record {:?}", entry.id)));
-        }
-        // Its problems were reported when it was first read.
-        let (messages, echoes, _) = self.convert(&entry.id, &record);
-        entry.messages = messages;
-        entry.echoes = echoes;
-        entry.dropped = false;
-        Ok(entry)
-    }
-}
-
-/// Hands sessions out in parts for [`RereadingParser::finish_in_parts`].
-struct Emit<'a> {
-    parser: &'a GeminiParser,
-    recorded: &'a HashSet<String>,
-    session_id: &'a str,
-    reread: &'a mut dyn FnMut(u64) -> Option<String>,
-    part_bytes: usize,
-    part: &'a mut dyn FnMut(SourceSession) -> bool,
-    lost: Vec<Skipped>,
-}
-
-impl Emit<'_> {
-    /// Hands `head` out with the messages of `entries`, in parts; `always`
-    /// hands it out even without messages (the main session). Returns
-    /// false when `part` said to stop.
-    fn session(&mut self, head: SourceSession, entries: Vec<Entry>, always: bool) -> bool {
-        let mut messages = Vec::new();
-        let mut bytes = 0;
-        let mut handed = false;
-        for entry in entries {
-            let entry = if entry.dropped {
-                let line = entry.line;
-                match self.parser.reread_entry(entry, (self.reread)(line)) {
-                    Ok(entry) => entry,
-                    Err(reason) => {
-                        self.lost.push(Skipped {
-                            file: self.parser.file.clone(),
-                            line,
-                            reason,
-                        });
-                        continue;
-                    }
-                }
-            } else {
-                entry
-            };
-            let made = self.parser.flatten(vec![entry], self.recorded, self.session_id);
-            bytes += made.iter().map(message_bytes).sum::<usize>();
-            messages.extend(made);
-            if bytes >= self.part_bytes {
-                let mut s = head.clone();
-                s.messages = std::mem::take(&mut messages);
-                bytes = 0;
-                handed = true;
-                if !(self.part)(s) {
-                    return false;
-                }
-            }
-        }
-        if messages.is_empty() && (handed || !always) {
-            return true;
-        }
-        let mut s = head;
-        s.messages = messages;
-        (self.part)(s)
-    }
-}
-
-impl RereadingParser for GeminiParser {
-    /// Ends the input: hands the main session, then each branch, to `part`
-    /// (in parts of at least `part_bytes` of messages; `part` returns false
-    /// to stop), making the messages a [`GeminiParser::rereading`] parser
-    /// dropped from their lines, which `reread` gives back as they were
-    /// fed. Returns what was skipped, with the records whose line could not
-    /// be read again, or now holds something else.
-    fn finish_in_parts(
-        mut self: Box<Self>,
-        reread: &mut dyn FnMut(u64) -> Option<String>,
-        part_bytes: usize,
-        part: &mut dyn FnMut(SourceSession) -> bool,
-    ) -> Vec<Skipped> {
-        let Some(session_id) = self.session_id.clone() else {
-            return self.without_session().skipped;
-        };
-        let recorded = self.recorded();
-        let ids = self.branch_ids(&session_id);
-        let main = self.head(&session_id);
-        let entries = std::mem::take(&mut self.entries);
-        let branches = std::mem::take(&mut self.branches);
-        let mut emit = Emit {
-            parser: &self,
-            recorded: &recorded,
-            session_id: &session_id,
-            reread,
-            part_bytes,
-            part,
-            lost: Vec::new(),
-        };
-        let mut go_on = emit.session(main, entries, true);
-        for (branch, source_id) in branches.into_iter().zip(ids) {
-            if !go_on {
-                break;
-            }
-            let head = self.branch_head(&session_id, &branch, source_id);
-            go_on = emit.session(head, branch.entries, false);
-        }
-        let lost = emit.lost;
-        self.skipped.extend(lost);
-        self.skipped
     }
 }
 
@@ -981,5 +865,6 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
+mod rereading;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::sources::RereadingParser;
 use crate::sources::tests::{joined, line_of};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemini/tmp/myproj");
