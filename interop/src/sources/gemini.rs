@@ -205,7 +205,7 @@ impl GeminiParser {
     /// Keeps at most `keep_bytes` of messages while reading: a later record
     /// on a line of its own keeps its place, calls and times, and its
     /// messages are made again from its line by
-    /// [`RereadingParser::finish_in_parts`], so a recording of any length is
+    /// [`super::RereadingParser::finish_in_parts`], so a recording of any length is
     /// not held in memory. Only for a parser read to its end: its
     /// snapshots and changes would lack those messages.
     pub fn rereading(mut self, keep_bytes: usize) -> Self {
