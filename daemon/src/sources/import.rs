@@ -327,26 +327,49 @@ fn in_parts_rereading(
     );
     let mut reread = |number: u64| spans.read(&f, number);
     // Small sessions (branches, subagents) travel together.
-    let mut batch: Vec<SourceSession> = Vec::new();
-    let mut batch_bytes = 0;
-    let lost = parser.finish_in_parts(&mut reread, part_bytes, &mut |session| {
-        batch_bytes += session.messages.iter().map(message_bytes).sum::<usize>();
-        batch.push(session);
-        if batch_bytes < part_bytes {
-            return true;
-        }
-        batch_bytes = 0;
-        part(std::mem::take(&mut batch), bytes)
-    });
+    let mut batch = Batch::new(part_bytes, part);
+    let lost = parser.finish_in_parts(&mut reread, part_bytes, &mut |session| batch.push(session, bytes));
     skipped.extend(lost);
     skipped.sort_by_key(|s| s.line);
     (
         Parsed {
-            sessions: batch,
+            sessions: batch.sessions,
             skipped,
         },
         bytes,
     )
+}
+
+/// Sessions gathered until they hold `part_bytes` of messages, then handed
+/// to `part` together, so many small sessions make one part.
+struct Batch<'a> {
+    sessions: Vec<SourceSession>,
+    bytes: usize,
+    part_bytes: usize,
+    part: &'a mut dyn FnMut(Vec<SourceSession>, u64) -> bool,
+}
+
+impl<'a> Batch<'a> {
+    fn new(part_bytes: usize, part: &'a mut dyn FnMut(Vec<SourceSession>, u64) -> bool) -> Self {
+        Batch {
+            sessions: Vec::new(),
+            bytes: 0,
+            part_bytes,
+            part,
+        }
+    }
+
+    /// Adds `session`; a full batch goes to `part` with `read` (the bytes
+    /// of the file read so far). False when `part` says to stop.
+    fn push(&mut self, session: SourceSession, read: u64) -> bool {
+        self.bytes += session.messages.iter().map(message_bytes).sum::<usize>();
+        self.sessions.push(session);
+        if self.bytes < self.part_bytes {
+            return true;
+        }
+        self.bytes = 0;
+        (self.part)(std::mem::take(&mut self.sessions), read)
+    }
 }
 
 /// Where each line of a file sits, for reading lines again by number:
@@ -474,21 +497,14 @@ fn parse_opencode(
     part: &mut dyn FnMut(Vec<SourceSession>, u64) -> bool,
 ) -> (Parsed, u64) {
     let label = path.display().to_string();
-    let mut parsed = Parsed::default();
     // The readers hand over one session at a time: they go on in parts,
     // so a database of any size is never held whole. Parts report no
     // bytes read: a database is not read front to back.
-    let mut batch_bytes = 0;
+    let mut batch = Batch::new(part_bytes, part);
     let mut stopped = false;
     let mut take = |s: SourceSession| {
-        if stopped {
-            return;
-        }
-        batch_bytes += s.messages.iter().map(message_bytes).sum::<usize>();
-        parsed.sessions.push(s);
-        if batch_bytes >= part_bytes {
-            batch_bytes = 0;
-            stopped = !part(std::mem::take(&mut parsed.sessions), 0);
+        if !stopped {
+            stopped = !batch.push(s, 0);
         }
     };
     let result = if path.is_dir() {
@@ -505,20 +521,19 @@ fn parse_opencode(
             Err(reason) => (whole_file_skipped(label, reason), 0),
         };
     };
-    match result {
-        Ok((skipped, bytes)) => {
-            parsed.skipped = skipped;
-            (parsed, bytes)
-        }
-        Err(e) => {
-            parsed.skipped.push(Skipped {
-                file: label,
-                line: 0,
-                reason: e.to_string(),
-            });
-            (parsed, 0)
-        }
-    }
+    let (skipped, bytes) = result.unwrap_or_else(|e| {
+        let whole = Skipped {
+            file: label,
+            line: 0,
+            reason: e.to_string(),
+        };
+        (vec![whole], 0)
+    });
+    let parsed = Parsed {
+        sessions: batch.sessions,
+        skipped,
+    };
+    (parsed, bytes)
 }
 
 /// Whether `path` is a regular file starting with SQLite's header.
