@@ -19,10 +19,11 @@ use chronicle_proto::v1::{
     SetContextFilesRequest, SourceFollow, StartMode, TrashEntry, UnfollowAiderRequest, UnfollowAiderResponse,
     UnfollowSourceRequest, UnfollowSourceResponse, UpdateMessageRequest, WatchRequest,
 };
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Response, Streaming, transport::Channel};
 
 use crate::{
-    Error, Pages, Session,
+    Error, Mutations, Pages, Session,
     connect::{self, DialError, Stub},
 };
 
@@ -359,6 +360,15 @@ impl Client {
 
     /// Every change of `project` (empty = every project) from now on,
     /// starting with a snapshot event.
+    /// Opens a `Mutate` stream: working-session mutations one after
+    /// another, each acknowledged once durable, for less than a call each.
+    pub async fn mutations(&self) -> Result<Mutations, Error> {
+        // One request waits at most: each is answered before the next.
+        let (requests, outgoing) = tokio::sync::mpsc::channel(1);
+        let acks = self.take(self.stub().mutate(ReceiverStream::new(outgoing)).await?);
+        Ok(Mutations::new(requests, acks))
+    }
+
     pub async fn watch(&self, project: &str) -> Result<Streaming<Event>, Error> {
         let request = WatchRequest {
             project: project.to_owned(),

@@ -7,7 +7,8 @@
 //!   one method per call, taking and returning domain values. Paged reads
 //!   come back through [`Pages`]. Every failure is an [`Error`] whose
 //!   [`ErrorKind`] tells a frontend how to show it (a CLI exit code, a
-//!   toast), and whose text names the thing and the fix.
+//!   toast), and whose text names the thing and the fix. [`Mutations`]
+//!   carries many working-session mutations over one `Mutate` stream.
 //! - [`daemon`] starts a detached daemon when none answers, and stops one.
 //! - [`paths`] holds the default socket and data directory and the rule
 //!   that picks the project a directory means; [`text`], [`time`] and
@@ -23,6 +24,7 @@ mod connect;
 pub mod daemon;
 mod error;
 pub mod fs;
+mod mutations;
 mod pages;
 pub mod paths;
 pub mod text;
@@ -32,4 +34,5 @@ pub use chronicle_proto::{FILE_DESCRIPTOR_SET, v1};
 pub use client::{Client, VERSION_HEADER};
 pub use connect::{Stub, channel};
 pub use error::{Error, ErrorKind};
+pub use mutations::Mutations;
 pub use pages::{Pages, Session};

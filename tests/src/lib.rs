@@ -261,6 +261,13 @@ impl Daemon {
             .stub()
     }
 
+    /// The typed client every Rust frontend uses, on the daemon's socket.
+    pub async fn typed_client(&self) -> chronicle_client::Client {
+        chronicle_client::Client::connect(&self.socket)
+            .await
+            .expect("connect to the test daemon")
+    }
+
     /// Sends a signal to the daemon.
     pub fn signal(&self, signal: Signal) {
         if let Some(child) = &self.child {

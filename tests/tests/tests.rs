@@ -30,6 +30,7 @@ mod daemon_group_commit;
 mod daemon_hostile;
 mod daemon_lifecycle;
 mod daemon_load;
+mod daemon_mutate;
 mod daemon_saved;
 mod daemon_search;
 mod daemon_service;

@@ -123,11 +123,29 @@ pub(super) fn session_info(rpc: &'static str, outcome: Outcome) -> Result<Respon
         .ok_or_else(|| fail(rpc, StoreError::NotFound("the store returned no session".into())))
 }
 
-pub(super) fn ack(outcome: Outcome) -> Response<MutationAck> {
-    Response::new(MutationAck {
-        revision: outcome.revision,
-        message_id: outcome.message_id,
-    })
+/// A checked mutation of a project's working session, and the call it
+/// came from (named in errors and logs).
+pub(super) struct Change {
+    rpc: &'static str,
+    project: ProjectPath,
+    expected: Option<u64>,
+    mutation: Mutation,
+}
+
+impl Change {
+    pub(super) fn new(
+        rpc: &'static str,
+        raw_project: &str,
+        expected: Option<u64>,
+        mutation: Mutation,
+    ) -> Result<Change, Status> {
+        Ok(Change {
+            rpc,
+            project: project(rpc, raw_project)?,
+            expected,
+            mutation,
+        })
+    }
 }
 
 impl SessionsService {
@@ -148,16 +166,19 @@ impl SessionsService {
         Ok(outcome)
     }
 
-    /// Checks the request's project, then runs the mutation and
-    /// acknowledges it.
-    pub(super) async fn mutate_ack(
-        &self,
-        rpc: &'static str,
-        raw_project: &str,
-        expected: Option<u64>,
-        mutation: Mutation,
-    ) -> Result<Response<MutationAck>, Status> {
-        let project = project(rpc, raw_project)?;
-        self.mutate(rpc, &project, expected, mutation).await.map(ack)
+    /// A mutating call's answer: the change run, or why it was refused.
+    pub(super) async fn answer(&self, change: Result<Change, Status>) -> Result<Response<MutationAck>, Status> {
+        Ok(Response::new(self.apply(change?).await?))
+    }
+
+    /// Runs a change and acknowledges it once it is durable.
+    pub(super) async fn apply(&self, change: Change) -> Result<MutationAck, Status> {
+        let outcome = self
+            .mutate(change.rpc, &change.project, change.expected, change.mutation)
+            .await?;
+        Ok(MutationAck {
+            revision: outcome.revision,
+            message_id: outcome.message_id,
+        })
     }
 }

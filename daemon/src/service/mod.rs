@@ -5,6 +5,8 @@
 //!
 //! - [`sessions`] — projects, the working session's messages and files,
 //!   saved sessions, and `Watch` (pumped by [`crate::event_stream`]).
+//! - [`mutate`] — `Mutate`: the working session's mutations, many on one
+//!   stream.
 //! - [`trash`] — listing, restoring and purging the trash.
 //! - [`export`] — Markdown and PNG exports, rendered by `chronicle-export`.
 //! - [`interop`] — backup bundles out and in, and the aider follows
@@ -24,6 +26,7 @@ mod context;
 mod errors;
 mod export;
 mod interop;
+mod mutate;
 mod search;
 mod sessions;
 mod sources;
@@ -37,7 +40,7 @@ use chronicle_proto::v1::{
     GetSessionRequest, GetStatusRequest, GetWorkingSessionRequest, ImportBundleChunk, ImportBundleResponse,
     ImportSourceProgress, ImportSourceRequest, ListAiderFollowsRequest, ListAiderFollowsResponse, ListProjectsRequest,
     ListProjectsResponse, ListSessionsRequest, ListSessionsResponse, ListSourceFollowsRequest,
-    ListSourceFollowsResponse, ListTrashRequest, ListTrashResponse, LoadSessionRequest, MutationAck,
+    ListSourceFollowsResponse, ListTrashRequest, ListTrashResponse, LoadSessionRequest, MutateRequest, MutationAck,
     OpenProjectRequest, ProjectState, PurgeTrashRequest, PurgeTrashResponse, RemoveContextFilesRequest,
     RenameSessionRequest, RestoreTrashRequest, RewindWorkingRequest, SaveSessionRequest, SearchRequest, SearchResponse,
     SessionContent, SessionInfo, SetContextFilesRequest, SourceFollow, UnfollowAiderRequest, UnfollowAiderResponse,
@@ -70,47 +73,47 @@ impl Sessions for SessionsService {
     }
 
     async fn append_message(&self, request: Request<AppendMessageRequest>) -> Result<Response<MutationAck>, Status> {
-        sessions::append_message(self, request).await
+        self.answer(sessions::append_message(request.into_inner())).await
     }
 
     async fn append_to_message(
         &self,
         request: Request<AppendToMessageRequest>,
     ) -> Result<Response<MutationAck>, Status> {
-        sessions::append_to_message(self, request).await
+        self.answer(sessions::append_to_message(request.into_inner())).await
     }
 
     async fn update_message(&self, request: Request<UpdateMessageRequest>) -> Result<Response<MutationAck>, Status> {
-        sessions::update_message(self, request).await
+        self.answer(sessions::update_message(request.into_inner())).await
     }
 
     async fn delete_messages(&self, request: Request<DeleteMessagesRequest>) -> Result<Response<MutationAck>, Status> {
-        sessions::delete_messages(self, request).await
+        self.answer(sessions::delete_messages(request.into_inner())).await
     }
 
     async fn clear_messages(&self, request: Request<ClearMessagesRequest>) -> Result<Response<MutationAck>, Status> {
-        sessions::clear_messages(self, request).await
+        self.answer(sessions::clear_messages(request.into_inner())).await
     }
 
     async fn add_context_files(
         &self,
         request: Request<AddContextFilesRequest>,
     ) -> Result<Response<MutationAck>, Status> {
-        sessions::add_context_files(self, request).await
+        self.answer(sessions::add_context_files(request.into_inner())).await
     }
 
     async fn remove_context_files(
         &self,
         request: Request<RemoveContextFilesRequest>,
     ) -> Result<Response<MutationAck>, Status> {
-        sessions::remove_context_files(self, request).await
+        self.answer(sessions::remove_context_files(request.into_inner())).await
     }
 
     async fn set_context_files(
         &self,
         request: Request<SetContextFilesRequest>,
     ) -> Result<Response<MutationAck>, Status> {
-        sessions::set_context_files(self, request).await
+        self.answer(sessions::set_context_files(request.into_inner())).await
     }
 
     async fn list_sessions(
@@ -174,6 +177,15 @@ impl Sessions for SessionsService {
     }
 
     type WatchStream = ReceiverStream<Result<Event, Status>>;
+
+    type MutateStream = mutate::Acks;
+
+    async fn mutate(
+        &self,
+        request: Request<tonic::Streaming<MutateRequest>>,
+    ) -> Result<Response<Self::MutateStream>, Status> {
+        mutate::mutate(self, request).await
+    }
 
     async fn watch(&self, request: Request<WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
         sessions::watch(self, request).await

@@ -7,7 +7,7 @@ use chronicle_proto::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use super::context::{SessionsService, project, session_info, session_name};
+use super::context::{Change, SessionsService, project, session_info, session_name};
 use super::errors::{fail, invalid, stream_failure};
 use crate::search::{IndexError, SearchParams};
 use crate::store::{Mutation, StoreError};
@@ -87,13 +87,11 @@ pub(super) async fn rewind_working(
             "keep_through_message_id is missing — name the last message to keep (see `chronicle show`)",
         ));
     }
-    svc.mutate_ack(
-        RPC,
-        &req.project,
-        req.expected_revision,
-        Mutation::Rewind {
-            keep_through: req.keep_through_message_id,
-        },
-    )
-    .await
+    let mutation = Mutation::Rewind {
+        keep_through: req.keep_through_message_id,
+    };
+    let ack = svc
+        .apply(Change::new(RPC, &req.project, req.expected_revision, mutation)?)
+        .await?;
+    Ok(Response::new(ack))
 }

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::context::{SessionsService, project, session_info, session_name};
+use super::context::{Change, SessionsService, project, session_info, session_name};
 use super::errors::{fail, invalid};
 use crate::event_stream::{self, WATCH_QUEUE};
 use crate::store::{Mutation, ProjectPath, StoreError};
@@ -103,107 +103,57 @@ pub(super) async fn get_working_session(
         .map(Response::new)
 }
 
-pub(super) async fn append_message(
-    svc: &SessionsService,
-    request: Request<AppendMessageRequest>,
-) -> Result<Response<MutationAck>, Status> {
+/// The working-session mutations: each request becomes a checked
+/// [`Change`], whether it came as its own call or on a `Mutate` stream.
+pub(super) fn append_message(req: AppendMessageRequest) -> Result<Change, Status> {
     const RPC: &str = "AppendMessage";
-    let req = request.into_inner();
     let message = req
         .message
         .ok_or_else(|| invalid(RPC, "message is missing — send the message to append"))?;
-    svc.mutate_ack(RPC, &req.project, req.expected_revision, Mutation::Append { message })
-        .await
+    Change::new(RPC, &req.project, req.expected_revision, Mutation::Append { message })
 }
 
-pub(super) async fn append_to_message(
-    svc: &SessionsService,
-    request: Request<AppendToMessageRequest>,
-) -> Result<Response<MutationAck>, Status> {
-    let req = request.into_inner();
+pub(super) fn append_to_message(req: AppendToMessageRequest) -> Result<Change, Status> {
     let mutation = Mutation::AppendTo {
         message_id: req.message_id,
         delta: req.delta,
     };
-    svc.mutate_ack("AppendToMessage", &req.project, req.expected_revision, mutation)
-        .await
+    Change::new("AppendToMessage", &req.project, req.expected_revision, mutation)
 }
 
-pub(super) async fn update_message(
-    svc: &SessionsService,
-    request: Request<UpdateMessageRequest>,
-) -> Result<Response<MutationAck>, Status> {
+pub(super) fn update_message(req: UpdateMessageRequest) -> Result<Change, Status> {
     const RPC: &str = "UpdateMessage";
-    let req = request.into_inner();
     let message = req
         .message
         .ok_or_else(|| invalid(RPC, "message is missing — send the message with its id"))?;
-    svc.mutate_ack(RPC, &req.project, req.expected_revision, Mutation::Update { message })
-        .await
+    Change::new(RPC, &req.project, req.expected_revision, Mutation::Update { message })
 }
 
-pub(super) async fn delete_messages(
-    svc: &SessionsService,
-    request: Request<DeleteMessagesRequest>,
-) -> Result<Response<MutationAck>, Status> {
-    let req = request.into_inner();
+pub(super) fn delete_messages(req: DeleteMessagesRequest) -> Result<Change, Status> {
     let mutation = Mutation::Delete {
         message_id: req.message_id,
         truncate_after: req.truncate_after,
     };
-    svc.mutate_ack("DeleteMessages", &req.project, req.expected_revision, mutation)
-        .await
+    Change::new("DeleteMessages", &req.project, req.expected_revision, mutation)
 }
 
-pub(super) async fn clear_messages(
-    svc: &SessionsService,
-    request: Request<ClearMessagesRequest>,
-) -> Result<Response<MutationAck>, Status> {
-    let req = request.into_inner();
-    svc.mutate_ack("ClearMessages", &req.project, req.expected_revision, Mutation::Clear)
-        .await
+pub(super) fn clear_messages(req: ClearMessagesRequest) -> Result<Change, Status> {
+    Change::new("ClearMessages", &req.project, req.expected_revision, Mutation::Clear)
 }
 
-pub(super) async fn add_context_files(
-    svc: &SessionsService,
-    request: Request<AddContextFilesRequest>,
-) -> Result<Response<MutationAck>, Status> {
-    let req = request.into_inner();
-    svc.mutate_ack(
-        "AddContextFiles",
-        &req.project,
-        req.expected_revision,
-        Mutation::AddFiles { files: req.files },
-    )
-    .await
+pub(super) fn add_context_files(req: AddContextFilesRequest) -> Result<Change, Status> {
+    let mutation = Mutation::AddFiles { files: req.files };
+    Change::new("AddContextFiles", &req.project, req.expected_revision, mutation)
 }
 
-pub(super) async fn remove_context_files(
-    svc: &SessionsService,
-    request: Request<RemoveContextFilesRequest>,
-) -> Result<Response<MutationAck>, Status> {
-    let req = request.into_inner();
-    svc.mutate_ack(
-        "RemoveContextFiles",
-        &req.project,
-        req.expected_revision,
-        Mutation::RemoveFiles { paths: req.paths },
-    )
-    .await
+pub(super) fn remove_context_files(req: RemoveContextFilesRequest) -> Result<Change, Status> {
+    let mutation = Mutation::RemoveFiles { paths: req.paths };
+    Change::new("RemoveContextFiles", &req.project, req.expected_revision, mutation)
 }
 
-pub(super) async fn set_context_files(
-    svc: &SessionsService,
-    request: Request<SetContextFilesRequest>,
-) -> Result<Response<MutationAck>, Status> {
-    let req = request.into_inner();
-    svc.mutate_ack(
-        "SetContextFiles",
-        &req.project,
-        req.expected_revision,
-        Mutation::SetFiles { files: req.files },
-    )
-    .await
+pub(super) fn set_context_files(req: SetContextFilesRequest) -> Result<Change, Status> {
+    let mutation = Mutation::SetFiles { files: req.files };
+    Change::new("SetContextFiles", &req.project, req.expected_revision, mutation)
 }
 
 pub(super) async fn list_sessions(
@@ -250,8 +200,15 @@ pub(super) async fn load_session(
         messages: req.messages,
         files: req.files,
     };
-    svc.mutate_ack("LoadSession", &req.project, req.expected_revision, mutation)
-        .await
+    let ack = svc
+        .apply(Change::new(
+            "LoadSession",
+            &req.project,
+            req.expected_revision,
+            mutation,
+        )?)
+        .await?;
+    Ok(Response::new(ack))
 }
 
 pub(super) async fn rename_session(

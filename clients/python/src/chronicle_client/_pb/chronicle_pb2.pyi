@@ -261,6 +261,26 @@ class MutationAck(_message.Message):
     message_id: int
     def __init__(self, revision: _Optional[int] = ..., message_id: _Optional[int] = ...) -> None: ...
 
+class MutateRequest(_message.Message):
+    __slots__ = ("append_message", "append_to_message", "update_message", "delete_messages", "clear_messages", "add_context_files", "remove_context_files", "set_context_files")
+    APPEND_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    APPEND_TO_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DELETE_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    ADD_CONTEXT_FILES_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_CONTEXT_FILES_FIELD_NUMBER: _ClassVar[int]
+    SET_CONTEXT_FILES_FIELD_NUMBER: _ClassVar[int]
+    append_message: AppendMessageRequest
+    append_to_message: AppendToMessageRequest
+    update_message: UpdateMessageRequest
+    delete_messages: DeleteMessagesRequest
+    clear_messages: ClearMessagesRequest
+    add_context_files: AddContextFilesRequest
+    remove_context_files: RemoveContextFilesRequest
+    set_context_files: SetContextFilesRequest
+    def __init__(self, append_message: _Optional[_Union[AppendMessageRequest, _Mapping]] = ..., append_to_message: _Optional[_Union[AppendToMessageRequest, _Mapping]] = ..., update_message: _Optional[_Union[UpdateMessageRequest, _Mapping]] = ..., delete_messages: _Optional[_Union[DeleteMessagesRequest, _Mapping]] = ..., clear_messages: _Optional[_Union[ClearMessagesRequest, _Mapping]] = ..., add_context_files: _Optional[_Union[AddContextFilesRequest, _Mapping]] = ..., remove_context_files: _Optional[_Union[RemoveContextFilesRequest, _Mapping]] = ..., set_context_files: _Optional[_Union[SetContextFilesRequest, _Mapping]] = ...) -> None: ...
+
 class AppendMessageRequest(_message.Message):
     __slots__ = ("project", "message", "expected_revision")
     PROJECT_FIELD_NUMBER: _ClassVar[int]

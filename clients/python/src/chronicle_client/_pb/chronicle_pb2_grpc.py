@@ -90,6 +90,11 @@ class SessionsStub(object):
                 request_serializer=chronicle_dot_v1_dot_chronicle__pb2.SetContextFilesRequest.SerializeToString,
                 response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.MutationAck.FromString,
                 _registered_method=True)
+        self.Mutate = channel.stream_stream(
+                '/chronicle.v1.Sessions/Mutate',
+                request_serializer=chronicle_dot_v1_dot_chronicle__pb2.MutateRequest.SerializeToString,
+                response_deserializer=chronicle_dot_v1_dot_chronicle__pb2.MutationAck.FromString,
+                _registered_method=True)
         self.ListSessions = channel.unary_unary(
                 '/chronicle.v1.Sessions/ListSessions',
                 request_serializer=chronicle_dot_v1_dot_chronicle__pb2.ListSessionsRequest.SerializeToString,
@@ -293,6 +298,20 @@ class SessionsServicer(object):
 
     def SetContextFiles(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Mutate(self, request_iterator, context):
+        """The mutations above, many on one stream: for a frontend that writes
+        often (streamed assistant output, a busy agent), without paying a
+        call's setup for each. Requests are applied one at a time, in order;
+        each is answered by its MutationAck once it is durable, exactly as its
+        own call would be. The first request that fails ends the stream with
+        the status its call would have returned: every request acknowledged
+        before it stands, and none sent after it is applied. Closing the
+        sending side ends the stream with OK once every request is answered.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -576,6 +595,11 @@ def add_SessionsServicer_to_server(servicer, server):
             'SetContextFiles': grpc.unary_unary_rpc_method_handler(
                     servicer.SetContextFiles,
                     request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.SetContextFilesRequest.FromString,
+                    response_serializer=chronicle_dot_v1_dot_chronicle__pb2.MutationAck.SerializeToString,
+            ),
+            'Mutate': grpc.stream_stream_rpc_method_handler(
+                    servicer.Mutate,
+                    request_deserializer=chronicle_dot_v1_dot_chronicle__pb2.MutateRequest.FromString,
                     response_serializer=chronicle_dot_v1_dot_chronicle__pb2.MutationAck.SerializeToString,
             ),
             'ListSessions': grpc.unary_unary_rpc_method_handler(
@@ -1001,6 +1025,33 @@ class Sessions(object):
             target,
             '/chronicle.v1.Sessions/SetContextFiles',
             chronicle_dot_v1_dot_chronicle__pb2.SetContextFilesRequest.SerializeToString,
+            chronicle_dot_v1_dot_chronicle__pb2.MutationAck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Mutate(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/chronicle.v1.Sessions/Mutate',
+            chronicle_dot_v1_dot_chronicle__pb2.MutateRequest.SerializeToString,
             chronicle_dot_v1_dot_chronicle__pb2.MutationAck.FromString,
             options,
             channel_credentials,

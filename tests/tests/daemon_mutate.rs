@@ -1,0 +1,230 @@
+//! `Mutate` through the real socket: many working-session mutations on one
+//! stream, each acknowledged once durable with the revision its own call
+//! would have given, pushed to `Watch` like any other; the first refused
+//! request ends the stream with its call's status and nothing after it is
+//! applied; a request without a mutation is refused; shutdown ends an open
+//! stream with UNAVAILABLE instead of waiting for it.
+
+use std::time::Duration;
+
+use chronicle_client::ErrorKind;
+use chronicle_proto::v1::{
+    AddContextFilesRequest, AppendMessageRequest, Event, EventKind, MutateRequest, Role, UpdateMessageRequest,
+    WatchRequest, mutate_request::Mutation,
+};
+use chronicle_tests::Sandbox;
+use tonic::{Code, Streaming};
+
+use crate::common::{append, file, message, path_str, working};
+
+/// Only a guard against a hung test, never a measurement.
+const WAIT: Duration = Duration::from_secs(15);
+
+fn append_request(project: &str, content: &str, expected_revision: Option<u64>) -> MutateRequest {
+    MutateRequest {
+        mutation: Some(Mutation::AppendMessage(AppendMessageRequest {
+            project: project.to_owned(),
+            message: Some(message(Role::User, content)),
+            expected_revision,
+        })),
+    }
+}
+
+async fn next_event(events: &mut Streaming<Event>) -> Event {
+    tokio::time::timeout(WAIT, events.message())
+        .await
+        .expect("an event arrives")
+        .expect("a healthy Watch")
+        .expect("an open Watch")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_mutation_on_the_stream_is_acknowledged_in_order_durable_and_watched() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let project = path_str(&sandbox.project("app"));
+    let mut watcher = daemon.client().await;
+    let mut events = watcher
+        .watch(WatchRequest {
+            project: project.clone(),
+        })
+        .await
+        .expect("Watch")
+        .into_inner();
+    assert_eq!(next_event(&mut events).await.kind, EventKind::Snapshot as i32);
+
+    let client = daemon.typed_client().await;
+    let mut stream = client.mutations().await.expect("a Mutate stream opens");
+    let question = stream
+        .append(&project, message(Role::User, "why does login fail?"), Some(0))
+        .await
+        .expect("first append");
+    let answer = stream
+        .append(&project, message(Role::Assistant, "The hash"), None)
+        .await
+        .expect("second append");
+    let streamed = stream
+        .append_to(&project, answer.message_id, " check compares the wrong field.", None)
+        .await
+        .expect("streamed output");
+    let files = stream
+        .send(Mutation::AddContextFiles(AddContextFilesRequest {
+            project: project.clone(),
+            files: vec![file("src/login.rs", false)],
+            expected_revision: Some(3),
+        }))
+        .await
+        .expect("context files");
+    let mut edited = message(Role::User, "why does login fail on Safari?");
+    edited.id = question.message_id;
+    let update = stream
+        .send(Mutation::UpdateMessage(UpdateMessageRequest {
+            project: project.clone(),
+            message: Some(edited),
+            expected_revision: None,
+        }))
+        .await
+        .expect("update");
+    stream.close().await.expect("the stream ends cleanly");
+
+    let revisions: Vec<u64> = [&question, &answer, &streamed, &files, &update]
+        .iter()
+        .map(|ack| ack.revision)
+        .collect();
+    assert_eq!(revisions, [1, 2, 3, 4, 5], "one revision per mutation, contiguous");
+    assert_eq!(streamed.message_id, answer.message_id);
+    assert_eq!(update.message_id, question.message_id);
+
+    // Every mutation reached the watcher, in order, as its own call's would.
+    let expected = [
+        (1, EventKind::MessageAppended),
+        (2, EventKind::MessageAppended),
+        (3, EventKind::MessageUpdated),
+        (4, EventKind::FilesChanged),
+        (5, EventKind::MessageUpdated),
+    ];
+    for (revision, kind) in expected {
+        let event = next_event(&mut events).await;
+        assert_eq!((event.revision, event.kind), (revision, kind as i32), "{event:?}");
+    }
+
+    // Acknowledged means durable: a crash right after loses nothing.
+    daemon.crash();
+    let daemon = sandbox.start();
+    let mut reader = daemon.client().await;
+    let session = working(&mut reader, &project).await;
+    assert_eq!(session.revision, 5);
+    let texts: Vec<&str> = session.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "why does login fail on Safari?",
+            "The hash check compares the wrong field."
+        ]
+    );
+    let paths: Vec<&str> = session.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["src/login.rs"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_refused_request_ends_the_stream_and_nothing_sent_after_it_is_applied() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let project = path_str(&sandbox.project("app"));
+    let mut client = daemon.client().await;
+
+    // All three are sent before any answer: the daemon must stop at the
+    // second, whose expected revision is stale.
+    let requests = vec![
+        append_request(&project, "kept", Some(0)),
+        append_request(&project, "stale", Some(0)),
+        append_request(&project, "never applied", None),
+    ];
+    let mut acks = client
+        .mutate(tokio_stream::iter(requests))
+        .await
+        .expect("Mutate opens")
+        .into_inner();
+    let first = acks.message().await.expect("first answered").expect("an ack");
+    assert_eq!(first.revision, 1);
+    let refused = acks.message().await.expect_err("the stale request is refused");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{}", refused.message());
+    assert!(
+        matches!(acks.message().await, Ok(None) | Err(_)),
+        "nothing is answered after the refusal"
+    );
+    let session = working(&mut client, &project).await;
+    let texts: Vec<&str> = session.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!((session.revision, texts), (1, vec!["kept"]));
+
+    // The typed client reports the refusal, then keeps refusing: the
+    // stream is over, and a new one carries on.
+    let typed = daemon.typed_client().await;
+    let mut stream = typed.mutations().await.expect("a Mutate stream opens");
+    let err = stream
+        .append("relative/path", message(Role::User, "x"), None)
+        .await
+        .expect_err("a relative project is refused");
+    assert_eq!(err.kind(), ErrorKind::Usage);
+    assert!(err.message().contains("relative/path"), "{}", err.message());
+    let again = stream
+        .append(&project, message(Role::User, "after the refusal"), None)
+        .await
+        .expect_err("the ended stream applies nothing more");
+    assert_eq!(again.message(), err.message());
+    let mut fresh = typed.mutations().await.expect("another stream opens");
+    let ack = fresh
+        .append(&project, message(Role::User, "on a new stream"), None)
+        .await
+        .expect("a new stream works");
+    assert_eq!(ack.revision, 2);
+    let session = working(&mut client, &project).await;
+    assert_eq!(session.messages.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_without_a_mutation_is_refused_and_changes_nothing() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let project = path_str(&sandbox.project("app"));
+    let mut client = daemon.client().await;
+    append(&mut client, &project, Role::User, "before").await;
+
+    let mut acks = client
+        .mutate(tokio_stream::iter(vec![MutateRequest { mutation: None }]))
+        .await
+        .expect("Mutate opens")
+        .into_inner();
+    let refused = acks.message().await.expect_err("an empty request is refused");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(refused.message().contains("append_message"), "{}", refused.message());
+    let session = working(&mut client, &project).await;
+    assert_eq!((session.revision, session.messages.len()), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_ends_an_open_mutate_stream_with_unavailable() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let project = path_str(&sandbox.project("app"));
+    let client = daemon.typed_client().await;
+    let mut stream = client.mutations().await.expect("a Mutate stream opens");
+    stream
+        .append(&project, message(Role::User, "before the stop"), None)
+        .await
+        .expect("append");
+
+    let status = daemon.stop();
+    assert_eq!(status.code(), Some(0), "an open Mutate must not keep the daemon alive");
+    let err = tokio::time::timeout(WAIT, stream.append(&project, message(Role::User, "too late"), None))
+        .await
+        .expect("the stream answers once the daemon is gone")
+        .expect_err("nothing is applied after shutdown");
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{}", err.message());
+
+    let daemon = sandbox.start();
+    let mut reader = daemon.client().await;
+    let session = working(&mut reader, &project).await;
+    let texts: Vec<&str> = session.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["before the stop"]);
+}
