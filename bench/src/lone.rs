@@ -2,7 +2,9 @@
 //! `chronicle` CLI runs one: its calls, the HTTP/2 connection's task and
 //! the socket's wake-ups all stay on one thread. That is a single client's
 //! best configuration, as SQLite's single writer gets its own; the
-//! 16-client runs keep the bench's multi-threaded runtime.
+//! 16-client runs keep the bench's multi-threaded runtime. It appends by
+//! calls (`AppendMessage`) or over one `Mutate` stream, opened at its first
+//! use and kept, as a frontend that writes often keeps it.
 
 use std::{
     path::Path,
@@ -12,13 +14,19 @@ use std::{
 };
 
 use anyhow::Context;
-use chronicle_client::Client;
+use chronicle_client::{Client, Mutations};
 
 use super::message;
 
 enum Ask {
-    /// Appends messages `from..from + count` to the project, each timed.
-    Append { project: String, from: u64, count: usize },
+    /// Appends messages `from..from + count` to the project, each timed,
+    /// one call each or over the client's `Mutate` stream.
+    Append {
+        project: String,
+        from: u64,
+        count: usize,
+        streamed: bool,
+    },
     /// `count` GetStatus round trips, each timed.
     Status { count: usize },
 }
@@ -52,8 +60,9 @@ impl LoneClient {
                 }
             };
             let _ = connected.send(Ok(()));
+            let mut stream = None;
             for (ask, reply) in queue {
-                let _ = reply.send(runtime.block_on(serve(&client, ask)));
+                let _ = reply.send(runtime.block_on(serve(&client, &mut stream, ask)));
             }
         })?;
         let lone = LoneClient {
@@ -69,6 +78,17 @@ impl LoneClient {
             project: project.to_owned(),
             from,
             count,
+            streamed: false,
+        })
+    }
+
+    /// As [`LoneClient::append`], over the client's `Mutate` stream.
+    pub fn append_streamed(&self, project: &str, from: u64, count: usize) -> Answer {
+        self.ask(Ask::Append {
+            project: project.to_owned(),
+            from,
+            count,
+            streamed: true,
         })
     }
 
@@ -97,14 +117,36 @@ impl Drop for LoneClient {
     }
 }
 
-async fn serve(client: &Client, ask: Ask) -> Answer {
+async fn serve(client: &Client, stream: &mut Option<Mutations>, ask: Ask) -> Answer {
     let mut times = Vec::new();
     match ask {
-        Ask::Append { project, from, count } => {
+        Ask::Append {
+            project,
+            from,
+            count,
+            streamed: false,
+        } => {
             for n in from..from + count as u64 {
                 let message = message(n);
                 let start = Instant::now();
                 client.append(&project, message, None).await?;
+                times.push(start.elapsed());
+            }
+        }
+        Ask::Append {
+            project,
+            from,
+            count,
+            streamed: true,
+        } => {
+            let stream = match stream {
+                Some(stream) => stream,
+                None => stream.insert(client.mutations().await?),
+            };
+            for n in from..from + count as u64 {
+                let message = message(n);
+                let start = Instant::now();
+                stream.append(&project, message, None).await?;
                 times.push(start.elapsed());
             }
         }

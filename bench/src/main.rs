@@ -8,6 +8,8 @@
 //! - `chronicle`: a durable `AppendMessage` over the real Unix socket
 //!   through tonic, to a real `chronicled` process; 1 and 16 clients.
 //!   `chronicle --no-wal`: the same without the write-ahead log (1 client).
+//!   `chronicle-stream`: the same daemon, each client appending over one
+//!   `Mutate` stream kept open; 1 and 16 clients.
 //! - `chronicle-in-process`: the same store in the bench's own process,
 //!   with and without the log (`--no-wal`); and 16 tasks of this process
 //!   appending through it, the same kind of clients `sqlite-wal-group`
@@ -42,6 +44,7 @@ use std::{
     io::Write,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -435,6 +438,26 @@ async fn chronicle_concurrent(
     .await
 }
 
+/// As [`chronicle_concurrent`], each client appending over its own
+/// `Mutate` stream (opened before the clock starts).
+async fn chronicle_streams_concurrent(
+    daemon: &Daemon,
+    project: &str,
+    clients: usize,
+    each: usize,
+) -> anyhow::Result<(Samples, Duration)> {
+    let mut streams = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let stream = daemon.client().await?.mutations().await?;
+        streams.push((Arc::new(tokio::sync::Mutex::new(stream)), project.to_owned()));
+    }
+    appending_together(streams, each, |(stream, project), n| async move {
+        stream.lock().await.append(&project, message(n), None).await?;
+        Ok(())
+    })
+    .await
+}
+
 /// `clients` tasks appending through the store in this process, no gRPC:
 /// the store's group commit against SQLite's, with the same kind of
 /// clients (tasks of the bench's own process).
@@ -580,6 +603,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             Samples::default(),
         );
         let (mut s_chronicle_no_wal, mut s_store_no_wal) = (Samples::default(), Samples::default());
+        let mut s_stream = Samples::default();
         let mut n = length;
         for _ in 0..plan.rounds {
             for _ in 0..plan.single / plan.rounds {
@@ -589,6 +613,8 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             s_chronicle.0.extend(client.append(project, n + 1, each)?);
             n += each as u64;
             s_chronicle_no_wal.0.extend(client_no_wal.append(project, n + 1, each)?);
+            n += each as u64;
+            s_stream.0.extend(client.append_streamed(project, n + 1, each)?);
             n += each as u64;
             for _ in 0..each {
                 n += 1;
@@ -617,6 +643,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         }
         rows.push(s_floor.row("fsync-floor", 1, length, None));
         rows.push(s_chronicle.row("chronicle", 1, length, None));
+        rows.push(s_stream.row("chronicle-stream", 1, length, None));
         rows.push(s_chronicle_no_wal.row("chronicle --no-wal", 1, length, None));
         rows.push(s_store.row("chronicle-in-process", 1, length, None));
         rows.push(s_store_no_wal.row("chronicle-in-process --no-wal", 1, length, None));
@@ -624,16 +651,17 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
 
         eprintln!("== session length {length}: 16 concurrent clients, interleaved rounds");
         let each = (plan.per_client / plan.rounds).max(1);
-        let mut sixteen: [(Samples, Duration); 4] = Default::default();
+        let mut sixteen: [(Samples, Duration); 5] = Default::default();
         let mut group_commits = 0;
         for round in 0..plan.rounds {
             // A different contender goes first each round.
-            for turn in 0..4 {
-                let which = (round + turn) % 4;
+            for turn in 0..5 {
+                let which = (round + turn) % 5;
                 let (samples, wall) = match which {
                     0 => chronicle_concurrent(&daemon, project, 16, each).await?,
                     1 => sqlite::immediate_writers(&sqlite_path, 16, each)?,
                     3 => store_concurrent(&store, &store_project, 16, each).await?,
+                    4 => chronicle_streams_concurrent(&daemon, project, 16, each).await?,
                     _ => {
                         let (samples, wall, commits) = sqlite::group_commit(&sqlite_path, 16, each)?;
                         group_commits += commits;
@@ -644,9 +672,16 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
                 sixteen[which].1 += wall;
             }
         }
-        let [(s_c16, w_c16), (s_imm, w_imm), (s_grp, w_grp), (s_store16, w_store16)] = sixteen;
+        let [
+            (s_c16, w_c16),
+            (s_imm, w_imm),
+            (s_grp, w_grp),
+            (s_store16, w_store16),
+            (s_stream16, w_stream16),
+        ] = sixteen;
         let group_appends = s_grp.0.len();
         rows.push(s_c16.row("chronicle", 16, length, Some(w_c16)));
+        rows.push(s_stream16.row("chronicle-stream", 16, length, Some(w_stream16)));
         rows.push(s_store16.row("chronicle-in-process", 16, length, Some(w_store16)));
         rows.push(s_imm.row("sqlite-wal-immediate", 16, length, Some(w_imm)));
         rows.push(s_grp.row("sqlite-wal-group", 16, length, Some(w_grp)));
