@@ -475,3 +475,67 @@ async fn postings_and_positions_are_read_without_mapping_them_into_the_daemon() 
         "postings or positions are mapped: {mapped:?}"
     );
 }
+
+/// Each of the daemon's threads by name, with its scheduling policy (field
+/// 41 of `/proc/PID/task/TID/stat`: 0 is SCHED_OTHER, 5 SCHED_IDLE).
+fn thread_policies(pid: u32) -> Vec<(String, u32)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("read /proc/PID/task");
+    tasks
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("stat")).ok()?;
+            // The name is in parentheses and may hold spaces: fields count
+            // from the last ')', where field 3 (the state) begins.
+            let (head, rest) = stat.rsplit_once(')')?;
+            let name = head.split_once('(')?.1.to_owned();
+            let policy = rest.split_whitespace().nth(41 - 3)?.parse().ok()?;
+            Some((name, policy))
+        })
+        .collect()
+}
+
+/// The index's threads (the indexer and the indexing threads tantivy
+/// starts from it) run in the idle scheduling class, so that they give a
+/// core up the moment a handler or the writer wakes; those, and the
+/// threads searches run on, stay in the normal class. The index still
+/// takes every message while the daemon is otherwise idle.
+#[tokio::test]
+async fn the_index_runs_in_the_idle_scheduling_class_and_the_write_path_does_not() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let mut client = daemon.client().await;
+    let p = path_str(&sandbox.project("sched"));
+    for n in 0..5 {
+        let text = format!("the scheduler keeps turn {n}");
+        append_message(&mut client, &p, message(Role::User, &text)).await;
+    }
+    let found = search_until(&mut client, request("scheduler", &p), |r| r.total_hits == 5).await;
+    assert_eq!(found.total_hits, 5);
+
+    let threads = thread_policies(daemon.pid());
+    let policy_of = |prefix: &str| -> Vec<u32> {
+        threads
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .map(|(_, policy)| *policy)
+            .collect()
+    };
+    const OTHER: u32 = 0;
+    const IDLE: u32 = 5;
+    // tantivy starts its indexing threads ("thrd-tantivy-index…") again
+    // at every commit: checked whenever they are there, not required.
+    for (prefix, policy, required) in [
+        ("chronicle-index", IDLE, true),
+        ("segment_updater", IDLE, true),
+        ("thrd-tantivy", IDLE, false),
+        ("chronicle-write", OTHER, true),
+        ("search-thread-", OTHER, true),
+        ("tokio-rt-worker", OTHER, true),
+    ] {
+        let found = policy_of(prefix);
+        assert!(!required || !found.is_empty(), "no thread named {prefix}*: {threads:?}");
+        assert!(
+            found.iter().all(|p| *p == policy),
+            "{prefix}* should have policy {policy}: {threads:?}"
+        );
+    }
+}

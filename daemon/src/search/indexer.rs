@@ -18,7 +18,9 @@ use std::{
 
 use chronicle_proto::v1::{Event, EventKind, Message};
 use serde_json::{Value, json};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, indexer::IndexWriterOptions};
+use tantivy::{
+    Executor, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, indexer::IndexWriterOptions,
+};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
@@ -147,15 +149,28 @@ pub fn run(
 }
 
 /// How much lower the index's threads run than the rest of the daemon
-/// (a nice value; 19 is the lowest).
+/// where the idle class is refused (a nice value; 19 is the lowest).
 const INDEXER_NICE: i32 = 10;
 
-/// Lowers this thread's priority, and with it that of every thread tantivy
-/// starts from it (indexing, merging, searching: Linux threads inherit
-/// their creator's nice value). The index is kept off the write path, and
-/// on two cores it otherwise takes as much CPU as the writer and an
-/// import's reader together; it gets every cycle they leave.
+/// Puts this thread, and with it every thread tantivy starts from it
+/// (indexing, merging: Linux threads inherit their creator's policy; not
+/// the searches', see [`search_threads`]), in
+/// the idle scheduling class: it runs on whatever a core has left, and
+/// gives the core up at once when a handler or the writer wakes. At nice 10
+/// alone a woken handler could wait out the indexer's time slice: with 16
+/// clients appending over `Mutate` streams, the index's threads took 39%
+/// of the machine and the daemon ran 9,000–9,200 appends/s, against
+/// 12,200–14,900 in the idle class (docs/BENCHMARKS.md). The index only
+/// lags while every core is busy, and catches up from redb afterwards.
+#[allow(unsafe_code)]
 fn yield_to_the_write_path() {
+    let idle = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 names the calling thread, and `idle` is a valid
+    // parameter block (the idle class takes priority 0) that outlives the call.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) } == 0 {
+        return;
+    }
+    tracing::debug!(error = %std::io::Error::last_os_error(), "the idle scheduling class was refused; lowering the search indexer's nice value instead");
     // `None`: the calling thread; the nice value is per thread on Linux.
     if let Err(err) = rustix::process::setpriority_process(None, INDEXER_NICE) {
         tracing::debug!(error = %err, "could not lower the search indexer's priority");
@@ -192,7 +207,8 @@ impl<'a> Indexer<'a> {
         shared: &'a Shared,
         shutdown: &'a CancellationToken,
     ) -> Result<Indexer<'a>, IndexError> {
-        let (index, payload) = open_index(dir, wipe)?;
+        let (mut index, payload) = open_index(dir, wipe)?;
+        index.set_executor(shared.searches.clone());
         // A build or a long catch-up tokenizes on every core; following
         // adds a few messages per commit, so one thread does.
         let writer = new_writer(&index, build_threads(), WRITER_HEAP_BYTES)?;
@@ -618,15 +634,22 @@ fn try_open(dir: &Path) -> Result<Option<(Index, Payload)>, String> {
 }
 
 /// What every index needs before it is written or searched: the stemmed
-/// field's analyser, and searches that go over its segments on as many
-/// threads as a build indexes with (a phrase over common words checks
-/// positions in every segment).
-fn prepare(mut index: Index) -> tantivy::Result<Index> {
+/// field's analyser.
+fn prepare(index: Index) -> tantivy::Result<Index> {
     schema::register_tokenizers(&index);
-    if build_threads() > 1 {
-        index.set_multithread_executor(build_threads())?;
-    }
     Ok(index)
+}
+
+/// The threads a search goes over the index's segments on: as many as a
+/// build indexes with (a phrase over common words checks positions in
+/// every segment). Start them outside the indexer thread: threads inherit
+/// their creator's scheduling class, and the indexer's is idle, which would
+/// leave a search waiting for as long as the writes keep every core busy.
+pub fn search_threads() -> tantivy::Result<Executor> {
+    match build_threads() {
+        1 => Ok(Executor::single_thread()),
+        threads => Executor::multi_thread(threads, "search-thread-"),
+    }
 }
 
 fn create_dir(dir: &Path) -> Result<(), IndexError> {

@@ -66,6 +66,8 @@ struct Shared {
     catching_up: AtomicBool,
     /// Imports running ([`SearchIndex::import_running`]).
     imports: AtomicUsize,
+    /// The threads searches run on, at the daemon's own priority.
+    searches: tantivy::Executor,
 }
 
 /// A handle to the search index; cheap to clone.
@@ -92,6 +94,7 @@ impl SearchIndex {
             catalog: RwLock::new(Arc::new(Catalog::default())),
             catching_up: AtomicBool::new(true),
             imports: AtomicUsize::new(0),
+            searches: indexer::search_threads().map_err(std::io::Error::other)?,
         });
         // Subscribed before the catch-up reads redb, so nothing committed
         // in between is missed.
