@@ -26,7 +26,9 @@
 //! long sessions (whose rewrites are gigabytes of writes) run after the
 //! others at that length, not between them.
 //!
-//! Plus reading 10,000 messages, listing 1,000 saved sessions, exporting
+//! Plus 16 clients appending without pause for 5 seconds, by calls and
+//! over streams (appends/s and the daemon's CPU per append), reading
+//! 10,000 messages, listing 1,000 saved sessions, exporting
 //! 10,000 messages as Markdown, backing up and restoring a 200 MB bundle,
 //! and the daemons' idle and peak RSS. Refuses a memory-backed bench
 //! directory and records the filesystem it ran on. Prints Markdown tables
@@ -70,6 +72,9 @@ struct Plan {
     per_client: usize,
     /// Messages of 4 KiB in the backup/restore bundle.
     bundle_messages: u64,
+    /// How long 16 clients append without pause, by calls and over
+    /// streams, in the sustained runs.
+    sustained: Duration,
     /// Where the bench's temporary directory goes (else TMPDIR).
     dir: Option<PathBuf>,
     json_path: PathBuf,
@@ -83,6 +88,7 @@ impl Plan {
             single: 500,
             per_client: 100,
             bundle_messages: 50_000,
+            sustained: Duration::from_secs(5),
             dir: None,
             json_path: PathBuf::from("target/bench/results.json"),
         };
@@ -94,6 +100,7 @@ impl Plan {
                     plan.single = 100;
                     plan.per_client = 25;
                     plan.bundle_messages = 5_000;
+                    plan.sustained = Duration::from_secs(2);
                 }
                 "--json" => plan.json_path = args.next().context("--json needs a path")?.into(),
                 "--dir" => {
@@ -395,6 +402,23 @@ impl Daemon {
         Ok(Client::connect(&self.socket).await?)
     }
 
+    /// CPU time of every thread of the daemon so far (user + system), from
+    /// /proc, in clock ticks of 10 ms (Linux's USER_HZ of 100).
+    fn cpu_time(&self) -> anyhow::Result<Duration> {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields count from after the name's closing parenthesis, where
+        // field 3 (the state) begins; utime and stime are fields 14 and 15.
+        let rest = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+        let ticks: u64 = rest
+            .split_whitespace()
+            .skip(14 - 3)
+            .take(2)
+            .map(|t| t.parse::<u64>())
+            .sum::<Result<u64, _>>()
+            .context("the daemon's /proc/PID/stat has no CPU times")?;
+        Ok(Duration::from_millis(ticks * 10))
+    }
+
     /// (VmRSS, VmHWM) in MiB, from /proc.
     fn rss_mib(&self) -> (f64, f64) {
         let status = fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
@@ -506,6 +530,57 @@ where
         all.0.extend(done??.0);
     }
     Ok((all, start.elapsed()))
+}
+
+/// `clients` clients appending without pause for `window`, each on its own
+/// connection (by calls, or over its own `Mutate` stream), all connected
+/// before the clock starts: the appends per second, and the daemon's CPU
+/// time (every thread, the search index's included) per append. Unlike the
+/// short 16-client rounds, the index's work keeps up with the appends here.
+async fn sustained(
+    daemon: &Daemon,
+    project: &str,
+    clients: usize,
+    window: Duration,
+    streamed: bool,
+) -> anyhow::Result<(f64, f64)> {
+    let mut connected = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let client = daemon.client().await?;
+        let stream = if streamed {
+            Some(client.mutations().await?)
+        } else {
+            None
+        };
+        connected.push((client, stream));
+    }
+    let cpu_before = daemon.cpu_time()?;
+    let start = Instant::now();
+    let deadline = start + window;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (c, (client, mut stream)) in connected.into_iter().enumerate() {
+        let project = project.to_owned();
+        tasks.spawn(async move {
+            let mut appended = 0u64;
+            while Instant::now() < deadline {
+                let message = message(c as u64 * 1_000_000 + appended);
+                match stream.as_mut() {
+                    Some(stream) => stream.append(&project, message, None).await?,
+                    None => client.append(&project, message, None).await?,
+                };
+                appended += 1;
+            }
+            anyhow::Ok(appended)
+        });
+    }
+    let mut appended = 0;
+    while let Some(done) = tasks.join_next().await {
+        appended += done??;
+    }
+    let elapsed = start.elapsed();
+    let cpu = daemon.cpu_time()?.saturating_sub(cpu_before);
+    let appended = appended.max(1) as f64;
+    Ok((appended / elapsed.as_secs_f64(), cpu.as_secs_f64() * 1e6 / appended))
 }
 
 async fn read_all(client: &Client, project: &str) -> anyhow::Result<usize> {
@@ -737,6 +812,34 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         drop(json);
         fs::remove_dir_all(&dir)?;
     }
+
+    eprintln!(
+        "== sustained: 16 clients appending for {} s, by calls and over streams, alternately",
+        plan.sustained.as_secs()
+    );
+    let dir = work.path().join("sustained");
+    chronicle_prepare(&dir, project, 0, 0, MESSAGE_BYTES).await?;
+    let daemon = Daemon::start(&dir)?;
+    let mut rates = [(0.0, 0.0), (0.0, 0.0)];
+    for round in 0..2 {
+        for streamed in [round == 1, round == 0] {
+            let (rate, cpu) = sustained(&daemon, project, 16, plan.sustained, streamed).await?;
+            let slot = &mut rates[usize::from(streamed)];
+            slot.0 += rate / 2.0;
+            slot.1 += cpu / 2.0;
+        }
+    }
+    for (streamed, (rate, cpu)) in [(false, rates[0]), (true, rates[1])] {
+        let how = if streamed { "over Mutate streams" } else { "by calls" };
+        figures.push(figure(&format!("sustained, 16 clients {how}: appends/s"), rate, ""));
+        figures.push(figure(
+            &format!("sustained, 16 clients {how}: daemon CPU per append"),
+            cpu,
+            "µs",
+        ));
+    }
+    peak_rss = peak_rss.max(daemon.rss_mib().1);
+    drop(daemon);
 
     eprintln!("== ListSessions with 1,000 saved sessions");
     let dir = work.path().join("listing");
