@@ -156,12 +156,10 @@ const INDEXER_NICE: i32 = 10;
 /// (indexing, merging: Linux threads inherit their creator's policy; not
 /// the searches', see [`search_threads`]), in
 /// the idle scheduling class: it runs on whatever a core has left, and
-/// gives the core up at once when a handler or the writer wakes. At nice 10
-/// alone a woken handler could wait out the indexer's time slice: with 16
-/// clients appending over `Mutate` streams, the index's threads took 39%
-/// of the machine and the daemon ran 9,000–9,200 appends/s, against
-/// 12,200–14,900 in the idle class (docs/BENCHMARKS.md). The index only
-/// lags while every core is busy, and catches up from redb afterwards.
+/// gives the core up at once when a handler or the writer wakes, where at
+/// nice 10 a woken handler could wait out the indexer's time slice. The
+/// index only lags while every core is busy, and catches up from redb
+/// afterwards (`chronicle-bench`'s sustained run, docs/BENCHMARKS.md).
 #[allow(unsafe_code)]
 fn yield_to_the_write_path() {
     let idle = libc::sched_param { sched_priority: 0 };
