@@ -96,6 +96,38 @@ def test_a_stale_expected_revision_is_a_conflict_naming_the_current_one(client: 
     assert client.append(project, "three", expected_revision=2).revision == 3
 
 
+def test_a_mutation_stream_acknowledges_each_mutation_in_order(client: Client, project: str) -> None:
+    with client.mutations() as stream:
+        question = stream.append(project, "Why does login fail?", expected_revision=0)
+        answer = stream.append(project, "The hash", role="assistant")
+        streamed = stream.append_to(project, answer.message_id, " check is wrong.")
+        files = stream.send(
+            pb.MutateRequest(
+                add_context_files=pb.AddContextFilesRequest(
+                    project=project, files=[pb.ContextFile(path="src/login.py")]
+                )
+            )
+        )
+    assert [a.revision for a in (question, answer, streamed, files)] == [1, 2, 3, 4]
+    assert streamed.message_id == answer.message_id
+    assert [m.content for m in client.messages(project)] == ["Why does login fail?", "The hash check is wrong."]
+    assert [f.path for f in client.files(project)] == ["src/login.py"]
+
+
+def test_a_refused_mutation_ends_its_stream_and_a_new_one_goes_on(client: Client, project: str) -> None:
+    stream = client.mutations()
+    stream.append(project, "one")
+    with pytest.raises(Conflict) as refused:
+        stream.append(project, "stale", expected_revision=0)
+    assert refused.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(Conflict):
+        stream.append(project, "after the refusal")
+    stream.close()
+    with client.mutations() as fresh:
+        assert fresh.append(project, "two").revision == 2
+    assert [m.content for m in client.messages(project)] == ["one", "two"]
+
+
 def test_an_unknown_role_is_refused_before_any_call(client: Client, project: str) -> None:
     with pytest.raises(ValueError, match="unknown role"):
         client.append(project, "x", role="wizard")

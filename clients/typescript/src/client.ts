@@ -1,11 +1,11 @@
 // The typed client: one method per thing a frontend does, the generated
 // stub (`client.stub`) for everything else.
 import { credentials, loadPackageDefinition, status as Status } from "@grpc/grpc-js";
-import type { CallOptions, ClientReadableStream, ClientUnaryCall, ServiceError } from "@grpc/grpc-js";
+import type { CallOptions, ClientDuplexStream, ClientReadableStream, ClientUnaryCall, ServiceError } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { isAbsolute, join, resolve } from "node:path";
 
-import { ChronicleError, fromServiceError } from "./errors";
+import { ChronicleError, Unavailable, fromServiceError } from "./errors";
 import { checkSocket, defaultSocketPath } from "./socket";
 import type { ProtoGrpcType } from "./gen/chronicle";
 import type { SessionsClient } from "./gen/chronicle/v1/Sessions";
@@ -13,6 +13,7 @@ import type { ContextFile__Output } from "./gen/chronicle/v1/ContextFile";
 import type { DaemonStatus__Output } from "./gen/chronicle/v1/DaemonStatus";
 import type { Event__Output } from "./gen/chronicle/v1/Event";
 import type { Message, Message__Output } from "./gen/chronicle/v1/Message";
+import type { MutateRequest } from "./gen/chronicle/v1/MutateRequest";
 import type { MutationAck__Output } from "./gen/chronicle/v1/MutationAck";
 import type { ProjectState__Output } from "./gen/chronicle/v1/ProjectState";
 import type { Role } from "./gen/chronicle/v1/Role";
@@ -230,6 +231,18 @@ export class Client {
     return (await this.unary<{ trashId: string }>((o, cb) => this.stub.DeleteSession({ project: root(project), name }, o, cb))).trashId;
   }
 
+  /**
+   * Opens a Mutate stream: working-session mutations one after another,
+   * each durable when its promise resolves, for less than a call each —
+   * for a frontend that writes often. See Mutations.
+   */
+  mutations(): Mutations {
+    if (this.closedFlag) throw new ChronicleError("the client is closed — connect a new Client");
+    const call = this.stub.Mutate();
+    this.calls.add(call);
+    return new Mutations(call, this.socketPath, () => this.calls.delete(call));
+  }
+
   // ---- live updates ----
 
   /**
@@ -252,6 +265,77 @@ export class Client {
       this.calls.delete(call);
       call.cancel();
     }
+  }
+}
+
+/**
+ * One Mutate stream (Client.mutations()). Each method sends one mutation
+ * and resolves to its MutationAck once it is durable, exactly as the call
+ * of the same name would. The first mutation the daemon refuses ends the
+ * stream: it and every later one reject with that error, while every
+ * mutation acknowledged before it stands; open another stream to go on.
+ */
+export class Mutations {
+  private readonly waiting: Array<{ ok: (ack: MutationAck__Output) => void; fail: (error: ChronicleError) => void }> = [];
+  private ended: ChronicleError | undefined;
+  private readonly finished: Promise<ChronicleError | undefined>;
+
+  constructor(
+    private readonly call: ClientDuplexStream<MutateRequest, MutationAck__Output>,
+    private readonly socketPath: string,
+    private readonly forget: () => void,
+  ) {
+    call.on("data", (ack: MutationAck__Output) => this.waiting.shift()?.ok(ack));
+    this.finished = new Promise((done) => {
+      call.on("error", (error: ServiceError) => done(this.end(fromServiceError(error, this.socketPath))));
+      call.on("end", () => {
+        done(undefined);
+        this.end(new Unavailable("the daemon ended the mutation stream without answering — open a new one and send the mutation again"));
+      });
+    });
+  }
+
+  /** As Client.append. */
+  append(project: string, text: string, options: AppendOptions = {}): Promise<MutationAck__Output> {
+    const role = options.role ?? "user";
+    const message: Message = { role: role in ROLES ? ROLES[role as RoleName] : (role as Role), content: text, model: options.model ?? "" };
+    return this.appendMessage(project, message, options.expectedRevision);
+  }
+
+  /** As Client.appendMessage. */
+  appendMessage(project: string, message: Message, expectedRevision?: number): Promise<MutationAck__Output> {
+    const appendMessage = { project: root(project), message, ...(expectedRevision === undefined ? {} : { expectedRevision }) };
+    return this.send({ appendMessage });
+  }
+
+  /** Appends delta to message messageId (streamed assistant output). */
+  appendTo(project: string, messageId: number, delta: string, expectedRevision?: number): Promise<MutationAck__Output> {
+    const appendToMessage = { project: root(project), messageId, delta, ...(expectedRevision === undefined ? {} : { expectedRevision }) };
+    return this.send({ appendToMessage });
+  }
+
+  /** Sends any working-session mutation (one field of MutateRequest set) and resolves once it is durable. */
+  send(request: MutateRequest): Promise<MutationAck__Output> {
+    if (this.ended) return Promise.reject(this.ended);
+    return new Promise((ok, fail) => {
+      this.waiting.push({ ok, fail });
+      this.call.write(request);
+    });
+  }
+
+  /** Ends the stream once every mutation sent is answered. */
+  async close(): Promise<void> {
+    if (this.ended) return;
+    this.call.end();
+    const error = await this.finished;
+    if (error) throw error;
+  }
+
+  private end(error: ChronicleError): ChronicleError {
+    this.ended ??= error;
+    for (const waiter of this.waiting.splice(0)) waiter.fail(this.ended);
+    this.forget();
+    return this.ended;
   }
 }
 

@@ -1,6 +1,6 @@
 // @chronicle/client: the Node client of Chronicle, the daemon that keeps
 // AI-chat sessions safe.
-export { Client, CHANNEL_OPTIONS, MAX_MESSAGE_BYTES, PROTO_ROOT, loadProto } from "./client";
+export { Client, CHANNEL_OPTIONS, MAX_MESSAGE_BYTES, Mutations, PROTO_ROOT, loadProto } from "./client";
 export type { AppendOptions, ConnectOptions, ReadOptions, RoleName } from "./client";
 export {
   AlreadyExists,

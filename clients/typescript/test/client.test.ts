@@ -126,6 +126,37 @@ describe("the working session", () => {
     assert.equal((await client.append(project, "three", { expectedRevision: 2 })).revision, 3);
   });
 
+  test("a Mutate stream acknowledges each mutation in order", async () => {
+    const project = fresh();
+    const stream = client.mutations();
+    const question = await stream.append(project, "Why does login fail?", { expectedRevision: 0 });
+    const answer = await stream.append(project, "The hash", { role: "assistant" });
+    const streamed = await stream.appendTo(project, Number(answer.messageId), " check is wrong.");
+    const files = await stream.send({ addContextFiles: { project, files: [{ path: "src/login.ts" }] } });
+    await stream.close();
+    assert.deepEqual(
+      [question, answer, streamed, files].map((ack) => Number(ack.revision)),
+      [1, 2, 3, 4],
+    );
+    const texts = (await collect(client.messages(project))).map((m) => m.content);
+    assert.deepEqual(texts, ["Why does login fail?", "The hash check is wrong."]);
+    assert.deepEqual((await client.files(project)).map((f) => f.path), ["src/login.ts"]);
+  });
+
+  test("a refused mutation ends its stream, and a new stream goes on", async () => {
+    const project = fresh();
+    const stream = client.mutations();
+    await stream.append(project, "one");
+    await assert.rejects(stream.append(project, "stale", { expectedRevision: 0 }), (error: unknown) => error instanceof Conflict);
+    await assert.rejects(stream.append(project, "after the refusal"), (error: unknown) => error instanceof Conflict);
+    await stream.close();
+    const fresher = client.mutations();
+    assert.equal(Number((await fresher.append(project, "two")).revision), 2);
+    await fresher.close();
+    const texts = (await collect(client.messages(project))).map((m) => m.content);
+    assert.deepEqual(texts, ["one", "two"]);
+  });
+
   test("messages() reads every page of 1,200 messages, lazily", async () => {
     const project = fresh();
     for (let i = 0; i < 1200; i++) await client.append(project, `message ${i}`);

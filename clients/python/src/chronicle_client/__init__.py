@@ -10,7 +10,7 @@
 ``pb.Role``, ``pb.EventKind``...); ``Client.stub`` the generated stub.
 """
 
-from ._client import AUTHORITY, MAX_MESSAGE_BYTES, Client, channel_options, role_value
+from ._client import AUTHORITY, MAX_MESSAGE_BYTES, Client, Mutations, channel_options, role_value
 from ._errors import (
     AlreadyExists,
     ChronicleError,
@@ -35,6 +35,7 @@ __all__ = [
     "Conflict",
     "Internal",
     "InvalidArgument",
+    "Mutations",
     "NotFound",
     "PermissionDenied",
     "ResourceExhausted",
