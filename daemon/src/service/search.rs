@@ -90,8 +90,6 @@ pub(super) async fn rewind_working(
     let mutation = Mutation::Rewind {
         keep_through: req.keep_through_message_id,
     };
-    let ack = svc
-        .apply(Change::new(RPC, &req.project, req.expected_revision, mutation)?)
-        .await?;
-    Ok(Response::new(ack))
+    svc.answer(Change::new(RPC, &req.project, req.expected_revision, mutation))
+        .await
 }

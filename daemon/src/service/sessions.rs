@@ -200,15 +200,13 @@ pub(super) async fn load_session(
         messages: req.messages,
         files: req.files,
     };
-    let ack = svc
-        .apply(Change::new(
-            "LoadSession",
-            &req.project,
-            req.expected_revision,
-            mutation,
-        )?)
-        .await?;
-    Ok(Response::new(ack))
+    svc.answer(Change::new(
+        "LoadSession",
+        &req.project,
+        req.expected_revision,
+        mutation,
+    ))
+    .await
 }
 
 pub(super) async fn rename_session(
