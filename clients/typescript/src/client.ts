@@ -152,14 +152,12 @@ export class Client {
 
   /** Appends a message to the project's working session; durable when the promise resolves. */
   append(project: string, text: string, options: AppendOptions = {}): Promise<MutationAck__Output> {
-    const role = options.role ?? "user";
-    const message: Message = { role: role in ROLES ? ROLES[role as RoleName] : (role as Role), content: text, model: options.model ?? "" };
-    return this.appendMessage(project, message, options.expectedRevision);
+    return this.appendMessage(project, textMessage(text, options), options.expectedRevision);
   }
 
   /** Appends a full message (usage, tool call, metadata...). */
   appendMessage(project: string, message: Message, expectedRevision?: number): Promise<MutationAck__Output> {
-    const request = { project: root(project), message, ...(expectedRevision === undefined ? {} : { expectedRevision }) };
+    const request = appendRequest(project, message, expectedRevision);
     return this.unary((o, cb) => this.stub.AppendMessage(request, o, cb));
   }
 
@@ -297,15 +295,12 @@ export class Mutations {
 
   /** As Client.append. */
   append(project: string, text: string, options: AppendOptions = {}): Promise<MutationAck__Output> {
-    const role = options.role ?? "user";
-    const message: Message = { role: role in ROLES ? ROLES[role as RoleName] : (role as Role), content: text, model: options.model ?? "" };
-    return this.appendMessage(project, message, options.expectedRevision);
+    return this.appendMessage(project, textMessage(text, options), options.expectedRevision);
   }
 
   /** As Client.appendMessage. */
   appendMessage(project: string, message: Message, expectedRevision?: number): Promise<MutationAck__Output> {
-    const appendMessage = { project: root(project), message, ...(expectedRevision === undefined ? {} : { expectedRevision }) };
-    return this.send({ appendMessage });
+    return this.send({ appendMessage: appendRequest(project, message, expectedRevision) });
   }
 
   /** Appends delta to message messageId (streamed assistant output). */
@@ -337,6 +332,15 @@ export class Mutations {
     this.forget();
     return this.ended;
   }
+}
+
+function textMessage(text: string, options: AppendOptions): Message {
+  const role = options.role ?? "user";
+  return { role: role in ROLES ? ROLES[role as RoleName] : (role as Role), content: text, model: options.model ?? "" };
+}
+
+function appendRequest(project: string, message: Message, expectedRevision?: number) {
+  return { project: root(project), message, ...(expectedRevision === undefined ? {} : { expectedRevision }) };
 }
 
 function root(project: string): string {

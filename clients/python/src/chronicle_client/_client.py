@@ -142,17 +142,13 @@ class Client:
         """Appends a message to the project's working session; durable when
         this returns. With ``expected_revision`` it fails with
         :class:`Conflict` if anyone else changed the session first."""
-        message = pb.Message(role=role_value(role), content=text, model=model or "")
-        return self.append_message(project, message, expected_revision=expected_revision)
+        return self.append_message(project, _message(text, role, model), expected_revision=expected_revision)
 
     def append_message(
         self, project: PathLike, message: pb.Message, *, expected_revision: Optional[int] = None
     ) -> pb.MutationAck:
         """Appends a full ``pb.Message`` (usage, tool call, metadata...)."""
-        request = pb.AppendMessageRequest(project=_project(project), message=message)
-        if expected_revision is not None:
-            request.expected_revision = expected_revision
-        return self._unary(self.stub.AppendMessage, request)
+        return self._unary(self.stub.AppendMessage, _append_request(project, message, expected_revision))
 
     def messages(
         self, project: PathLike, session: Optional[str] = None, *, page_size: int = 0
@@ -298,17 +294,13 @@ class Mutations:
         expected_revision: Optional[int] = None,
     ) -> pb.MutationAck:
         """As :meth:`Client.append`."""
-        message = pb.Message(role=role_value(role), content=text, model=model or "")
-        return self.append_message(project, message, expected_revision=expected_revision)
+        return self.append_message(project, _message(text, role, model), expected_revision=expected_revision)
 
     def append_message(
         self, project: PathLike, message: pb.Message, *, expected_revision: Optional[int] = None
     ) -> pb.MutationAck:
         """As :meth:`Client.append_message`."""
-        request = pb.AppendMessageRequest(project=_project(project), message=message)
-        if expected_revision is not None:
-            request.expected_revision = expected_revision
-        return self.send(pb.MutateRequest(append_message=request))
+        return self.send(pb.MutateRequest(append_message=_append_request(project, message, expected_revision)))
 
     def append_to(
         self, project: PathLike, message_id: int, delta: str, *, expected_revision: Optional[int] = None
@@ -358,6 +350,17 @@ class Mutations:
         self._call.cancel()
         with self._client._lock:
             self._client._calls.discard(self._call)
+
+
+def _message(text: str, role: Role, model: Optional[str]) -> pb.Message:
+    return pb.Message(role=role_value(role), content=text, model=model or "")
+
+
+def _append_request(project: PathLike, message: pb.Message, expected_revision: Optional[int]) -> pb.AppendMessageRequest:
+    request = pb.AppendMessageRequest(project=_project(project), message=message)
+    if expected_revision is not None:
+        request.expected_revision = expected_revision
+    return request
 
 
 def _project(project: PathLike) -> str:
