@@ -124,29 +124,18 @@ async fn serve(client: &Client, stream: &mut Option<Mutations>, ask: Ask) -> Ans
             project,
             from,
             count,
-            streamed: false,
+            streamed,
         } => {
-            for n in from..from + count as u64 {
-                let message = message(n);
-                let start = Instant::now();
-                client.append(&project, message, None).await?;
-                times.push(start.elapsed());
+            if streamed && stream.is_none() {
+                *stream = Some(client.mutations().await?);
             }
-        }
-        Ask::Append {
-            project,
-            from,
-            count,
-            streamed: true,
-        } => {
-            let stream = match stream {
-                Some(stream) => stream,
-                None => stream.insert(client.mutations().await?),
-            };
             for n in from..from + count as u64 {
                 let message = message(n);
                 let start = Instant::now();
-                stream.append(&project, message, None).await?;
+                match stream.as_mut().filter(|_| streamed) {
+                    Some(stream) => stream.append(&project, message, None).await?,
+                    None => client.append(&project, message, None).await?,
+                };
                 times.push(start.elapsed());
             }
         }
