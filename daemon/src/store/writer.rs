@@ -3,7 +3,9 @@
 //! thread (it leads), so it pays for no hand-off to another thread and
 //! back. Jobs that arrive while a commit is in flight go to a queue, which
 //! the writer thread drains into the next transaction together: many
-//! concurrent clients share one fsync.
+//! concurrent clients share one fsync. While batches hold several jobs,
+//! nobody leads: a leader would spend a sync on itself alone and block an
+//! async worker for it, while the others queue behind it.
 //!
 //! With the write-ahead log on, that one sync is the log's: each batch's
 //! writes are appended to the log and synced, then committed to redb
@@ -15,8 +17,8 @@
 use std::{
     io,
     sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex, MutexGuard, PoisonError, TryLockError,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     thread::JoinHandle,
     time::Duration,
@@ -62,6 +64,15 @@ pub struct Committer {
     /// caller leads only when this is zero, so it never overtakes a job
     /// that was waiting before it.
     waiting: AtomicUsize,
+    /// Jobs in the last batch committed. More than one means callers are
+    /// arriving together: one of them leading alone would spend a sync on
+    /// itself while the others queue for the next, so they all go to the
+    /// writer thread until a batch of one says the crowd has gone.
+    last_batch: AtomicUsize,
+    /// A commit or a checkpoint holds the state. The writer thread also
+    /// takes the state's lock for a moment to see when the next checkpoint
+    /// is due; a caller finding it held for that waits, rather than queue.
+    committing: AtomicBool,
 }
 
 struct State {
@@ -89,12 +100,14 @@ impl Committer {
                 closed: false,
             }),
             waiting: AtomicUsize::new(0),
+            last_batch: AtomicUsize::new(0),
+            committing: AtomicBool::new(false),
         })
     }
 
-    /// Commits `request` on the calling thread when no other commit runs
-    /// and no job waits for the writer thread; otherwise gives it back
-    /// (`Some`), to be queued.
+    /// Commits `request` on the calling thread when no other commit runs,
+    /// no job waits for the writer thread and the last batch was a lone
+    /// job; otherwise gives it back (`Some`), to be queued.
     ///
     /// The commit blocks the caller's async worker for one sync. That is
     /// done only for a small job, on a runtime with another worker to run
@@ -103,13 +116,22 @@ impl Committer {
     /// every call and measured more context switches than the hand-off to
     /// the writer thread it would save.
     pub fn lead(&self, request: Request, queue: &mpsc::Sender<Message>) -> Option<Request> {
-        if !request.job.is_small() || !spare_worker() || self.waiting.load(Ordering::Acquire) > 0 {
+        if !request.job.is_small()
+            || !spare_worker()
+            || self.waiting.load(Ordering::Acquire) > 0
+            || self.last_batch.load(Ordering::Acquire) > 1
+        {
             return Some(request);
         }
         let mut state = match self.state.try_lock() {
-            Ok(state) if !state.broken && !state.closed => state,
-            _ => return Some(request),
+            Ok(state) => state,
+            Err(TryLockError::WouldBlock) if !self.committing.load(Ordering::Acquire) => self.lock(),
+            Err(TryLockError::WouldBlock) => return Some(request),
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
         };
+        if state.broken || state.closed {
+            return Some(request);
+        }
         let was_due = state.wal.checkpoint_due();
         self.commit(&mut state, &mut vec![request]);
         let due = state.wal.checkpoint_due();
@@ -160,6 +182,7 @@ impl Committer {
         if state.broken {
             return;
         }
+        let _busy = Busy::new(&self.committing);
         if let Err(err) = self.db.get().and_then(|db| state.wal.checkpoint(&db)) {
             tracing::error!(error = %err, "checkpoint failed; the log keeps every batch since the last one");
             state.broken = true;
@@ -168,6 +191,7 @@ impl Committer {
 
     /// Commits a batch and answers each of its jobs.
     fn commit(&self, state: &mut State, batch: &mut Vec<Request>) {
+        let _busy = Busy::new(&self.committing);
         // redb refuses every write after an I/O error until the file is
         // opened again. The broken handle still serves reads, so it is kept
         // while the disk is full; writes fail fast then.
@@ -187,7 +211,24 @@ impl Committer {
             refuse(batch, || StoreError::DiskFull);
             return;
         }
+        self.last_batch.store(batch.len(), Ordering::Release);
         state.broken = !run_batch(&self.db, &mut state.wal, batch, &self.events, &self.config);
+    }
+}
+
+/// Marks a commit or checkpoint as running, for as long as it lives.
+struct Busy<'a>(&'a AtomicBool);
+
+impl<'a> Busy<'a> {
+    fn new(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::Release);
+        Busy(flag)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 

@@ -121,6 +121,28 @@ async fn callers_arriving_during_a_leaders_commit_wait_for_the_writer_thread() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_batch_of_several_the_next_caller_queues_and_after_a_batch_of_one_it_leads_again() {
+    let (store, disk) = held_store();
+    let results = one_batch(
+        &store,
+        &disk,
+        (0..8).map(|n| append(&format!("/work/p{n}"), "together")).collect(),
+    )
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let before = disk.syncing_threads().len();
+    for n in 0..3 {
+        store.run(append(P, &format!("alone {n}"))).await.expect("append");
+    }
+    let threads = disk.syncing_threads().split_off(before);
+    // The first came just after a crowd: it queued, and its batch of one
+    // let the next two lead.
+    assert_eq!(threads.len(), 3, "{threads:?}");
+    assert_eq!(threads[0], "chronicle-writer", "{threads:?}");
+    assert!(threads[1..].iter().all(|t| t != "chronicle-writer"), "{threads:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_that_copies_a_session_is_left_to_the_writer_thread_even_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, syncs) = noting_store(&dir, StoreConfig::default());
