@@ -4,7 +4,8 @@
 //! best configuration, as SQLite's single writer gets its own; the
 //! 16-client runs keep the bench's multi-threaded runtime. It appends by
 //! calls (`AppendMessage`) or over one `Mutate` stream, opened at its first
-//! use and kept, as a frontend that writes often keeps it.
+//! use and kept, as a frontend that writes often keeps it: one append at a
+//! time, or a burst sent at once.
 
 use std::{
     path::Path,
@@ -14,6 +15,7 @@ use std::{
 };
 
 use anyhow::Context;
+use chronicle_client::v1::{AppendMessageRequest, mutate_request::Mutation};
 use chronicle_client::{Client, Mutations};
 
 use super::message;
@@ -27,6 +29,9 @@ enum Ask {
         count: usize,
         streamed: bool,
     },
+    /// Appends messages `from..from + count` over the client's `Mutate`
+    /// stream all at once (`Mutations::send_all`), timed as one burst.
+    Burst { project: String, from: u64, count: usize },
     /// `count` GetStatus round trips, each timed.
     Status { count: usize },
 }
@@ -92,6 +97,16 @@ impl LoneClient {
         })
     }
 
+    /// Sends `count` appends over the client's `Mutate` stream without
+    /// waiting between them; answers the burst's one duration.
+    pub fn append_burst(&self, project: &str, from: u64, count: usize) -> Answer {
+        self.ask(Ask::Burst {
+            project: project.to_owned(),
+            from,
+            count,
+        })
+    }
+
     pub fn status(&self, count: usize) -> Answer {
         self.ask(Ask::Status { count })
     }
@@ -138,6 +153,26 @@ async fn serve(client: &Client, stream: &mut Option<Mutations>, ask: Ask) -> Ans
                 };
                 times.push(start.elapsed());
             }
+        }
+        Ask::Burst { project, from, count } => {
+            let stream = match stream {
+                Some(stream) => stream,
+                None => stream.insert(client.mutations().await?),
+            };
+            let appends: Vec<Mutation> = (from..from + count as u64)
+                .map(|n| {
+                    Mutation::AppendMessage(AppendMessageRequest {
+                        project: project.clone(),
+                        message: Some(message(n)),
+                        expected_revision: None,
+                    })
+                })
+                .collect();
+            let start = Instant::now();
+            for answer in stream.send_all(appends).await {
+                answer?;
+            }
+            times.push(start.elapsed());
         }
         Ask::Status { count } => {
             for _ in 0..count {

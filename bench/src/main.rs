@@ -9,7 +9,8 @@
 //!   through tonic, to a real `chronicled` process; 1 and 16 clients.
 //!   `chronicle --no-wal`: the same without the write-ahead log (1 client).
 //!   `chronicle-stream`: the same daemon, each client appending over one
-//!   `Mutate` stream kept open; 1 and 16 clients.
+//!   `Mutate` stream kept open; 1 and 16 clients. `chronicle-burst`: the
+//!   lone client sending each round's appends over its stream at once.
 //! - `chronicle-in-process`: the same store in the bench's own process,
 //!   with and without the log (`--no-wal`); and 16 tasks of this process
 //!   appending through it, the same kind of clients `sqlite-wal-group`
@@ -612,6 +613,8 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         );
         let (mut s_chronicle_no_wal, mut s_store_no_wal) = (Samples::default(), Samples::default());
         let mut s_stream = Samples::default();
+        // Each burst's time, spread evenly over its appends.
+        let (mut s_burst, mut w_burst) = (Samples::default(), Duration::ZERO);
         let mut n = length;
         for _ in 0..plan.rounds {
             for _ in 0..plan.single / plan.rounds {
@@ -623,6 +626,10 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             s_chronicle_no_wal.0.extend(client_no_wal.append(project, n + 1, each)?);
             n += each as u64;
             s_stream.0.extend(client.append_streamed(project, n + 1, each)?);
+            n += each as u64;
+            let burst: Duration = client.append_burst(project, n + 1, each)?.iter().sum();
+            s_burst.0.extend(std::iter::repeat_n(burst / each.max(1) as u32, each));
+            w_burst += burst;
             n += each as u64;
             for _ in 0..each {
                 n += 1;
@@ -652,6 +659,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         rows.push(s_floor.row("fsync-floor", 1, length, None));
         rows.push(s_chronicle.row("chronicle", 1, length, None));
         rows.push(s_stream.row("chronicle-stream", 1, length, None));
+        rows.push(s_burst.row("chronicle-burst", 1, length, Some(w_burst)));
         rows.push(s_chronicle_no_wal.row("chronicle --no-wal", 1, length, None));
         rows.push(s_store.row("chronicle-in-process", 1, length, None));
         rows.push(s_store_no_wal.row("chronicle-in-process --no-wal", 1, length, None));

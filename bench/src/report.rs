@@ -84,6 +84,13 @@ pub(crate) fn report(rows: &[Row], figures: &[Figure], plan: &Plan, environment:
                 ));
             }
         }
+        if let (Some(b), Some(s)) = (ops("chronicle-burst", 1, length), ops("chronicle-stream", 1, length)) {
+            ratios.push((
+                format!("chronicle-burst ops/s / chronicle-stream 1-client ops/s at {length}"),
+                b / s,
+                "(a burst shares its syncs)",
+            ));
+        }
         if let (Some(c), Some(s)) = (p50("chronicle-in-process", 1, length), p50("sqlite-wal", 1, length)) {
             ratios.push((
                 format!("chronicle-in-process p50 / sqlite-wal 1-writer p50 at {length}"),

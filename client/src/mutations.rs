@@ -86,6 +86,56 @@ impl Mutations {
         Err(answer)
     }
 
+    /// Sends every mutation without waiting for answers in between, then
+    /// returns one answer per mutation, in order. The daemon commits what
+    /// has arrived together (one sync for a burst), each mutation applied
+    /// only if none before it was refused; a refused one and every one
+    /// after it get its error, and those after it were not applied.
+    pub async fn send_all(&mut self, mutations: impl IntoIterator<Item = Mutation>) -> Vec<Result<MutationAck, Error>> {
+        let requests: Vec<MutateRequest> = mutations
+            .into_iter()
+            .map(|mutation| MutateRequest {
+                mutation: Some(mutation),
+            })
+            .collect();
+        let count = requests.len();
+        if let Some(err) = &self.ended {
+            return vec![Err(err.clone()); count];
+        }
+        let sender = self.requests.clone();
+        // Sent while the answers are read: a burst larger than the
+        // transport's windows must not wait for answers nobody reads.
+        let sending = async move {
+            for request in requests {
+                // A closed side means the daemon ended the stream; the
+                // answers say why.
+                if sender.send(request).await.is_err() {
+                    break;
+                }
+            }
+        };
+        let receiving = async {
+            let mut answers = Vec::with_capacity(count);
+            while answers.len() < count {
+                let answer = match self.acks.message().await {
+                    Ok(Some(ack)) => {
+                        answers.push(Ok(ack));
+                        continue;
+                    }
+                    Ok(None) => Error::unavailable(
+                        "the daemon ended the mutation stream without answering — open a new one and send the unanswered mutations again",
+                    ),
+                    Err(status) => Error::from(status),
+                };
+                answers.resize(count, Err(answer.clone()));
+                self.ended = Some(answer);
+            }
+            answers
+        };
+        let ((), answers) = tokio::join!(sending, receiving);
+        answers
+    }
+
     /// Ends the stream once every mutation sent is answered, and reports
     /// whether it ended cleanly.
     pub async fn close(mut self) -> Result<(), Error> {

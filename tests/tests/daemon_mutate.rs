@@ -228,3 +228,133 @@ async fn sigterm_ends_an_open_mutate_stream_with_unavailable() {
     let texts: Vec<&str> = session.messages.iter().map(|m| m.content.as_str()).collect();
     assert_eq!(texts, ["before the stop"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_sent_without_waiting_are_answered_in_order_and_a_refusal_among_them_stops_the_rest() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let project = path_str(&sandbox.project("app"));
+    let mut watcher = daemon.client().await;
+    let mut events = watcher
+        .watch(WatchRequest {
+            project: project.clone(),
+        })
+        .await
+        .expect("Watch")
+        .into_inner();
+    assert_eq!(next_event(&mut events).await.kind, EventKind::Snapshot as i32);
+
+    // A burst sent before any answer, as a frontend streaming output would:
+    // 100 appends, each expecting the revision the one before it makes,
+    // then a stale one, then more that must never be applied.
+    let mut requests: Vec<MutateRequest> = (0..100)
+        .map(|n| append_request(&project, &format!("line {n}"), Some(n)))
+        .collect();
+    requests.push(append_request(&project, "stale", Some(0)));
+    requests.extend((0..20).map(|n| append_request(&project, &format!("never {n}"), None)));
+    let mut client = daemon.client().await;
+    let mut acks = client
+        .mutate(tokio_stream::iter(requests))
+        .await
+        .expect("Mutate opens")
+        .into_inner();
+    let mut answered = Vec::new();
+    let refused = loop {
+        match tokio::time::timeout(WAIT, acks.message()).await.expect("an answer") {
+            Ok(Some(ack)) => answered.push(ack),
+            Ok(None) => panic!("the stream ended without refusing the stale request"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{}", refused.message());
+    let revisions: Vec<u64> = answered.iter().map(|ack| ack.revision).collect();
+    assert_eq!(
+        revisions,
+        (1..=100).collect::<Vec<u64>>(),
+        "one ack per request, in order"
+    );
+    assert!(
+        answered.windows(2).all(|w| w[0].message_id < w[1].message_id),
+        "each append got a new message, in order"
+    );
+    for revision in 1..=100u64 {
+        let event = next_event(&mut events).await;
+        assert_eq!(
+            (event.revision, event.kind),
+            (revision, EventKind::MessageAppended as i32),
+            "{event:?}"
+        );
+    }
+
+    // Durable as acknowledged, and nothing after the refusal applied.
+    daemon.crash();
+    let daemon = sandbox.start();
+    let mut reader = daemon.client().await;
+    let session = working(&mut reader, &project).await;
+    assert_eq!(session.revision, 100);
+    let texts: Vec<String> = session.messages.iter().map(|m| m.content.clone()).collect();
+    assert_eq!(texts, (0..100).map(|n| format!("line {n}")).collect::<Vec<_>>());
+
+    // A request without a mutation among others sent at once: those
+    // before it stand, those after it are not applied.
+    let requests = vec![
+        append_request(&project, "kept too", None),
+        MutateRequest { mutation: None },
+        append_request(&project, "never", None),
+    ];
+    let mut acks = reader
+        .mutate(tokio_stream::iter(requests))
+        .await
+        .expect("Mutate opens")
+        .into_inner();
+    let kept = acks.message().await.expect("answered").expect("an ack");
+    assert_eq!(kept.revision, 101);
+    let refused = acks.message().await.expect_err("the empty request is refused");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{}", refused.message());
+    let session = working(&mut reader, &project).await;
+    assert_eq!((session.revision, session.messages.len()), (101, 101));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_typed_client_sends_a_burst_and_hears_one_answer_per_mutation() {
+    let sandbox = Sandbox::new();
+    let daemon = sandbox.start();
+    let project = path_str(&sandbox.project("app"));
+    let typed = daemon.typed_client().await;
+    let mut stream = typed.mutations().await.expect("a Mutate stream opens");
+    let burst = |texts: &[&str], expected: Option<u64>| -> Vec<Mutation> {
+        texts
+            .iter()
+            .map(|text| {
+                Mutation::AppendMessage(AppendMessageRequest {
+                    project: project.clone(),
+                    message: Some(message(Role::Assistant, text)),
+                    expected_revision: expected,
+                })
+            })
+            .collect()
+    };
+    let answers = stream.send_all(burst(&["one", "two", "three"], None)).await;
+    let revisions: Vec<u64> = answers
+        .iter()
+        .map(|answer| answer.as_ref().expect("acknowledged").revision)
+        .collect();
+    assert_eq!(revisions, [1, 2, 3]);
+
+    // The second of the next burst is stale: it and the third get its
+    // error, and only the first is applied.
+    let mut next = burst(&["four"], Some(3));
+    next.extend(burst(&["stale", "after"], Some(3)));
+    let answers = stream.send_all(next).await;
+    assert_eq!(answers.len(), 3);
+    assert_eq!(answers[0].as_ref().expect("the first stands").revision, 4);
+    let refused = answers[1].as_ref().expect_err("the stale one is refused");
+    assert_eq!(refused.code(), Some(Code::FailedPrecondition), "{}", refused.message());
+    let after = answers[2].as_ref().expect_err("the one after it is not applied");
+    assert_eq!(after.message(), refused.message());
+
+    let mut client = daemon.client().await;
+    let session = working(&mut client, &project).await;
+    let texts: Vec<&str> = session.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!((session.revision, texts), (4, vec!["one", "two", "three", "four"]));
+}

@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import grpc
 import pytest
@@ -126,6 +126,24 @@ def test_a_refused_mutation_ends_its_stream_and_a_new_one_goes_on(client: Client
     with client.mutations() as fresh:
         assert fresh.append(project, "two").revision == 2
     assert [m.content for m in client.messages(project)] == ["one", "two"]
+
+
+def test_a_burst_sent_at_once_is_acknowledged_in_order_and_stops_at_a_refusal(client: Client, project: str) -> None:
+    def append(text: str, expected: Optional[int] = None) -> pb.MutateRequest:
+        request = pb.AppendMessageRequest(project=project, message=pb.Message(role=pb.ROLE_USER, content=text))
+        if expected is not None:
+            request.expected_revision = expected
+        return pb.MutateRequest(append_message=request)
+
+    with client.mutations() as stream:
+        acks = stream.send_all(append(f"line {n}", expected=n) for n in range(50))
+        assert [ack.revision for ack in acks] == list(range(1, 51))
+    stream = client.mutations()
+    with pytest.raises(Conflict) as refused:
+        stream.send_all([append("kept"), append("stale", expected=0), append("never")])
+    assert [ack.revision for ack in refused.value.acknowledged] == [51]
+    texts = [m.content for m in client.messages(project)]
+    assert texts == [f"line {n}" for n in range(50)] + ["kept"]
 
 
 def test_an_unknown_role_is_refused_before_any_call(client: Client, project: str) -> None:

@@ -157,6 +157,26 @@ describe("the working session", () => {
     assert.deepEqual(texts, ["one", "two"]);
   });
 
+  test("appends sent at once over a stream are answered in order, and a refusal stops the rest", async () => {
+    const project = fresh();
+    const stream = client.mutations();
+    const acks = await Promise.all(Array.from({ length: 50 }, (_, n) => stream.append(project, `line ${n}`, { expectedRevision: n })));
+    assert.deepEqual(
+      acks.map((ack) => Number(ack.revision)),
+      Array.from({ length: 50 }, (_, n) => n + 1),
+    );
+    const burst = [stream.append(project, "kept"), stream.append(project, "stale", { expectedRevision: 0 }), stream.append(project, "never")];
+    const settled = await Promise.allSettled(burst);
+    assert.equal(settled[0].status, "fulfilled");
+    assert.equal(Number((settled[0] as PromiseFulfilledResult<{ revision: unknown }>).value.revision), 51);
+    for (const refused of settled.slice(1)) {
+      assert.equal(refused.status, "rejected");
+      assert.ok((refused as PromiseRejectedResult).reason instanceof Conflict);
+    }
+    const texts = (await collect(client.messages(project))).map((m) => m.content);
+    assert.deepEqual(texts, [...Array.from({ length: 50 }, (_, n) => `line ${n}`), "kept"]);
+  });
+
   test("messages() reads every page of 1,200 messages, lazily", async () => {
     const project = fresh();
     for (let i = 0; i < 1200; i++) await client.append(project, `message ${i}`);

@@ -14,7 +14,7 @@ use crate::activity::Activity;
 use crate::search::SearchIndex;
 use crate::sources::aider::{self, FollowCtx, Follows};
 use crate::sources::follow::SourceFollows;
-use crate::store::{Mutation, Outcome, ProjectPath, SessionName, Store, StoreError};
+use crate::store::{Job, Mutation, Outcome, ProjectPath, SessionName, Store, StoreError};
 
 /// Facts about the running daemon that `GetStatus` reports.
 #[derive(Clone, Debug)]
@@ -169,6 +169,36 @@ impl SessionsService {
     /// A mutating call's answer: the change run, or why it was refused.
     pub(super) async fn answer(&self, change: Result<Change, Status>) -> Result<Response<MutationAck>, Status> {
         Ok(Response::new(self.apply(change?).await?))
+    }
+
+    /// Runs changes in order, committed together, each only if none
+    /// before it was refused; acknowledges them once durable. Answers up
+    /// to and including the first refusal: nothing after it was applied.
+    pub(super) async fn apply_chain(&self, changes: Vec<Change>) -> Vec<Result<MutationAck, Status>> {
+        let (asked, jobs): (Vec<_>, Vec<_>) = changes
+            .into_iter()
+            .map(|change| {
+                let job = Job::Project {
+                    project: change.project.clone(),
+                    expected_revision: change.expected,
+                    mutation: change.mutation,
+                };
+                ((change.rpc, change.project), job)
+            })
+            .unzip();
+        let results = self.store.run_chain(jobs).await;
+        asked
+            .into_iter()
+            .zip(results)
+            .map(|((rpc, project), result)| {
+                let outcome = result.map_err(|err| fail(rpc, err))?;
+                self.activity.touch(&project);
+                Ok(MutationAck {
+                    revision: outcome.revision,
+                    message_id: outcome.message_id,
+                })
+            })
+            .collect()
     }
 
     /// Runs a change and acknowledges it once it is durable.

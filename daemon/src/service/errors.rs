@@ -18,6 +18,7 @@ pub(crate) fn fail(rpc: &'static str, err: StoreError) -> Status {
         StoreError::Conflict(_) => Code::FailedPrecondition,
         StoreError::LimitExceeded(_) => Code::ResourceExhausted,
         StoreError::ShuttingDown => Code::Unavailable,
+        StoreError::ChainBroken => Code::Aborted,
         StoreError::DiskFull => Code::ResourceExhausted,
         StoreError::ImportFailed(_) => Code::FailedPrecondition,
         StoreError::Corrupt { .. } => Code::DataLoss,

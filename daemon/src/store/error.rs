@@ -35,6 +35,10 @@ pub enum StoreError {
     /// The disk holding the database is full. Reads still work.
     #[error("the disk holding the database is full — free some space; nothing was changed and reads still work")]
     DiskFull,
+    /// An earlier job of the same chain (a `Mutate` stream's requests sent
+    /// together) was refused, so this one was not applied.
+    #[error("not applied: an earlier request sent with it was refused — send it again once that one is fixed")]
+    ChainBroken,
     /// The writer has stopped: the daemon is shutting down.
     #[error("the daemon is shutting down — retry against the next instance")]
     ShuttingDown,

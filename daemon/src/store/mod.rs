@@ -331,15 +331,68 @@ impl Store {
             .clone()
             .ok_or(StoreError::ShuttingDown)?;
         let (reply, answer) = oneshot::channel();
-        let request = writer::Request { job, probes, reply };
+        let request = writer::Request {
+            job,
+            probes,
+            reply,
+            chain: None,
+        };
         if let Some(request) = self.inner.committer.lead(request, &sender) {
-            self.inner.committer.queueing();
+            self.inner.committer.queueing(1);
             if sender.send(writer::Message::Job(request)).await.is_err() {
-                self.inner.committer.not_queued();
+                self.inner.committer.not_queued(1);
                 return Err(StoreError::ShuttingDown);
             }
         }
         answer.await.map_err(|_| StoreError::ShuttingDown)?
+    }
+
+    /// Runs jobs in order as one chain, committed together (one sync for
+    /// all): each is applied only if none before it was refused. Returns
+    /// the results up to and including the first failure; the jobs after
+    /// it were not applied.
+    pub async fn run_chain(&self, jobs: Vec<Job>) -> Vec<Result<Outcome, StoreError>> {
+        if jobs.len() <= 1 {
+            let mut results = Vec::with_capacity(1);
+            for job in jobs {
+                results.push(self.run(job).await);
+            }
+            return results;
+        }
+        let sender = match self.inner.jobs.lock().ok().and_then(|jobs| jobs.clone()) {
+            Some(sender) => sender,
+            None => return vec![Err(StoreError::ShuttingDown)],
+        };
+        let chain = Some(self.inner.committer.new_chain());
+        let mut requests = Vec::with_capacity(jobs.len());
+        let mut answers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let probes = self.check_files(&job).await;
+            let (reply, answer) = oneshot::channel();
+            requests.push(writer::Request {
+                job,
+                probes,
+                reply,
+                chain,
+            });
+            answers.push(answer);
+        }
+        let count = requests.len();
+        self.inner.committer.queueing(count);
+        if sender.send(writer::Message::Chain(requests)).await.is_err() {
+            self.inner.committer.not_queued(count);
+            return vec![Err(StoreError::ShuttingDown)];
+        }
+        let mut results = Vec::with_capacity(count);
+        for answer in answers {
+            let result = answer.await.unwrap_or(Err(StoreError::ShuttingDown));
+            let failed = result.is_err();
+            results.push(result);
+            if failed {
+                break;
+            }
+        }
+        results
     }
 
     /// Looks on disk for the context files a job names, on a blocking

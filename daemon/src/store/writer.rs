@@ -18,7 +18,7 @@ use std::{
     io,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError, TryLockError,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     thread::JoinHandle,
     time::Duration,
@@ -37,12 +37,18 @@ use super::tables::WriteTables;
 use super::wal::{KEY_CHECKPOINT, Wal};
 use super::{StoreConfig, StoreError, now_ms};
 
+/// Where a job's result goes.
+pub type Reply = oneshot::Sender<Result<Outcome, StoreError>>;
+
 /// A job and where to send its result.
 pub struct Request {
     pub job: Job,
     /// What the caller found on disk for the job's context files.
     pub probes: FileProbes,
-    pub reply: oneshot::Sender<Result<Outcome, StoreError>>,
+    pub reply: Reply,
+    /// The chain the job belongs to, if any: once one job of a chain is
+    /// refused, the chain's later jobs are not applied.
+    pub chain: Option<u64>,
 }
 
 /// What the writer thread's queue carries. Moved once into the queue, as
@@ -50,6 +56,8 @@ pub struct Request {
 #[allow(clippy::large_enum_variant)]
 pub enum Message {
     Job(Request),
+    /// Jobs of one chain, in order, to be committed in one batch.
+    Chain(Vec<Request>),
     /// A leader's commit changed when the next checkpoint is due.
     Reconsider,
 }
@@ -73,6 +81,8 @@ pub struct Committer {
     /// takes the state's lock for a moment to see when the next checkpoint
     /// is due; a caller finding it held for that waits, rather than queue.
     committing: AtomicBool,
+    /// The next chain id.
+    chains: AtomicU64,
 }
 
 struct State {
@@ -102,6 +112,7 @@ impl Committer {
             waiting: AtomicUsize::new(0),
             last_batch: AtomicUsize::new(0),
             committing: AtomicBool::new(false),
+            chains: AtomicU64::new(0),
         })
     }
 
@@ -133,9 +144,10 @@ impl Committer {
             return Some(request);
         }
         let was_due = state.wal.checkpoint_due();
-        self.commit(&mut state, &mut vec![request]);
+        let answers = self.commit(&mut state, &mut vec![request]);
         let due = state.wal.checkpoint_due();
         drop(state);
+        answers.deliver();
         // The writer thread sleeps until its last deadline, or for good
         // when the log was clean: tell it the log has become dirty or full.
         if (was_due.is_none() && due.is_some()) || due == Some(Duration::ZERO) {
@@ -145,14 +157,19 @@ impl Committer {
         None
     }
 
-    /// Counts a job about to be sent to the writer thread.
-    pub fn queueing(&self) {
-        self.waiting.fetch_add(1, Ordering::AcqRel);
+    /// Counts jobs about to be sent to the writer thread.
+    pub fn queueing(&self, jobs: usize) {
+        self.waiting.fetch_add(jobs, Ordering::AcqRel);
     }
 
-    /// Counts back a job that could not be sent.
-    pub fn not_queued(&self) {
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
+    /// Counts back jobs that could not be sent.
+    pub fn not_queued(&self, jobs: usize) {
+        self.waiting.fetch_sub(jobs, Ordering::AcqRel);
+    }
+
+    /// A chain id no other chain has.
+    pub fn new_chain(&self) -> u64 {
+        self.chains.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Jobs sent to the writer thread and not yet committing.
@@ -189,16 +206,20 @@ impl Committer {
         }
     }
 
-    /// Commits a batch and answers each of its jobs.
-    fn commit(&self, state: &mut State, batch: &mut Vec<Request>) {
+    /// Commits a batch. Refusals are answered at once; the committed jobs'
+    /// answers are returned, to be delivered once the state is released:
+    /// a caller that hears back and sends again at once must find no
+    /// commit running, or it would queue instead of leading.
+    fn commit(&self, state: &mut State, batch: &mut Vec<Request>) -> Answers {
         let _busy = Busy::new(&self.committing);
+        let mut answers = Answers(Vec::with_capacity(batch.len()));
         // redb refuses every write after an I/O error until the file is
         // opened again. The broken handle still serves reads, so it is kept
         // while the disk is full; writes fail fast then.
         if state.broken {
             if !self.db.has_room() {
                 refuse(batch, || StoreError::DiskFull);
-                return;
+                return answers;
             }
             if let Err(err) = self.db.reopen().and_then(|()| state.wal.replay(&*self.db.get()?)) {
                 tracing::error!(error = %err, "could not reopen the database; will retry with the next write");
@@ -209,10 +230,31 @@ impl Committer {
         // refuses them as a redb commit would.
         if state.wal.enabled() && !self.db.has_room() {
             refuse(batch, || StoreError::DiskFull);
-            return;
+            return answers;
         }
         self.last_batch.store(batch.len(), Ordering::Release);
-        state.broken = !run_batch(&self.db, &mut state.wal, batch, &self.events, &self.config);
+        state.broken = !run_batch(
+            &self.db,
+            &mut state.wal,
+            batch,
+            &self.events,
+            &self.config,
+            &mut answers,
+        );
+        answers
+    }
+}
+
+/// Committed jobs' results, not yet sent to their callers.
+#[must_use = "the callers wait for these answers"]
+struct Answers(Vec<(Reply, Result<Outcome, StoreError>)>);
+
+impl Answers {
+    fn deliver(self) {
+        for (reply, result) in self.0 {
+            // A caller that gave up no longer listens; the change stands.
+            let _ = reply.send(result);
+        }
     }
 }
 
@@ -265,22 +307,27 @@ pub fn spawn(committer: Arc<Committer>, mut queue: mpsc::Receiver<Message>) -> i
                         continue;
                     }
                 };
-                let first = match next {
-                    Some(Message::Job(first)) => first,
+                match next {
+                    Some(Message::Job(first)) => batch.push(first),
+                    Some(Message::Chain(first)) => batch.extend(first),
                     Some(Message::Reconsider) => continue,
                     None => break,
-                };
+                }
                 let mut state = committer.lock();
-                batch.push(first);
+                // A chain is never split: it may take the batch past
+                // `max_batch`.
                 while batch.len() < max_batch {
                     match queue.try_recv() {
                         Ok(Message::Job(next)) => batch.push(next),
+                        Ok(Message::Chain(next)) => batch.extend(next),
                         Ok(Message::Reconsider) => {}
                         Err(_) => break,
                     }
                 }
                 committer.waiting.fetch_sub(batch.len(), Ordering::AcqRel);
-                committer.commit(&mut state, &mut batch);
+                let answers = committer.commit(&mut state, &mut batch);
+                drop(state);
+                answers.deliver();
             }
             // Shutting down: leave redb durable and the log empty.
             let mut state = committer.lock();
@@ -306,13 +353,15 @@ enum Attempt {
 /// not be applied) fails alone: the transaction is dropped and the rest of
 /// the batch runs again in a new one. A storage failure fails every job in
 /// the batch, and nothing of it is committed or published.
-/// Returns false after a storage failure.
+/// The committed jobs' results go to `answers`. Returns false after a
+/// storage failure.
 fn run_batch(
     db: &DatabaseSlot,
     wal: &mut Wal,
     batch: &mut Vec<Request>,
     events: &broadcast::Sender<Arc<Event>>,
     config: &StoreConfig,
+    answers: &mut Answers,
 ) -> bool {
     loop {
         match attempt(db, wal, batch, config) {
@@ -324,10 +373,12 @@ fn run_batch(
                     // No subscriber is not an error.
                     let _ = events.send(Arc::new(event));
                 }
-                for (request, result) in batch.drain(..).zip(results) {
-                    // A caller that gave up no longer listens; the change stands.
-                    let _ = request.reply.send(result);
-                }
+                answers.0.extend(
+                    batch
+                        .drain(..)
+                        .zip(results)
+                        .map(|(request, result)| (request.reply, result)),
+                );
                 return true;
             }
             Attempt::JobFailed(index, err) => {
@@ -337,6 +388,17 @@ fn run_batch(
                 );
                 let request = batch.remove(index);
                 let _ = request.reply.send(Err(err));
+                // Its chain's later jobs go with it, unapplied.
+                if let Some(chain) = request.chain {
+                    let mut at = index;
+                    while at < batch.len() {
+                        if batch[at].chain == Some(chain) {
+                            let _ = batch.remove(at).reply.send(Err(chain_broken()));
+                        } else {
+                            at += 1;
+                        }
+                    }
+                }
                 if batch.is_empty() {
                     return true;
                 }
@@ -367,7 +429,13 @@ fn attempt(db: &DatabaseSlot, wal: &mut Wal, batch: &[Request], config: &StoreCo
         let mut produced = Vec::new();
         let mut results = Vec::with_capacity(batch.len());
         let mut tables = WriteTables::recording(&txn, wal.record_limit())?;
+        // Chains with a refused job in this attempt.
+        let mut broken: Vec<u64> = Vec::new();
         for (index, request) in batch.iter().enumerate() {
+            if request.chain.is_some_and(|chain| broken.contains(&chain)) {
+                results.push(Err(chain_broken()));
+                continue;
+            }
             match ops::apply(
                 &mut tables,
                 &request.job,
@@ -379,7 +447,11 @@ fn attempt(db: &DatabaseSlot, wal: &mut Wal, batch: &[Request], config: &StoreCo
                 Err(err) if err.is_storage() => return Err(err),
                 // Dropping the transaction undoes whatever it wrote.
                 Err(err) if spoils_transaction(&request.job, &err) => return Ok(Attempt::JobFailed(index, err)),
-                other => results.push(other),
+                Err(err) => {
+                    broken.extend(request.chain);
+                    results.push(Err(err));
+                }
+                ok => results.push(ok),
             }
         }
         let redo = tables.into_redo();
@@ -419,6 +491,11 @@ fn attempt(db: &DatabaseSlot, wal: &mut Wal, batch: &[Request], config: &StoreCo
 /// writes as it reads its spool, and a damaged record can be met anywhere.
 fn spoils_transaction(job: &Job, err: &StoreError) -> bool {
     matches!(err, StoreError::Corrupt { .. }) || matches!(job, Job::Import(_))
+}
+
+/// What a chained job gets when an earlier job of its chain was refused.
+fn chain_broken() -> StoreError {
+    StoreError::ChainBroken
 }
 
 /// Answers every job of a batch with the same error.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from typing import Any, Callable, Iterator, List, Optional, Set, TypeVar, Union
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Set, TypeVar, Union
 
 import grpc
 
@@ -327,6 +327,34 @@ class Mutations:
         except grpc.RpcError as rpc_error:
             error = from_rpc_error(rpc_error, self._client.socket_path)
         self._end(error)
+        raise error
+
+    def send_all(self, requests: Iterable[pb.MutateRequest]) -> List[pb.MutationAck]:
+        """Sends every mutation without waiting for answers in between, then
+        returns their acknowledgements, in order. The daemon commits what has
+        arrived together (one sync for a burst), each mutation applied only
+        if none before it was refused. A refusal raises its error, whose
+        ``acknowledged`` attribute lists the acknowledgements before it;
+        nothing after it was applied."""
+        if self._ended is not None:
+            raise self._ended
+        sent = 0
+        for request in requests:
+            self._requests.put(request)
+            sent += 1
+        acks: List[pb.MutationAck] = []
+        try:
+            while len(acks) < sent:
+                acks.append(next(self._call))
+            return acks
+        except StopIteration:
+            error: ChronicleError = Unavailable(
+                "the daemon ended the mutation stream without answering — open a new one and send the unanswered mutations again"
+            )
+        except grpc.RpcError as rpc_error:
+            error = from_rpc_error(rpc_error, self._client.socket_path)
+        self._end(error)
+        error.acknowledged = acks
         raise error
 
     def close(self) -> None:

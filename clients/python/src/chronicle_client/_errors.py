@@ -3,7 +3,7 @@ the daemon's own sentence (which names the thing and the fix)."""
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Any, Dict, List, Optional, Type
 
 import grpc
 
@@ -13,12 +13,15 @@ class ChronicleError(Exception):
 
     ``message`` is the daemon's sentence (or ours, for errors raised before
     a call was made); ``code`` the gRPC status code, when there was one.
+    ``acknowledged``: when :meth:`Mutations.send_all` raises, the
+    acknowledgements of the mutations before the refused one.
     """
 
     def __init__(self, message: str, code: Optional[grpc.StatusCode] = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.acknowledged: List[Any] = []
 
 
 class InvalidArgument(ChronicleError):

@@ -171,3 +171,76 @@ async fn with_a_single_worker_every_commit_goes_through_the_writer_thread() {
     store.run(append(P, "alone")).await.expect("append");
     assert_eq!(syncs.list(), vec!["chronicle-writer"]);
 }
+
+fn append_expecting(project: &str, text: &str, expected: u64) -> Job {
+    Job::Project {
+        project: pp(project),
+        expected_revision: Some(expected),
+        mutation: Mutation::Append { message: message(text) },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_commits_with_one_sync_and_stops_at_its_first_refusal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, syncs) = noting_store(&dir, StoreConfig::default());
+    let results = store
+        .run_chain(vec![
+            append(P, "one"),
+            append_expecting(P, "two", 1),
+            // Stale: the working session is at revision 2 by then.
+            append_expecting(P, "three", 1),
+            append(P, "four"),
+        ])
+        .await;
+    assert_eq!(results.len(), 3, "answers up to the refusal: {results:?}");
+    assert_eq!(results[0].as_ref().expect("one").revision, 1);
+    assert_eq!(results[1].as_ref().expect("two").revision, 2);
+    assert!(matches!(results[2], Err(StoreError::Conflict(_))), "{results:?}");
+    let state = store.project_state(&pp(P)).expect("read").expect("exists");
+    assert_eq!(state.revision, 2, "nothing after the refusal was applied");
+    assert_eq!(syncs.list(), vec!["chronicle-writer"], "one batch, one sync");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_in_one_chain_leaves_the_jobs_batched_beside_it_alone() {
+    let (store, disk) = held_store();
+    disk.hold_next_sync();
+    let blocker = {
+        let store = store.clone();
+        tokio::spawn(async move { store.run(append("/work/blocker", "blocker")).await })
+    };
+    let held = disk.clone();
+    tokio::task::spawn_blocking(move || held.wait_until_held())
+        .await
+        .expect("held");
+    let chain = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .run_chain(vec![
+                    append_expecting("/work/chain", "stale", 7),
+                    append("/work/chain", "after"),
+                ])
+                .await
+        })
+    };
+    while store.queued() < 2 {
+        tokio::task::yield_now().await;
+    }
+    let beside = {
+        let store = store.clone();
+        tokio::spawn(async move { store.run(append("/work/beside", "beside")).await })
+    };
+    while store.queued() < 3 {
+        tokio::task::yield_now().await;
+    }
+    disk.release();
+    blocker.await.expect("blocker").expect("the blocker commits");
+    let chain = chain.await.expect("chain");
+    assert_eq!(chain.len(), 1, "{chain:?}");
+    assert!(matches!(chain[0], Err(StoreError::Conflict(_))), "{chain:?}");
+    assert!(store.project_state(&pp("/work/chain")).expect("read").is_none());
+    let beside = beside.await.expect("beside").expect("the job beside commits");
+    assert_eq!(beside.revision, 1);
+}
