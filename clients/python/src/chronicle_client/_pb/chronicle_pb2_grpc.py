@@ -311,6 +311,9 @@ class SessionsServicer(object):
         the status its call would have returned: every request acknowledged
         before it stands, and none sent after it is applied. Closing the
         sending side ends the stream with OK once every request is answered.
+        Requests sent without waiting for their answers are committed
+        together as far as they have arrived (one sync for a burst), with the
+        same order, answers and rule.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
