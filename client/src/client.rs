@@ -363,7 +363,8 @@ impl Client {
     /// Opens a `Mutate` stream: working-session mutations one after
     /// another, each acknowledged once durable, for less than a call each.
     pub async fn mutations(&self) -> Result<Mutations, Error> {
-        // One request waits at most: each is answered before the next.
+        // One request waits at most: HTTP/2 takes the next as it can, and
+        // a burst (`send_all`) is sent no faster than that.
         let (requests, outgoing) = tokio::sync::mpsc::channel(1);
         let acks = self.take(self.stub().mutate(ReceiverStream::new(outgoing)).await?);
         Ok(Mutations::new(requests, acks))

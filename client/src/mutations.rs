@@ -132,8 +132,16 @@ impl Mutations {
             }
             answers
         };
-        let ((), answers) = tokio::join!(sending, receiving);
-        answers
+        tokio::pin!(sending, receiving);
+        let mut sent = false;
+        loop {
+            tokio::select! {
+                // Once every answer is in (or the stream has ended), what
+                // is left unsent is dropped rather than waited for.
+                answers = &mut receiving => return answers,
+                () = &mut sending, if !sent => sent = true,
+            }
+        }
     }
 
     /// Ends the stream once every mutation sent is answered, and reports

@@ -353,6 +353,22 @@ async fn the_typed_client_sends_a_burst_and_hears_one_answer_per_mutation() {
     let after = answers[2].as_ref().expect_err("the one after it is not applied");
     assert_eq!(after.message(), refused.message());
 
+    // A burst far larger than the transport's windows, refused at its
+    // first mutation: the answers come back without waiting for the rest
+    // to be sent.
+    let mut stream = typed.mutations().await.expect("another stream opens");
+    let mut large = burst(&["stale"], Some(0));
+    let filler = vec!["x".repeat(2048); 3000];
+    large.extend(burst(&filler.iter().map(String::as_str).collect::<Vec<_>>(), None));
+    let answers = tokio::time::timeout(WAIT, stream.send_all(large))
+        .await
+        .expect("a refused burst is answered at once");
+    assert_eq!(answers.len(), 3001);
+    assert!(
+        answers.iter().all(Result::is_err),
+        "nothing after the refusal is acknowledged"
+    );
+
     let mut client = daemon.client().await;
     let session = working(&mut client, &project).await;
     let texts: Vec<&str> = session.messages.iter().map(|m| m.content.as_str()).collect();
