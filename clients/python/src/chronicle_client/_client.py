@@ -336,15 +336,16 @@ class Mutations:
         if none before it was refused. A refusal raises its error, whose
         ``acknowledged`` attribute lists the acknowledgements before it;
         nothing after it was applied."""
+        # Built in full first: an iterable that fails halfway must not
+        # leave requests sent whose answers nobody reads.
+        burst = list(requests)
         if self._ended is not None:
             raise self._ended
-        sent = 0
-        for request in requests:
+        for request in burst:
             self._requests.put(request)
-            sent += 1
         acks: List[pb.MutationAck] = []
         try:
-            while len(acks) < sent:
+            while len(acks) < len(burst):
                 acks.append(next(self._call))
             return acks
         except StopIteration:
