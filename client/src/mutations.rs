@@ -66,24 +66,11 @@ impl Mutations {
 
     /// Sends any working-session mutation and waits until it is durable.
     pub async fn send(&mut self, mutation: Mutation) -> Result<MutationAck, Error> {
-        if let Some(err) = &self.ended {
-            return Err(err.clone());
-        }
-        let request = MutateRequest {
-            mutation: Some(mutation),
-        };
-        // A closed request side means the daemon ended the stream: its
-        // answer below says why.
-        let _ = self.requests.send(request).await;
-        let answer = match self.acks.message().await {
-            Ok(Some(ack)) => return Ok(ack),
-            Ok(None) => Error::unavailable(
-                "the daemon ended the mutation stream without answering — open a new one and send the mutation again",
-            ),
-            Err(status) => Error::from(status),
-        };
-        self.ended = Some(answer.clone());
-        Err(answer)
+        // One mutation gets exactly one answer.
+        let mut answers = self.send_all([mutation]).await;
+        answers
+            .pop()
+            .unwrap_or_else(|| Err(Error::refused("the daemon gave no answer")))
     }
 
     /// Sends every mutation without waiting for answers in between, then

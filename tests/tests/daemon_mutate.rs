@@ -30,6 +30,20 @@ fn append_request(project: &str, content: &str, expected_revision: Option<u64>) 
     }
 }
 
+/// A `Watch` of `project`, past its SNAPSHOT.
+async fn watching(daemon: &chronicle_tests::Daemon, project: &str) -> Streaming<Event> {
+    let mut watcher = daemon.client().await;
+    let mut events = watcher
+        .watch(WatchRequest {
+            project: project.to_owned(),
+        })
+        .await
+        .expect("Watch")
+        .into_inner();
+    assert_eq!(next_event(&mut events).await.kind, EventKind::Snapshot as i32);
+    events
+}
+
 async fn next_event(events: &mut Streaming<Event>) -> Event {
     tokio::time::timeout(WAIT, events.message())
         .await
@@ -43,15 +57,7 @@ async fn each_mutation_on_the_stream_is_acknowledged_in_order_durable_and_watche
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();
     let project = path_str(&sandbox.project("app"));
-    let mut watcher = daemon.client().await;
-    let mut events = watcher
-        .watch(WatchRequest {
-            project: project.clone(),
-        })
-        .await
-        .expect("Watch")
-        .into_inner();
-    assert_eq!(next_event(&mut events).await.kind, EventKind::Snapshot as i32);
+    let mut events = watching(&daemon, &project).await;
 
     let client = daemon.typed_client().await;
     let mut stream = client.mutations().await.expect("a Mutate stream opens");
@@ -234,15 +240,7 @@ async fn requests_sent_without_waiting_are_answered_in_order_and_a_refusal_among
     let sandbox = Sandbox::new();
     let daemon = sandbox.start();
     let project = path_str(&sandbox.project("app"));
-    let mut watcher = daemon.client().await;
-    let mut events = watcher
-        .watch(WatchRequest {
-            project: project.clone(),
-        })
-        .await
-        .expect("Watch")
-        .into_inner();
-    assert_eq!(next_event(&mut events).await.kind, EventKind::Snapshot as i32);
+    let mut events = watching(&daemon, &project).await;
 
     // A burst sent before any answer, as a frontend streaming output would:
     // 100 appends, each expecting the revision the one before it makes,

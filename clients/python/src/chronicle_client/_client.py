@@ -315,19 +315,7 @@ class Mutations:
     def send(self, request: pb.MutateRequest) -> pb.MutationAck:
         """Sends any working-session mutation (one field of
         ``pb.MutateRequest`` set) and waits until it is durable."""
-        if self._ended is not None:
-            raise self._ended
-        self._requests.put(request)
-        try:
-            return next(self._call)
-        except StopIteration:
-            error: ChronicleError = Unavailable(
-                "the daemon ended the mutation stream without answering — open a new one and send the mutation again"
-            )
-        except grpc.RpcError as rpc_error:
-            error = from_rpc_error(rpc_error, self._client.socket_path)
-        self._end(error)
-        raise error
+        return self.send_all([request])[0]
 
     def send_all(self, requests: Iterable[pb.MutateRequest]) -> List[pb.MutationAck]:
         """Sends every mutation without waiting for answers in between, then
