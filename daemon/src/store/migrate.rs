@@ -8,7 +8,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableError};
+use redb::{Database, ReadableDatabase, TableError};
 
 use super::StoreError;
 use super::records::{self, KEY_SCHEMA, META, ProjectRecord, SCHEMA_VERSION};

@@ -367,7 +367,7 @@ pub fn apply(
     let mut ctx = ProjectCtx::load(t, project, now)?;
     let revision = ctx.working.revision + 1;
     for session in &batch.sessions {
-        let (id, mut record, fresh) = match earlier(&*t.sources, &*t.sessions, session)? {
+        let (id, mut record, fresh) = match earlier(t.sources.table()?, t.sessions.table()?, session)? {
             Some(id) => (id, t.session(id)?, false),
             None => {
                 if session.messages.is_empty() {
@@ -388,7 +388,8 @@ pub fn apply(
                 (id, record, true)
             }
         };
-        let held = (!fresh).then_some(|source: &str| held_message(&*t.source_ids, &*t.messages, id, source));
+        let held =
+            (!fresh).then_some(|source: &str| held_message(t.source_ids.table()?, t.messages.table()?, id, source));
         let Changes { new, changed: updates } = changes(session, held, limits)?;
         if new.is_empty() && updates.is_empty() {
             continue;

@@ -2,10 +2,15 @@
 //! here is a small, obvious step; the decisions live in `ops`. Every write
 //! goes through [`Logged`], which records it for the write-ahead log.
 
-use std::{borrow::Borrow, cell::RefCell, ops::Deref, rc::Rc};
+use std::{
+    borrow::Borrow,
+    cell::{OnceCell, RefCell},
+    ops::RangeBounds,
+    rc::Rc,
+};
 
 use chronicle_proto::v1::{ContextFile, Message};
-use redb::{AccessGuard, Key, ReadableTable, StorageError, Table, Value, WriteTransaction};
+use redb::{AccessGuard, Key, Range, ReadableTable, Table, TableDefinition, Value, WriteTransaction};
 
 use super::StoreError;
 use super::records::{
@@ -15,12 +20,15 @@ use super::records::{
 use super::wal::Redo;
 
 fn logged<'t, K: Key + 'static, V: Value + 'static>(
-    table: Table<'t, K, V>,
+    txn: &'t WriteTransaction,
+    definition: TableDefinition<'static, K, V>,
     id: u8,
     redo: &Rc<RefCell<Redo>>,
 ) -> Logged<'t, K, V> {
     Logged {
-        table,
+        txn,
+        definition,
+        table: OnceCell::new(),
         id,
         redo: redo.clone(),
     }
@@ -31,57 +39,87 @@ fn logged<'t, K: Key + 'static, V: Value + 'static>(
 const COPY_CHUNK: usize = 512;
 
 /// A table whose writes are recorded (table id, key and value bytes as
-/// redb stores them) for the write-ahead log. Reads go straight to the
-/// table; there is no mutable access but [`Logged::insert`] and
-/// [`Logged::remove`], so no write can escape the record.
+/// redb stores them) for the write-ahead log. There is no mutable access
+/// but [`Logged::insert`] and [`Logged::remove`], so no write can escape
+/// the record.
+///
+/// The table is opened on first use: a batch of appends touches three of
+/// the eleven tables, and opening the other eight (each checks its stored
+/// definition) took about a tenth of the writer thread's time under 16
+/// clients (docs/BENCHMARKS.md).
 pub struct Logged<'t, K: Key + 'static, V: Value + 'static> {
-    table: Table<'t, K, V>,
+    txn: &'t WriteTransaction,
+    definition: TableDefinition<'static, K, V>,
+    table: OnceCell<Table<'t, K, V>>,
     id: u8,
     redo: Rc<RefCell<Redo>>,
 }
 
 impl<'t, K: Key + 'static, V: Value + 'static> Logged<'t, K, V> {
+    /// The table, opened if this is its first use in the transaction.
+    pub fn table(&self) -> Result<&Table<'t, K, V>, StoreError> {
+        if let Some(table) = self.table.get() {
+            return Ok(table);
+        }
+        let opened = self.txn.open_table(self.definition)?;
+        Ok(self.table.get_or_init(|| opened))
+    }
+
+    fn table_mut(&mut self) -> Result<&mut Table<'t, K, V>, StoreError> {
+        self.table()?;
+        self.table.get_mut().ok_or_else(|| StoreError::Corrupt {
+            what: format!("table {}", self.definition),
+            detail: "it was opened and then lost".into(),
+        })
+    }
+
+    pub fn get<'k>(&self, key: impl Borrow<K::SelfType<'k>>) -> Result<Option<AccessGuard<'_, V>>, StoreError> {
+        Ok(self.table()?.get(key)?)
+    }
+
+    pub fn range<'k, KR>(&self, range: impl RangeBounds<KR> + 'k) -> Result<Range<'_, K, V>, StoreError>
+    where
+        KR: Borrow<K::SelfType<'k>> + 'k,
+    {
+        Ok(self.table()?.range(range)?)
+    }
+
+    pub fn iter(&self) -> Result<Range<'_, K, V>, StoreError> {
+        Ok(self.table()?.iter()?)
+    }
+
     pub fn insert<'k, 'v>(
         &mut self,
         key: impl Borrow<K::SelfType<'k>>,
         value: impl Borrow<V::SelfType<'v>>,
-    ) -> Result<Option<AccessGuard<'_, V>>, StorageError> {
+    ) -> Result<Option<AccessGuard<'_, V>>, StoreError> {
         self.redo.borrow_mut().record(
             self.id,
             K::as_bytes(key.borrow()).as_ref(),
             Some(V::as_bytes(value.borrow()).as_ref()),
         );
-        self.table.insert(key, value)
+        Ok(self.table_mut()?.insert(key, value)?)
     }
 
-    pub fn remove<'k>(
-        &mut self,
-        key: impl Borrow<K::SelfType<'k>>,
-    ) -> Result<Option<AccessGuard<'_, V>>, StorageError> {
+    pub fn remove<'k>(&mut self, key: impl Borrow<K::SelfType<'k>>) -> Result<Option<AccessGuard<'_, V>>, StoreError> {
         self.redo
             .borrow_mut()
             .record(self.id, K::as_bytes(key.borrow()).as_ref(), None);
-        self.table.remove(key)
+        Ok(self.table_mut()?.remove(key)?)
     }
 
     /// Puts back one logged write, unrecorded.
-    fn replay(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<(), StorageError> {
+    fn replay(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
+        let table = self.table_mut()?;
         match value {
-            Some(value) => self.table.insert(K::from_bytes(key), V::from_bytes(value)).map(drop),
-            None => self.table.remove(K::from_bytes(key)).map(drop),
+            Some(value) => table.insert(K::from_bytes(key), V::from_bytes(value)).map(drop)?,
+            None => table.remove(K::from_bytes(key)).map(drop)?,
         }
+        Ok(())
     }
 }
 
-impl<'t, K: Key + 'static, V: Value + 'static> Deref for Logged<'t, K, V> {
-    type Target = Table<'t, K, V>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.table
-    }
-}
-
-/// Every table, opened once per write transaction.
+/// Every table, each opened at most once per write transaction.
 pub struct WriteTables<'t> {
     pub meta: Logged<'t, &'static str, u64>,
     pub projects: Logged<'t, &'static str, &'static [u8]>,
@@ -109,17 +147,17 @@ impl<'t> WriteTables<'t> {
         let redo_ = &redo;
         // The ids are the log's format: never renumber one.
         Ok(WriteTables {
-            meta: logged(txn.open_table(META)?, 0, redo_),
-            projects: logged(txn.open_table(PROJECTS)?, 1, redo_),
-            sessions: logged(txn.open_table(SESSIONS)?, 2, redo_),
-            files: logged(txn.open_table(FILES)?, 3, redo_),
-            messages: logged(txn.open_table(MESSAGES)?, 4, redo_),
-            saved: logged(txn.open_table(SAVED)?, 5, redo_),
-            trash: logged(txn.open_table(TRASH)?, 6, redo_),
-            sources: logged(txn.open_table(SOURCES)?, 7, redo_),
-            source_follows: logged(txn.open_table(SOURCE_FOLLOWS)?, 8, redo_),
-            source_cursors: logged(txn.open_table(SOURCE_CURSORS)?, 9, redo_),
-            source_ids: logged(txn.open_table(SOURCE_IDS)?, 10, redo_),
+            meta: logged(txn, META, 0, redo_),
+            projects: logged(txn, PROJECTS, 1, redo_),
+            sessions: logged(txn, SESSIONS, 2, redo_),
+            files: logged(txn, FILES, 3, redo_),
+            messages: logged(txn, MESSAGES, 4, redo_),
+            saved: logged(txn, SAVED, 5, redo_),
+            trash: logged(txn, TRASH, 6, redo_),
+            sources: logged(txn, SOURCES, 7, redo_),
+            source_follows: logged(txn, SOURCE_FOLLOWS, 8, redo_),
+            source_cursors: logged(txn, SOURCE_CURSORS, 9, redo_),
+            source_ids: logged(txn, SOURCE_IDS, 10, redo_),
             redo,
         })
     }
@@ -169,7 +207,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn session(&self, id: u64) -> Result<SessionRecord, StoreError> {
-        read_session(&*self.sessions, id)
+        read_session(self.sessions.table()?, id)
     }
 
     pub fn put_session(&mut self, id: u64, record: &SessionRecord) -> Result<(), StoreError> {
@@ -178,7 +216,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn files(&self, id: u64) -> Result<Vec<ContextFile>, StoreError> {
-        read_files(&*self.files, id)
+        read_files(self.files.table()?, id)
     }
 
     pub fn put_files(&mut self, id: u64, files: Vec<ContextFile>) -> Result<(), StoreError> {
@@ -370,7 +408,7 @@ impl<'t> WriteTables<'t> {
     }
 
     pub fn saved_count(&self, project: &str) -> Result<u32, StoreError> {
-        count_saved(&*self.saved, project)
+        count_saved(self.saved.table()?, project)
     }
 }
 

@@ -74,7 +74,7 @@ pub(super) fn purge_trash(
         }
         None => {
             let mut victims = Vec::new();
-            for row in redb::ReadableTable::iter(&*t.trash)? {
+            for row in t.trash.iter()? {
                 let (key, value) = row?;
                 let key = key.value();
                 let entry: TrashRecord = records::decode(value.value(), || format!("trash entry {key}"))?;
