@@ -36,7 +36,14 @@ enum Ask {
     Status { count: usize },
 }
 
-type Answer = anyhow::Result<Vec<Duration>>;
+/// An ask's timings, and the CPU time the lone client's thread spent on
+/// the whole ask.
+pub struct Answered {
+    pub times: Vec<Duration>,
+    pub cpu: Duration,
+}
+
+type Answer = anyhow::Result<Answered>;
 
 pub struct LoneClient {
     asks: Option<mpsc::Sender<(Ask, mpsc::Sender<Answer>)>>,
@@ -67,7 +74,14 @@ impl LoneClient {
             let _ = connected.send(Ok(()));
             let mut stream = None;
             for (ask, reply) in queue {
-                let _ = reply.send(runtime.block_on(serve(&client, &mut stream, ask)));
+                let answer = crate::cpu::this_thread().and_then(|before| {
+                    let times = runtime.block_on(serve(&client, &mut stream, ask))?;
+                    Ok(Answered {
+                        times,
+                        cpu: crate::cpu::this_thread()? - before,
+                    })
+                });
+                let _ = reply.send(answer);
             }
         })?;
         let lone = LoneClient {
@@ -132,7 +146,7 @@ impl Drop for LoneClient {
     }
 }
 
-async fn serve(client: &Client, stream: &mut Option<Mutations>, ask: Ask) -> Answer {
+async fn serve(client: &Client, stream: &mut Option<Mutations>, ask: Ask) -> anyhow::Result<Vec<Duration>> {
     let mut times = Vec::new();
     match ask {
         Ask::Append {

@@ -37,6 +37,7 @@
 //! arguments to every `chronicled` it starts.
 
 mod bundle;
+mod cpu;
 mod lone;
 mod mount;
 mod report;
@@ -569,12 +570,27 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         if length == plan.lengths[0] {
             tokio::time::sleep(Duration::from_millis(500)).await;
             figures.push(figure("daemon idle RSS", daemon.rss_mib().0, "MiB"));
-            // A round trip that touches no disk: what the socket and gRPC cost.
-            let rpc = Samples(client.status(plan.single)?);
+            // A round trip that touches no disk: what the socket and gRPC
+            // cost, in time and in CPU on each side. The daemon is idle
+            // but for these calls, so its live threads' run time is theirs.
+            let daemon_before = cpu::live_threads(daemon.child.id())?;
+            let rpc = client.status(plan.single)?;
+            let daemon_cpu = cpu::live_threads(daemon.child.id())? - daemon_before;
+            let calls = rpc.times.len().max(1) as f64;
             figures.push(figure(
                 "RPC round trip without disk (GetStatus), p50",
-                rpc.row("", 1, 0, None).p50_ms,
+                Samples(rpc.times).row("", 1, 0, None).p50_ms,
                 "ms",
+            ));
+            figures.push(figure(
+                "GetStatus: the lone client's CPU per call",
+                rpc.cpu.as_secs_f64() * 1e6 / calls,
+                "µs",
+            ));
+            figures.push(figure(
+                "GetStatus: the daemon's CPU per call",
+                daemon_cpu.as_secs_f64() * 1e6 / calls,
+                "µs",
             ));
         }
         // The same store in this process, without gRPC: what the socket costs.
@@ -615,22 +631,26 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         let mut s_stream = Samples::default();
         // Each burst's time, spread evenly over its appends.
         let (mut s_burst, mut w_burst) = (Samples::default(), Duration::ZERO);
+        let (mut store_cpu, mut sqlite_cpu) = (Duration::ZERO, Duration::ZERO);
         let mut n = length;
         for _ in 0..plan.rounds {
             for _ in 0..plan.single / plan.rounds {
                 s_floor.time(|| floor.once())?;
             }
             let each = plan.single / plan.rounds;
-            s_chronicle.0.extend(client.append(project, n + 1, each)?);
+            s_chronicle.0.extend(client.append(project, n + 1, each)?.times);
             n += each as u64;
-            s_chronicle_no_wal.0.extend(client_no_wal.append(project, n + 1, each)?);
+            s_chronicle_no_wal
+                .0
+                .extend(client_no_wal.append(project, n + 1, each)?.times);
             n += each as u64;
-            s_stream.0.extend(client.append_streamed(project, n + 1, each)?);
+            s_stream.0.extend(client.append_streamed(project, n + 1, each)?.times);
             n += each as u64;
-            let burst: Duration = client.append_burst(project, n + 1, each)?.iter().sum();
+            let burst: Duration = client.append_burst(project, n + 1, each)?.times.iter().sum();
             s_burst.0.extend(std::iter::repeat_n(burst / each.max(1) as u32, each));
             w_burst += burst;
             n += each as u64;
+            let cpu_before = cpu::live_threads(std::process::id())?;
             for _ in 0..each {
                 n += 1;
                 let message = message(n);
@@ -638,6 +658,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
                 store.mutate(&store_project, None, Mutation::Append { message }).await?;
                 s_store.0.push(t.elapsed());
             }
+            store_cpu += cpu::live_threads(std::process::id())? - cpu_before;
             for _ in 0..each {
                 n += 1;
                 let message = message(n);
@@ -652,9 +673,23 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
                     s_json.time(|| json.once())?;
                 }
             }
+            let cpu_before = cpu::live_threads(std::process::id())?;
             for _ in 0..plan.single / plan.rounds {
                 s_sqlite.time(|| sqlite::append(&sqlite, &sqlite_content))?;
             }
+            sqlite_cpu += cpu::live_threads(std::process::id())? - cpu_before;
+        }
+        // CPU per append, where time per append moves with the disk: the
+        // bench's live threads, which then run only the contender timed.
+        for (contender, cpu, samples) in [
+            ("chronicle-in-process", store_cpu, &s_store),
+            ("sqlite-wal", sqlite_cpu, &s_sqlite),
+        ] {
+            figures.push(figure(
+                &format!("{contender}, 1 client: CPU per append at {length}"),
+                cpu.as_secs_f64() * 1e6 / samples.0.len().max(1) as f64,
+                "µs",
+            ));
         }
         rows.push(s_floor.row("fsync-floor", 1, length, None));
         rows.push(s_chronicle.row("chronicle", 1, length, None));
