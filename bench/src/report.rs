@@ -166,7 +166,7 @@ pub(crate) fn report(rows: &[Row], figures: &[Figure], plan: &Plan, environment:
                 "{cores} cores / CPU per streamed append (daemon + clients, no index) / sqlite-wal-group 16-client ops/s at {first}"
             ),
             ceiling / sqlite,
-            "(< 1.5: no batching reaches the 16-client target)",
+            "(< 1.5: clients waiting for each answer cannot reach the 16-client target)",
         ));
     }
     for contender in SOCKET {
