@@ -46,8 +46,7 @@ const COPY_CHUNK: usize = 512;
 /// The table is opened on first use: a batch of appends touches three of
 /// the eleven tables, and opening all of them (each checks its stored
 /// definition) took about a tenth of the writer thread's time under 16
-/// clients, and a fifth to a third of a lone append's CPU
-/// (docs/BENCHMARKS.md).
+/// clients, and about a sixth of a lone append's CPU (docs/BENCHMARKS.md).
 pub struct Logged<'t, K: Key + 'static, V: Value + 'static> {
     txn: &'t WriteTransaction,
     definition: TableDefinition<'static, K, V>,
