@@ -16,8 +16,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::common::{append, open, path_str, save, working};
-use chronicle_proto::v1::{DeleteSessionRequest, EventKind, GetStatusRequest, Role, SaveMode, WatchRequest};
+use crate::common::{append, open, path_str, save, watch, working};
+use chronicle_proto::v1::{DeleteSessionRequest, EventKind, GetStatusRequest, Role, SaveMode};
 use chronicle_tests::{STARTUP_TIMEOUT, Sandbox, binary};
 use tonic::Code;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
@@ -245,13 +245,7 @@ async fn sigterm_ends_open_watch_streams_with_unavailable() {
     let daemon = sandbox.start();
     let mut client = daemon.client().await;
     let project = path_str(&sandbox.project("app"));
-    let mut stream = client
-        .watch(WatchRequest {
-            project: project.clone(),
-        })
-        .await
-        .expect("Watch")
-        .into_inner();
+    let mut stream = watch(&mut client, &project).await;
     let hello = stream
         .message()
         .await

@@ -262,13 +262,7 @@ async fn a_slow_subscriber_of_big_messages_is_told_to_resync_early() {
     let mut client = daemon.client().await;
     common::open(&mut client, &project).await;
     let mut watcher = daemon.client().await;
-    let mut slow = watcher
-        .watch(WatchRequest {
-            project: project.clone(),
-        })
-        .await
-        .expect("Watch")
-        .into_inner();
+    let mut slow = common::watch(&mut watcher, &project).await;
     let rss_before = rss_kib(daemon.pid());
     for i in 0..APPENDS {
         common::append(&mut client, &project, Role::Tool, &format!("{i:04}{}", "b".repeat(BIG))).await;

@@ -10,12 +10,12 @@ use std::time::Duration;
 use chronicle_client::ErrorKind;
 use chronicle_proto::v1::{
     AddContextFilesRequest, AppendMessageRequest, Event, EventKind, MutateRequest, Role, UpdateMessageRequest,
-    WatchRequest, mutate_request::Mutation,
+    mutate_request::Mutation,
 };
 use chronicle_tests::Sandbox;
 use tonic::{Code, Streaming};
 
-use crate::common::{append, file, message, path_str, working};
+use crate::common::{append, file, message, next_event, path_str, watch, working};
 
 /// Only a guard against a hung test, never a measurement.
 const WAIT: Duration = Duration::from_secs(15);
@@ -32,24 +32,9 @@ fn append_request(project: &str, content: &str, expected_revision: Option<u64>) 
 
 /// A `Watch` of `project`, past its SNAPSHOT.
 async fn watching(daemon: &chronicle_tests::Daemon, project: &str) -> Streaming<Event> {
-    let mut watcher = daemon.client().await;
-    let mut events = watcher
-        .watch(WatchRequest {
-            project: project.to_owned(),
-        })
-        .await
-        .expect("Watch")
-        .into_inner();
+    let mut events = watch(&mut daemon.client().await, project).await;
     assert_eq!(next_event(&mut events).await.kind, EventKind::Snapshot as i32);
     events
-}
-
-async fn next_event(events: &mut Streaming<Event>) -> Event {
-    tokio::time::timeout(WAIT, events.message())
-        .await
-        .expect("an event arrives")
-        .expect("a healthy Watch")
-        .expect("an open Watch")
 }
 
 #[tokio::test(flavor = "multi_thread")]

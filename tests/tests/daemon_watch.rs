@@ -4,38 +4,15 @@
 //! kind promises; an empty project watches every project, and a watched
 //! project never sees another project's events.
 
-use std::time::Duration;
-
-use crate::common::{Client, add_files, append, file, message, open, open_with, path_str, save, trash, working};
+use crate::common::{
+    add_files, append, file, message, next_event, open, open_with, path_str, save, trash, watch, working,
+};
 use chronicle_proto::v1::{
     AppendToMessageRequest, ClearMessagesRequest, DeleteMessagesRequest, DeleteSessionRequest, Event, EventKind,
     GetStatusRequest, LoadSessionRequest, PurgeTrashRequest, RemoveContextFilesRequest, RenameSessionRequest,
-    RestoreTrashRequest, Role, SaveMode, SetContextFilesRequest, StartMode, UpdateMessageRequest, WatchRequest,
+    RestoreTrashRequest, Role, SaveMode, SetContextFilesRequest, StartMode, UpdateMessageRequest,
 };
 use chronicle_tests::Sandbox;
-use tonic::Streaming;
-
-/// How long to wait for an event that must come; only a guard against a
-/// hung test, never a measurement.
-const EVENT_WAIT: Duration = Duration::from_secs(15);
-
-async fn watch(client: &mut Client, project: &str) -> Streaming<Event> {
-    client
-        .watch(WatchRequest {
-            project: project.to_owned(),
-        })
-        .await
-        .expect("Watch")
-        .into_inner()
-}
-
-async fn next_event(stream: &mut Streaming<Event>) -> Event {
-    tokio::time::timeout(EVENT_WAIT, stream.message())
-        .await
-        .expect("an event arrives")
-        .expect("the stream is healthy")
-        .expect("the stream is still open")
-}
 
 /// Records that the next event is `kind`, one revision after the last,
 /// for RPCs whose answer carries no revision.

@@ -12,12 +12,17 @@ use std::{fmt::Debug, path::Path};
 use chronicle_proto::{
     SessionsClient,
     v1::{
-        AddContextFilesRequest, AppendMessageRequest, ContextFile, GetSessionRequest, GetWorkingSessionRequest,
+        AddContextFilesRequest, AppendMessageRequest, ContextFile, Event, GetSessionRequest, GetWorkingSessionRequest,
         ListProjectsRequest, ListSessionsRequest, ListTrashRequest, Message, MutationAck, OpenProjectRequest,
         ProjectState, Role, SaveMode, SaveSessionRequest, SessionContent, SessionInfo, StartMode, TrashEntry,
+        WatchRequest,
     },
 };
-use tonic::{Code, Status, transport::Channel};
+use tonic::{Code, Status, Streaming, transport::Channel};
+
+/// How long to wait for an event that must come; only a guard against a
+/// hung test, never a measurement.
+pub const EVENT_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Held by the tests that load the machine for long (the 30-second load,
 /// the hostile image export): all tests share one process, and these
@@ -68,6 +73,26 @@ pub fn file(path: &str, read_only: bool) -> ContextFile {
 }
 
 /// Opens (or re-opens) a project with `start`.
+/// A `Watch` of `project`, its SNAPSHOT still to be read.
+pub async fn watch(client: &mut Client, project: &str) -> Streaming<Event> {
+    client
+        .watch(WatchRequest {
+            project: project.to_owned(),
+        })
+        .await
+        .expect("Watch")
+        .into_inner()
+}
+
+/// The next event of a `Watch` that must send one.
+pub async fn next_event(stream: &mut Streaming<Event>) -> Event {
+    tokio::time::timeout(EVENT_WAIT, stream.message())
+        .await
+        .expect("an event arrives")
+        .expect("the stream is healthy")
+        .expect("the stream is still open")
+}
+
 pub async fn open_with(client: &mut Client, project: &str, start: StartMode) -> ProjectState {
     client
         .open_project(OpenProjectRequest {
