@@ -36,19 +36,11 @@ impl Setup {
     }
 }
 
-/// What one setup measured, averaged over the rounds.
-#[derive(Default)]
-struct Measured {
-    rate: f64,
-    daemon_cpu: f64,
-    clients_cpu: f64,
-}
-
 /// The sustained figures (per setup: appends/s, the daemon's and the
 /// clients' CPU per append), and the daemons' peak RSS in MiB.
 pub(crate) async fn figures(work: &Path, project: &str, window: Duration) -> anyhow::Result<(Vec<Figure>, f64)> {
     const ROUNDS: usize = 2;
-    let mut measured: [Measured; 3] = Default::default();
+    let mut measured: [Run; 3] = Default::default();
     let mut peak_rss: f64 = 0.0;
     for round in 0..ROUNDS {
         // The order turns each round, so no setup always goes first.
@@ -101,7 +93,8 @@ pub(crate) async fn figures(work: &Path, project: &str, window: Duration) -> any
     Ok((figures, peak_rss))
 }
 
-/// One sustained run's figures.
+/// One sustained run's figures, or a setup's averaged over the rounds.
+#[derive(Default)]
 struct Run {
     rate: f64,
     /// µs of the daemon's CPU per append, its index's catch-up included.
